@@ -1,0 +1,70 @@
+/*
+ * db.h - the SQLite store: open with migrations, store reports whole or not
+ * at all, dedup, quarantine.
+ *
+ * A struct tr_db is one connection; use it from one thread at a time.
+ * Every statement is prepared once per connection and bound; no SQL is ever
+ * built from data.
+ */
+#ifndef TLSRPT_DB_H
+#define TLSRPT_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "tlsrpt/report.h"
+#include "tlsrpt/util.h"
+
+/* Where a report or a quarantined input came from.  All borrowed. */
+struct tr_provenance {
+    const char *source;            /* file path, "path:N", "stdin", "spool:NAME" */
+    const char *message_id;
+    const char *report_domain;     /* TLS-Report-Domain header */
+    const char *report_submitter;  /* TLS-Report-Submitter header */
+    const char *attachment_name;
+    const char *dkim;              /* tr_dkim_name(): "pass", "fail", "none" or NULL */
+    int64_t received_time;
+};
+
+struct tr_db;
+
+#define TR_DB_READONLY 1
+#define TR_DB_BUSY_TIMEOUT_MS 5000
+
+/* Opens (creating it and its directory's file if needed, mode 0640) and
+ * migrates to the current schema; WAL mode, foreign keys on.  *out is
+ * caller-owned (tr_db_close).  Errors: TR_E_DB with SQLite's message. */
+int tr_db_open(const char *path, int flags, struct tr_db **out, struct tr_err *err);
+void tr_db_close(struct tr_db *db);            /* NULL is a no-op */
+sqlite3 *tr_db_handle(struct tr_db *db);       /* borrowed */
+
+/* The database path: --db value if given, else $TLSRPT_DB, else the
+ * compiled-in default.  Borrowed. */
+const char *tr_db_default_path(const char *cli_value);
+
+/* Batches (bulk imports): reports stored between begin and commit share one
+ * transaction; each report is still all-or-nothing (a savepoint). */
+int tr_db_begin(struct tr_db *db, struct tr_err *err);
+int tr_db_commit(struct tr_db *db, struct tr_err *err);
+void tr_db_rollback(struct tr_db *db);
+
+enum { TR_STORED = 1, TR_DUPLICATE = 2 };
+
+/* Stores r with its provenance and the JSON as sent (compressed).  Returns
+ * TR_STORED, TR_DUPLICATE (same org + report-id + range already present:
+ * nothing written), or -1 with err (nothing written). */
+int tr_db_store_report(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
+                       const unsigned char *raw_json, size_t raw_len, struct tr_err *err);
+
+/* Records an input that yielded no report.  raw is stored compressed, at
+ * most raw_len bytes; full_len is the input's real size (raw_truncated set
+ * when larger).  The same bytes quarantined again bump times_seen.
+ * Returns 0 or -1 with err. */
+int tr_db_quarantine(struct tr_db *db, const struct tr_provenance *p, const char *code,
+                     const char *detail, const unsigned char *raw, size_t raw_len,
+                     size_t full_len, struct tr_err *err);
+
+/* Marks a quarantine row resolved (a retry stored its report). */
+int tr_db_quarantine_resolve(struct tr_db *db, int64_t id, struct tr_err *err);
+
+#endif

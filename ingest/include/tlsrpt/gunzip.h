@@ -1,0 +1,39 @@
+/*
+ * gunzip.h - bounded decompression with zlib.
+ */
+#ifndef TLSRPT_GUNZIP_H
+#define TLSRPT_GUNZIP_H
+
+#include <stddef.h>
+#include "tlsrpt/util.h"
+
+/* 1 when the bytes start with the gzip magic (1f 8b). */
+int tr_is_gzip(const unsigned char *p, size_t len);
+
+/*
+ * Inflates gzip data (all members), stopping with TR_E_LIMIT_INFLATED_SIZE
+ * as soon as the output would exceed max_out bytes, so a bomb costs at most
+ * max_out of memory.  If the result is itself gzip (gzip of gzip) it is
+ * inflated again, at most TR_GUNZIP_MAX_LAYERS times in all.  Truncated or
+ * corrupt input fails with TR_E_BAD_GZIP.  On success *out is caller-owned.
+ */
+#define TR_GUNZIP_MAX_LAYERS 3
+int tr_gunzip(const unsigned char *in, size_t len, size_t max_out,
+              unsigned char **out, size_t *out_len, struct tr_err *err);
+
+/* 1 when the bytes start a zip archive ("PK\3\4"). */
+int tr_is_zip(const unsigned char *p, size_t len);
+
+/* Extracts the first file of a zip archive (stored or deflated), bounded like
+ * tr_gunzip.  Fails with TR_E_UNSUPPORTED for other methods. */
+int tr_unzip_first(const unsigned char *in, size_t len, size_t max_out,
+                   unsigned char **out, size_t *out_len, struct tr_err *err);
+
+/* zlib compress/uncompress of stored blobs (raw JSON, quarantined input).
+ * *out is caller-owned.  tr_zinflate fails if the result exceeds max_out. */
+int tr_zdeflate(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len,
+                struct tr_err *err);
+int tr_zinflate(const unsigned char *in, size_t len, size_t max_out, unsigned char **out,
+                size_t *out_len, struct tr_err *err);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * spool.h - the durable hand-off between tlsrpt-milter and ingest.
+ *
+ * Layout of a spool directory (all 0700, owned by the milter's user):
+ *   tmp/     entries being written (O_EXCL temp files)
+ *   new/     complete entries waiting for ingest
+ *   cur/     entries claimed by an ingest process
+ *   failed/  entries whose input was quarantined but could not be kept
+ *            whole in the database (kept here so nothing is lost)
+ *
+ * An entry is written to tmp/, fsynced, renamed into new/, and new/ is
+ * fsynced: once tr_spool_write() returns 0 the message survives a crash.
+ *
+ * Entry file format: the line "TLSRPT-SPOOL 1", then envelope lines
+ * "Key: value" (Sender, Recipient (repeated), Client, Queue-ID, Time,
+ * Size), an empty line, then the message bytes exactly as received.
+ * Values are sanitized (no CR/LF/NUL).
+ *
+ * Claiming (several drainers at once, e.g. the milter's worker and
+ * `tlsrpt-ingest --spool`): open new/NAME, take flock(LOCK_EX|LOCK_NB),
+ * rename it into cur/.  The lock travels with the inode, so a cur/ entry
+ * whose lock can be taken belongs to a process that died: it is taken
+ * over.  Processing is idempotent anyway (the database dedups reports).
+ */
+#ifndef TLSRPT_SPOOL_H
+#define TLSRPT_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tlsrpt/util.h"
+
+#define TR_SPOOL_NAME_MAX 128
+
+/* Envelope of a captured message; all borrowed. */
+struct tr_envelope {
+    const char *sender;
+    const char *const *recipients;
+    size_t n_recipients;
+    const char *client_addr;
+    const char *queue_id;
+    int64_t time;
+};
+
+/* Creates dir and its subdirectories (mode 0700) if missing. */
+int tr_spool_init(const char *dir, struct tr_err *err);
+
+/* Writes one entry durably (see above).  name_out receives the entry's
+ * file name (at least TR_SPOOL_NAME_MAX bytes).  On any failure nothing is
+ * left in new/ and -1 is returned with err set (the milter answers 4xx). */
+int tr_spool_write(const char *dir, const struct tr_envelope *env,
+                   const unsigned char *msg, size_t len,
+                   char *name_out, size_t name_cap, struct tr_err *err);
+
+/* A claimed entry.  Owns its fd (holding the lock) and its data. */
+struct tr_spool_entry {
+    char name[TR_SPOOL_NAME_MAX];
+    int fd;
+    char *sender;
+    char *queue_id;
+    char *client_addr;
+    int64_t time;
+    unsigned char *data;       /* the whole file */
+    size_t len;
+    const unsigned char *msg;  /* points into data: the message bytes */
+    size_t msg_len;
+};
+
+/* Claims the oldest entry in new/ (or an abandoned one in cur/).  Returns 1
+ * with *out set (caller-owned), 0 when there is nothing to claim, -1 on
+ * error.  max_len caps the bytes read (message-size limit plus envelope). */
+int tr_spool_claim(const char *dir, size_t max_len, struct tr_spool_entry **out, struct tr_err *err);
+
+/* Finishing a claimed entry; each frees e. */
+int tr_spool_done(const char *dir, struct tr_spool_entry *e, struct tr_err *err);    /* unlink */
+int tr_spool_fail(const char *dir, struct tr_spool_entry *e, struct tr_err *err);    /* move to failed/ */
+int tr_spool_release(const char *dir, struct tr_spool_entry *e, struct tr_err *err); /* back to new/, retry later */
+void tr_spool_entry_free(struct tr_spool_entry *e);
+
+/* Number of entries waiting in new/ and cur/ (for logs and tests). */
+long tr_spool_pending(const char *dir);
+
+#endif

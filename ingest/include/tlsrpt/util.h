@@ -1,0 +1,69 @@
+/*
+ * util.h - memory, capped buffers and error reporting shared by every module.
+ *
+ * Allocation failure is handled in one place (tr_oom): the x* functions never
+ * return NULL.  Everything else reports failure to its caller through a
+ * caller-supplied struct tr_err, never by printing or exiting, so the same
+ * code is safe in the milter's threads and in the command-line tools.
+ */
+#ifndef TLSRPT_UTIL_H
+#define TLSRPT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TR_ERR_DETAIL_MAX 512
+
+/* An error: a stable machine-readable code (a static string, see codes.h)
+ * and a human-readable detail.  Caller-owned, usually on the stack. */
+struct tr_err {
+    const char *code;
+    char detail[TR_ERR_DETAIL_MAX];
+};
+
+/* Sets both fields; code must be a string with static storage duration. */
+void tr_err_set(struct tr_err *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void tr_err_clear(struct tr_err *err);
+
+/* Called on allocation failure: the one place that aborts the process. */
+_Noreturn void tr_oom(void);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A growable byte buffer with a hard cap.  tr_buf_append() fails (returns -1)
+ * instead of growing past cap, so every buffer that holds sender data has a
+ * named limit.  data is always NUL-terminated (the NUL is not counted in len
+ * or against cap).  The buffer owns data; tr_buf_free() releases it.
+ */
+struct tr_buf {
+    unsigned char *data;
+    size_t len;
+    size_t alloc;
+    size_t cap;
+};
+
+void tr_buf_init(struct tr_buf *b, size_t cap);
+int tr_buf_append(struct tr_buf *b, const void *p, size_t n);
+/* Hands the bytes to the caller (who frees them) and resets the buffer. */
+unsigned char *tr_buf_steal(struct tr_buf *b, size_t *len);
+void tr_buf_free(struct tr_buf *b);
+
+/* Reads a whole file or fd into memory, failing with TR_E_LIMIT_MESSAGE_SIZE
+ * when it holds more than max bytes.  On success *out is caller-owned. */
+int tr_read_fd(int fd, size_t max, unsigned char **out, size_t *len, struct tr_err *err);
+
+/* 1 when the bytes are valid UTF-8 without NUL, else 0. */
+int tr_utf8_valid(const char *s, size_t n);
+
+/* Returns the basename part of a path (borrowed, points into path). */
+const char *tr_basename(const char *path);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * util.c - allocation, capped buffers, errors, whole-file reads.
+ */
+#include "tlsrpt/util.h"
+#include "tlsrpt/codes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void tr_err_set(struct tr_err *err, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL)
+        return;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->detail, sizeof err->detail, fmt, ap);
+    va_end(ap);
+}
+
+void tr_err_clear(struct tr_err *err)
+{
+    if (err == NULL)
+        return;
+    err->code = NULL;
+    err->detail[0] = '\0';
+}
+
+_Noreturn void tr_oom(void)
+{
+    static const char msg[] = "tlsrpt: out of memory\n";
+    /* write(2) rather than stdio: it allocates nothing. */
+    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+        /* nothing more can be done */
+    }
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        tr_oom();
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p == NULL)
+        tr_oom();
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (p == NULL)
+        tr_oom();
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *p;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        tr_oom();
+    p = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void tr_buf_init(struct tr_buf *b, size_t cap)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    b->cap = cap;
+}
+
+int tr_buf_append(struct tr_buf *b, const void *p, size_t n)
+{
+    if (n > b->cap - b->len)
+        return -1;
+    if (b->len + n + 1 > b->alloc) {
+        size_t want = b->alloc ? b->alloc : 4096;
+        while (want < b->len + n + 1)
+            want *= 2;
+        if (want > b->cap + 1)
+            want = b->cap + 1;
+        b->data = xrealloc(b->data, want);
+        b->alloc = want;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+unsigned char *tr_buf_steal(struct tr_buf *b, size_t *len)
+{
+    unsigned char *p = b->data;
+    if (p == NULL) {
+        p = xmalloc(1);
+        p[0] = '\0';
+    }
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->alloc = 0;
+    return p;
+}
+
+void tr_buf_free(struct tr_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->alloc = 0;
+}
+
+int tr_read_fd(int fd, size_t max, unsigned char **out, size_t *len, struct tr_err *err)
+{
+    struct tr_buf b;
+    unsigned char chunk[65536];
+
+    tr_buf_init(&b, max);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            tr_err_set(err, TR_E_IO, "read: %s", strerror(errno));
+            tr_buf_free(&b);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        if (tr_buf_append(&b, chunk, (size_t)n) < 0) {
+            tr_err_set(err, TR_E_LIMIT_MESSAGE_SIZE, "input exceeds the message-size limit of %zu bytes", max);
+            tr_buf_free(&b);
+            return -1;
+        }
+    }
+    *out = tr_buf_steal(&b, len);
+    return 0;
+}
+
+int tr_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = s[i];
+        size_t need;
+        unsigned min, cp;
+
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) { need = 1; min = 0x80; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { need = 2; min = 0x800; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { need = 3; min = 0x10000; cp = c & 0x07; }
+        else return 0;
+        if (n - i <= need)
+            return 0;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+const char *tr_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}

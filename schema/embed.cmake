@@ -1,0 +1,15 @@
+# cmake -DOUT=file.c -DFILES="a.sql;b.sql" -P embed.cmake
+# Writes tr_schema_migrations[]: one string per migration, in order.
+set(body "/* Generated from schema/NNN-name.sql by embed.cmake; do not edit. */\n#include \"tlsrpt/schema.h\"\n\nconst char *const tr_schema_migrations[] = {\n")
+set(n 0)
+foreach(f IN LISTS FILES)
+  file(READ ${f} sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n\"" sql "${sql}")
+  get_filename_component(name ${f} NAME)
+  string(APPEND body "/* ${name} */\n\"${sql}\",\n")
+  math(EXPR n "${n} + 1")
+endforeach()
+string(APPEND body "};\nconst int tr_schema_version = ${n};\n")
+file(WRITE ${OUT} "${body}")
