@@ -1,1 +1,448 @@
-/* db.c: being written */
+/*
+ * db.c - the SQLite store.
+ *
+ * Opening a database applies the embedded migrations (schema.h) one
+ * transaction each, then sets WAL mode and foreign keys.  Storing a report
+ * is all-or-nothing: outside a batch it is its own IMMEDIATE transaction,
+ * inside a batch (tr_db_begin .. tr_db_commit) it is a savepoint that is
+ * rolled back alone if any of its rows fails.  Duplicates are detected by
+ * the UNIQUE dedup key (org, report-id, start, end) with INSERT .. ON
+ * CONFLICT DO NOTHING, so two processes storing the same report at once
+ * still end with one row.
+ *
+ * Every statement is prepared once per connection and kept in struct
+ * tr_db; values are always bound, never spliced into SQL.
+ */
+#include "tlsrpt/db.h"
+#include "tlsrpt/codes.h"
+#include "tlsrpt/gunzip.h"
+#include "tlsrpt/schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Bumped when the parser's normalization changes, so rows stored by an
+ * older version can be found and re-parsed from raw_json_z. */
+#define TR_PARSER_VERSION 1
+
+enum stmt_id {
+    ST_INSERT_REPORT,
+    ST_INSERT_POLICY,
+    ST_INSERT_FAILURE,
+    ST_QUARANTINE,
+    ST_RESOLVE,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_INSERT_REPORT] =
+        "INSERT INTO report (org_name, report_id, start_time, end_time, contact_info,"
+        " received_time, source, message_id, hdr_report_domain, hdr_report_submitter,"
+        " attachment_name, dkim, warnings, raw_json_z, raw_json_size, parser_version)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        " ON CONFLICT (org_name, report_id, start_time, end_time) DO NOTHING",
+    [ST_INSERT_POLICY] =
+        "INSERT INTO policy (report, idx, policy_type, policy_domain, policy_strings, mx_hosts,"
+        " successful_sessions, failed_sessions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_INSERT_FAILURE] =
+        "INSERT INTO failure (policy, result_type, sending_mta_ip, receiving_mx_hostname,"
+        " receiving_mx_helo, receiving_ip, failed_sessions, additional_information,"
+        " failure_reason_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_QUARANTINE] =
+        "INSERT INTO quarantine (first_seen, last_seen, source, message_id, hdr_report_domain,"
+        " hdr_report_submitter, attachment_name, reason, message, digest, raw_z, raw_size,"
+        " raw_truncated) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " ON CONFLICT (digest) DO UPDATE SET last_seen = excluded.last_seen,"
+        " times_seen = times_seen + 1, reason = excluded.reason, message = excluded.message",
+    [ST_RESOLVE] =
+        "UPDATE quarantine SET resolved_time = ?2 WHERE id = ?1",
+};
+
+struct tr_db {
+    sqlite3 *h;
+    sqlite3_stmt *st[ST_COUNT];
+    int in_batch;
+};
+
+static int db_fail(struct tr_db *db, struct tr_err *err, const char *what)
+{
+    tr_err_set(err, TR_E_DB, "%s: %s", what, sqlite3_errmsg(db->h));
+    return -1;
+}
+
+static int exec(struct tr_db *db, const char *sql, struct tr_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        tr_err_set(err, TR_E_DB, "%s: %s", sql, msg ? msg : sqlite3_errmsg(db->h));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int user_version(struct tr_db *db, int *out, struct tr_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading the schema version");
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return db_fail(db, err, "reading the schema version");
+    }
+    *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Brings the schema up to tr_schema_version, one transaction per step. */
+static int migrate(struct tr_db *db, int readonly, struct tr_err *err)
+{
+    int v;
+
+    if (user_version(db, &v, err) < 0)
+        return -1;
+    if (v > tr_schema_version) {
+        tr_err_set(err, TR_E_DB, "database schema version %d is newer than this program's (%d)",
+                   v, tr_schema_version);
+        return -1;
+    }
+    if (v < tr_schema_version && readonly) {
+        tr_err_set(err, TR_E_DB, "database schema version %d needs upgrading to %d; "
+                   "open it once with tlsrpt-ingest", v, tr_schema_version);
+        return -1;
+    }
+    while (v < tr_schema_version) {
+        char pragma[64];
+        int now;
+
+        if (exec(db, "BEGIN IMMEDIATE", err) < 0)
+            return -1;
+        /* Another process may have migrated while we waited for the lock. */
+        if (user_version(db, &now, err) < 0 || now != v) {
+            exec(db, "ROLLBACK", NULL);
+            if (err->code)
+                return -1;
+            v = now;
+            continue;
+        }
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (exec(db, tr_schema_migrations[v], err) < 0 || exec(db, pragma, err) < 0) {
+            exec(db, "ROLLBACK", NULL);
+            return -1;
+        }
+        if (exec(db, "COMMIT", err) < 0) {
+            exec(db, "ROLLBACK", NULL);
+            return -1;
+        }
+        v++;
+    }
+    return 0;
+}
+
+/* Creates the file with mode 0640 so the database (and its -wal/-shm files,
+ * which SQLite creates with the database's mode) is not world-readable. */
+static int precreate(const char *path, struct tr_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        tr_err_set(err, TR_E_DB, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+int tr_db_open(const char *path, int flags, struct tr_db **out, struct tr_err *err)
+{
+    struct tr_db *db = xcalloc(1, sizeof *db);
+    int readonly = (flags & TR_DB_READONLY) != 0;
+    int oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+    *out = NULL;
+    if (!readonly && strcmp(path, ":memory:") != 0 && precreate(path, err) < 0) {
+        free(db);
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &db->h, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        tr_err_set(err, TR_E_DB, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+        tr_db_close(db);
+        return -1;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, TR_DB_BUSY_TIMEOUT_MS);
+    /* synchronous=FULL: a report whose spool entry is removed after the
+     * commit must survive a power loss. */
+    if ((!readonly && exec(db, "PRAGMA journal_mode = WAL", err) < 0) ||
+        exec(db, "PRAGMA foreign_keys = ON", err) < 0 ||
+        exec(db, "PRAGMA synchronous = FULL", err) < 0 ||
+        migrate(db, readonly, err) < 0) {
+        tr_db_close(db);
+        return -1;
+    }
+    if (!readonly) {
+        for (int i = 0; i < ST_COUNT; i++) {
+            if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                   &db->st[i], NULL) != SQLITE_OK) {
+                db_fail(db, err, "preparing statements");
+                tr_db_close(db);
+                return -1;
+            }
+        }
+    }
+    *out = db;
+    return 0;
+}
+
+void tr_db_close(struct tr_db *db)
+{
+    if (db == NULL)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(db->st[i]);
+    sqlite3_close(db->h);
+    free(db);
+}
+
+sqlite3 *tr_db_handle(struct tr_db *db)
+{
+    return db->h;
+}
+
+const char *tr_db_default_path(const char *cli_value)
+{
+    const char *env;
+    if (cli_value && *cli_value)
+        return cli_value;
+    env = getenv("TLSRPT_DB");
+    if (env && *env)
+        return env;
+    return TLSRPT_DEFAULT_DB;
+}
+
+int tr_db_begin(struct tr_db *db, struct tr_err *err)
+{
+    if (exec(db, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    db->in_batch = 1;
+    return 0;
+}
+
+int tr_db_commit(struct tr_db *db, struct tr_err *err)
+{
+    db->in_batch = 0;
+    if (exec(db, "COMMIT", err) < 0) {
+        tr_db_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
+void tr_db_rollback(struct tr_db *db)
+{
+    db->in_batch = 0;
+    if (!sqlite3_get_autocommit(db->h))
+        exec(db, "ROLLBACK", NULL);
+}
+
+/* Binds a string or NULL. */
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Steps an INSERT/UPDATE to completion and resets it. */
+static int step_done(struct tr_db *db, sqlite3_stmt *st, struct tr_err *err, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(db, err, what);
+    return 0;
+}
+
+/* Inserts the policy rows and their failure details of report row rid. */
+static int insert_policies(struct tr_db *db, sqlite3_int64 rid, const struct tr_report *r,
+                           struct tr_err *err)
+{
+    sqlite3_stmt *sp = db->st[ST_INSERT_POLICY], *sf = db->st[ST_INSERT_FAILURE];
+
+    for (size_t i = 0; i < r->n_policies; i++) {
+        const struct tr_policy *p = &r->policies[i];
+        char *strings = tr_strings_to_json(p->policy_strings, p->n_policy_strings);
+        char *mx = tr_strings_to_json(p->mx_hosts, p->n_mx_hosts);
+        sqlite3_int64 pid;
+        int rc;
+
+        sqlite3_bind_int64(sp, 1, rid);
+        sqlite3_bind_int64(sp, 2, (sqlite3_int64)i);
+        bind_text(sp, 3, p->policy_type);
+        bind_text(sp, 4, p->policy_domain);
+        bind_text(sp, 5, strings);
+        bind_text(sp, 6, mx);
+        sqlite3_bind_int64(sp, 7, p->successful_sessions);
+        sqlite3_bind_int64(sp, 8, p->failed_sessions);
+        rc = step_done(db, sp, err, "storing a policy");
+        free(strings);
+        free(mx);
+        if (rc < 0)
+            return -1;
+        pid = sqlite3_last_insert_rowid(db->h);
+        for (size_t k = 0; k < p->n_failures; k++) {
+            const struct tr_failure *f = &p->failures[k];
+            sqlite3_bind_int64(sf, 1, pid);
+            bind_text(sf, 2, f->result_type);
+            bind_text(sf, 3, f->sending_mta_ip);
+            bind_text(sf, 4, f->receiving_mx_hostname);
+            bind_text(sf, 5, f->receiving_mx_helo);
+            bind_text(sf, 6, f->receiving_ip);
+            sqlite3_bind_int64(sf, 7, f->failed_sessions);
+            bind_text(sf, 8, f->additional_information);
+            bind_text(sf, 9, f->failure_reason_code);
+            if (step_done(db, sf, err, "storing a failure detail") < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* The report row itself.  Returns TR_STORED with *rid set, TR_DUPLICATE, or -1. */
+static int insert_report(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
+                         const unsigned char *z, size_t zlen, size_t raw_len,
+                         sqlite3_int64 *rid, struct tr_err *err)
+{
+    sqlite3_stmt *st = db->st[ST_INSERT_REPORT];
+    char *warnings = tr_warnings_to_string(r->warnings);
+    int rc;
+
+    bind_text(st, 1, r->organization_name);
+    bind_text(st, 2, r->report_id);
+    sqlite3_bind_int64(st, 3, r->start);
+    sqlite3_bind_int64(st, 4, r->end);
+    bind_text(st, 5, r->contact_info);
+    sqlite3_bind_int64(st, 6, p->received_time ? p->received_time : (int64_t)time(NULL));
+    bind_text(st, 7, p->source ? p->source : "unknown");
+    bind_text(st, 8, p->message_id);
+    bind_text(st, 9, p->report_domain);
+    bind_text(st, 10, p->report_submitter);
+    bind_text(st, 11, p->attachment_name);
+    bind_text(st, 12, p->dkim);
+    bind_text(st, 13, warnings[0] ? warnings : NULL);
+    sqlite3_bind_blob(st, 14, z, (int)zlen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 15, (sqlite3_int64)raw_len);
+    sqlite3_bind_int(st, 16, TR_PARSER_VERSION);
+    rc = step_done(db, st, err, "storing a report");
+    free(warnings);
+    if (rc < 0)
+        return -1;
+    if (sqlite3_changes(db->h) == 0)
+        return TR_DUPLICATE;
+    *rid = sqlite3_last_insert_rowid(db->h);
+    return TR_STORED;
+}
+
+int tr_db_store_report(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
+                       const unsigned char *raw_json, size_t raw_len, struct tr_err *err)
+{
+    unsigned char *z = NULL;
+    size_t zlen = 0;
+    sqlite3_int64 rid = 0;
+    int rc;
+
+    if (tr_zdeflate(raw_json, raw_len, &z, &zlen, err) < 0)
+        return -1;
+    if (zlen > INT32_MAX) {
+        free(z);
+        tr_err_set(err, TR_E_DB, "compressed report too large to store (%zu bytes)", zlen);
+        return -1;
+    }
+    if (exec(db, db->in_batch ? "SAVEPOINT report" : "BEGIN IMMEDIATE", err) < 0) {
+        free(z);
+        return -1;
+    }
+    rc = insert_report(db, r, p, z, zlen, raw_len, &rid, err);
+    if (rc == TR_STORED && insert_policies(db, rid, r, err) < 0)
+        rc = -1;
+    free(z);
+    if (rc < 0) {
+        if (db->in_batch) {
+            /* A failed statement can have ended the whole transaction
+             * (SQLITE_FULL, IOERR): then there is no savepoint left. */
+            if (sqlite3_get_autocommit(db->h))
+                db->in_batch = 0;
+            else
+                exec(db, "ROLLBACK TO report; RELEASE report", NULL);
+        } else {
+            tr_db_rollback(db);
+        }
+        return -1;
+    }
+    if (exec(db, db->in_batch ? "RELEASE report" : "COMMIT", err) < 0) {
+        tr_db_rollback(db);
+        return -1;
+    }
+    return rc;
+}
+
+int tr_db_quarantine(struct tr_db *db, const struct tr_provenance *p, const char *code,
+                     const char *detail, const unsigned char *raw, size_t raw_len,
+                     size_t full_len, struct tr_err *err)
+{
+    sqlite3_stmt *st = db->st[ST_QUARANTINE];
+    unsigned char *z = NULL;
+    size_t zlen = 0;
+    char *digest;
+    int rc;
+
+    if (tr_zdeflate(raw, raw_len, &z, &zlen, err) < 0)
+        return -1;
+    /* The digest names the input; a truncated input also mixes in its full
+     * length so that two different oversize inputs with the same first
+     * bytes stay apart. */
+    {
+        GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+        char lenbuf[32];
+        g_checksum_update(sum, raw, (gssize)raw_len);
+        if (full_len > raw_len) {
+            snprintf(lenbuf, sizeof lenbuf, "/%zu", full_len);
+            g_checksum_update(sum, (const guchar *)lenbuf, (gssize)strlen(lenbuf));
+        }
+        digest = xstrdup(g_checksum_get_string(sum));
+        g_checksum_free(sum);
+    }
+    sqlite3_bind_int64(st, 1, p->received_time ? p->received_time : (int64_t)time(NULL));
+    bind_text(st, 2, p->source ? p->source : "unknown");
+    bind_text(st, 3, p->message_id);
+    bind_text(st, 4, p->report_domain);
+    bind_text(st, 5, p->report_submitter);
+    bind_text(st, 6, p->attachment_name);
+    bind_text(st, 7, code);
+    bind_text(st, 8, detail ? detail : "");
+    bind_text(st, 9, digest);
+    sqlite3_bind_blob(st, 10, z, (int)zlen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)full_len);
+    sqlite3_bind_int(st, 12, full_len > raw_len);
+    rc = step_done(db, st, err, "storing a quarantine entry");
+    free(z);
+    free(digest);
+    return rc;
+}
+
+int tr_db_quarantine_resolve(struct tr_db *db, int64_t id, struct tr_err *err)
+{
+    sqlite3_stmt *st = db->st[ST_RESOLVE];
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+    return step_done(db, st, err, "resolving a quarantine entry");
+}

@@ -1,1 +1,512 @@
-int main(void) { return 0; }
+/*
+ * tlsrpt-ingest - store TLS-RPT (RFC 8460) reports in the tlsrpt database.
+ *
+ * SYNOPSIS
+ *   tlsrpt-ingest [--db FILE] [options] PATH...
+ *   tlsrpt-ingest --dump [options] PATH...
+ *   tlsrpt-ingest [--db FILE] --spool DIR
+ *   tlsrpt-ingest [--db FILE] --retry-quarantine
+ *
+ * DESCRIPTION
+ *   Each PATH is a report (.json, .json.gz, .gz, .zip), a mail message
+ *   (.eml), an mbox, a Maildir, any directory (searched recursively), or
+ *   "-" for standard input.  What a file is is decided by its content.
+ *   Every report found is normalized and stored once (a report already
+ *   stored is counted as a duplicate); every input that yields no report
+ *   is quarantined in the database with a reason.  One line at the end
+ *   says how many reports were stored, were duplicates, were quarantined.
+ *
+ * EXIT STATUS
+ *   0 everything was stored or was a duplicate; 1 something was quarantined
+ *   (or, with --dump, yielded no report) or an input could not be read;
+ *   2 usage error; 3 the database could not be written (the reports of the
+ *   unfinished batch were not stored: run again, duplicates are skipped).
+ */
+#include "tlsrpt/codes.h"
+#include "tlsrpt/db.h"
+#include "tlsrpt/drain.h"
+#include "tlsrpt/gunzip.h"
+#include "tlsrpt/ingest.h"
+#include "tlsrpt/mime.h"
+#include "tlsrpt/parse.h"
+#include "tlsrpt/source.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "tlsrpt-ingest"
+#define DEFAULT_BATCH 1000
+#define PROGRESS_AFTER_MS 1000
+#define PROGRESS_EVERY_MS 250
+
+enum exit_code { EX_DONE = 0, EX_QUARANTINED = 1, EX_USAGE_ERR = 2, EX_DB = 3 };
+
+struct run {
+    struct tr_ingest_opts opts;
+    struct tr_db *db;
+    struct tr_sink sink;          /* what outcomes go to (db or dump) */
+    struct tr_counts counts;
+    long inputs;
+    long unreadable;
+    long batch;                   /* outcomes per transaction */
+    long in_batch;                /* outcomes in the open transaction */
+    int dump, json, verbose, quiet;
+    int failed_db;
+    struct tr_err db_err;
+    int64_t started_ms, last_progress_ms;
+    int progress;                 /* stderr is a terminal */
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: " PROG " [OPTIONS] PATH...\n"
+        "       " PROG " --dump [OPTIONS] PATH...\n"
+        "       " PROG " [--db FILE] --spool DIR\n"
+        "       " PROG " [--db FILE] --retry-quarantine\n"
+        "\n"
+        "Store TLS-RPT (RFC 8460) reports from files, messages, mboxes, Maildirs,\n"
+        "directories (recursive) or standard input (-) in the tlsrpt database.\n"
+        "\n"
+        "  --db FILE                 database (default: $TLSRPT_DB, else %s)\n"
+        "  --dump                    parse and print one JSON object per report; no database\n"
+        "  --json                    print the final counts as one JSON object\n"
+        "  --spool DIR               drain a tlsrpt-milter spool directory\n"
+        "  --retry-quarantine        run quarantined inputs through the parser again\n"
+        "  --limit NAME=VALUE        change an input limit (K/M/G suffixes); names:\n"
+        "                            message-size, inflated-size, json-depth, policies,\n"
+        "                            failure-details, string-length, mime-parts\n"
+        "  --batch N                 reports per transaction in bulk imports (default %d)\n"
+        "  --trusted-authserv-id ID  trust Authentication-Results from ID (repeatable)\n"
+        "  --require-dkim            quarantine reports without a passing DKIM signature\n"
+        "  -v, --verbose             one line per report stored, duplicate or quarantined\n"
+        "  -q, --quiet               no summary line\n"
+        "  -h, --help                this help\n"
+        "  -V, --version             version\n"
+        "\n"
+        "Exit status: 0 all stored or duplicates, 1 something quarantined or unreadable,\n"
+        "2 usage error, 3 database not writable.  See tlsrpt-ingest(1).\n",
+        TLSRPT_DEFAULT_DB, DEFAULT_BATCH);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Prints s with control characters shown as \xNN so that text from a
+ * report cannot move the cursor or change colours on a terminal. */
+static void put_safe(FILE *f, const char *s)
+{
+    if (s == NULL) {
+        fputc('-', f);
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else
+            fputc(*p, f);
+    }
+}
+
+static void progress(struct run *run, int final)
+{
+    int64_t t;
+    if (!run->progress)
+        return;
+    t = now_ms();
+    if (final) {
+        if (run->last_progress_ms)
+            fputs("\r\033[K", stderr);
+        return;
+    }
+    if (t - run->started_ms < PROGRESS_AFTER_MS || t - run->last_progress_ms < PROGRESS_EVERY_MS)
+        return;
+    run->last_progress_ms = t;
+    fprintf(stderr, "\r" PROG ": %ld inputs, %ld stored, %ld duplicates, %ld quarantined\033[K",
+            run->inputs, run->counts.stored, run->counts.duplicates, run->counts.quarantined);
+}
+
+/* ---- sinks: the database (with batching and -v) and --dump ---- */
+
+static int run_report(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
+                      const unsigned char *raw, size_t len, struct tr_err *err)
+{
+    struct run *run = ctx;
+    int rc = tr_db_store_report(run->db, r, p, raw, len, err);
+    if (rc > 0 && run->verbose) {
+        char start[32];
+        tr_format_datetime(r->start, start, sizeof start);
+        start[10] = '\0';
+        printf("%-10s ", rc == TR_STORED ? "stored" : "duplicate");
+        put_safe(stdout, r->organization_name);
+        fputs("  ", stdout);
+        put_safe(stdout, r->n_policies ? r->policies[0].policy_domain : NULL);
+        printf("  %s  ", start);
+        put_safe(stdout, p->source);
+        fputc('\n', stdout);
+    }
+    run->in_batch++;
+    return rc;
+}
+
+static int run_reject(void *ctx, const struct tr_provenance *p, const char *code, const char *detail,
+                      const unsigned char *raw, size_t len, size_t full_len, struct tr_err *err)
+{
+    struct run *run = ctx;
+    int rc = tr_db_quarantine(run->db, p, code, detail, raw, len, full_len, err);
+    if (rc == 0 && run->verbose) {
+        printf("%-10s %s  ", "quarantine", code);
+        put_safe(stdout, p->source);
+        fputs(": ", stdout);
+        put_safe(stdout, detail);
+        fputc('\n', stdout);
+    }
+    run->in_batch++;
+    return rc;
+}
+
+static int dump_report(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
+                       const unsigned char *raw, size_t len, struct tr_err *err)
+{
+    char *s = tr_report_to_json(r);
+    puts(s);
+    free(s);
+    return TR_STORED;
+}
+
+static int dump_reject(void *ctx, const struct tr_provenance *p, const char *code, const char *detail,
+                       const unsigned char *raw, size_t len, size_t full_len, struct tr_err *err)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "source", p->source ? p->source : "",
+                          "error", code, "detail", detail ? detail : "");
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (s == NULL)
+        tr_oom();
+    puts(s);
+    free(s);
+    json_decref(o);
+    return 0;
+}
+
+/* Commits the open batch and opens the next one. */
+static int batch_roll(struct run *run, int reopen)
+{
+    if (run->dump || run->db == NULL)
+        return 0;
+    if (tr_db_commit(run->db, &run->db_err) < 0)
+        return -1;
+    run->in_batch = 0;
+    if (reopen && tr_db_begin(run->db, &run->db_err) < 0)
+        return -1;
+    return 0;
+}
+
+static int on_input(void *ctx, const struct tr_input *in)
+{
+    struct run *run = ctx;
+
+    run->inputs++;
+    if (tr_ingest_input(&run->opts, &run->sink, in, NULL, &run->counts, &run->db_err) < 0) {
+        run->failed_db = 1;
+        return 1;
+    }
+    if (run->in_batch >= run->batch && batch_roll(run, 1) < 0) {
+        run->failed_db = 1;
+        return 1;
+    }
+    progress(run, 0);
+    return 0;
+}
+
+static void on_source_error(void *ctx, const char *path, const struct tr_err *err)
+{
+    struct run *run = ctx;
+    run->unreadable++;
+    fprintf(stderr, PROG ": %s: %s\n", path, err->detail);
+}
+
+/* ---- --retry-quarantine ---- */
+
+struct retry {
+    struct run *run;
+    int stored, rejected;
+};
+
+static int retry_report(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
+                        const unsigned char *raw, size_t len, struct tr_err *err)
+{
+    struct retry *rt = ctx;
+    int rc = run_report(rt->run, r, p, raw, len, err);
+    if (rc > 0)
+        rt->stored++;
+    return rc;
+}
+
+static int retry_reject(void *ctx, const struct tr_provenance *p, const char *code, const char *detail,
+                        const unsigned char *raw, size_t len, size_t full_len, struct tr_err *err)
+{
+    struct retry *rt = ctx;
+    rt->rejected++;
+    return run_reject(rt->run, p, code, detail, raw, len, full_len, err);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Re-runs every unresolved quarantine entry; an entry whose input now
+ * yields only stored or duplicate reports is marked resolved. */
+static int retry_quarantine(struct run *run)
+{
+    sqlite3 *h = tr_db_handle(run->db);
+    sqlite3_stmt *st;
+    int64_t last = 0;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(h,
+            "SELECT id, source, message_id, hdr_report_domain, hdr_report_submitter,"
+            " attachment_name, raw_z, raw_size, raw_truncated FROM quarantine"
+            " WHERE resolved_time IS NULL AND id > ?1 ORDER BY id LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+        tr_err_set(&run->db_err, TR_E_DB, "%s", sqlite3_errmsg(h));
+        return -1;
+    }
+    for (;;) {
+        struct tr_provenance base;
+        struct tr_input in;
+        struct retry rt = { run, 0, 0 };
+        struct tr_sink sink = { retry_report, retry_reject, &rt };
+        unsigned char *raw = NULL;
+        size_t len = 0;
+        struct tr_err zerr;
+        char *source, *mid, *dom, *sub, *att;
+        int step = (sqlite3_bind_int64(st, 1, last), sqlite3_step(st));
+
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            tr_err_set(&run->db_err, TR_E_DB, "%s", sqlite3_errmsg(h));
+            rc = -1;
+            break;
+        }
+        last = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_int(st, 8)) {
+            fprintf(stderr, PROG ": quarantine %lld: only the first bytes of this input were kept; "
+                    "import the original again\n", (long long)last);
+            sqlite3_reset(st);
+            continue;
+        }
+        if (tr_zinflate(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6),
+                        run->opts.limits.message_size, &raw, &len, &zerr) < 0) {
+            fprintf(stderr, PROG ": quarantine %lld: %s\n", (long long)last, zerr.detail);
+            sqlite3_reset(st);
+            continue;
+        }
+        source = col_text(st, 1) ? xstrdup(col_text(st, 1)) : NULL;
+        mid = col_text(st, 2) ? xstrdup(col_text(st, 2)) : NULL;
+        dom = col_text(st, 3) ? xstrdup(col_text(st, 3)) : NULL;
+        sub = col_text(st, 4) ? xstrdup(col_text(st, 4)) : NULL;
+        att = col_text(st, 5) ? xstrdup(col_text(st, 5)) : NULL;
+        sqlite3_reset(st);
+
+        memset(&base, 0, sizeof base);
+        base.source = source;
+        base.message_id = mid;
+        base.report_domain = dom;
+        base.report_submitter = sub;
+        base.attachment_name = att;
+        memset(&in, 0, sizeof in);
+        in.source = source ? source : "quarantine";
+        in.filename = att;
+        in.data = raw;
+        in.len = in.full_len = len;
+        in.mtime = (int64_t)time(NULL);
+        run->inputs++;
+        if (tr_ingest_input(&run->opts, &sink, &in, &base, &run->counts, &run->db_err) < 0)
+            rc = -1;
+        else if (rt.stored > 0 && rt.rejected == 0 &&
+                 tr_db_quarantine_resolve(run->db, last, &run->db_err) < 0)
+            rc = -1;
+        free(raw);
+        free(source); free(mid); free(dom); free(sub); free(att);
+        if (rc < 0)
+            break;
+        if (run->in_batch >= run->batch && batch_roll(run, 1) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc < 0)
+        run->failed_db = 1;
+    return rc;
+}
+
+/* ---- main ---- */
+
+/* Creates the directory holding the default database on first use. */
+static void make_parent_dir(const char *path)
+{
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+            /* tr_db_open reports the real problem */
+        }
+    }
+    free(dir);
+}
+
+static void print_summary(const struct run *run)
+{
+    if (run->json) {
+        printf("{\"stored\": %ld, \"duplicates\": %ld, \"quarantined\": %ld, \"unreadable\": %ld}\n",
+               run->counts.stored, run->counts.duplicates, run->counts.quarantined, run->unreadable);
+    } else if (!run->quiet) {
+        printf("%ld reports stored, %ld duplicates, %ld quarantined", run->counts.stored,
+               run->counts.duplicates, run->counts.quarantined);
+        if (run->unreadable)
+            printf(", %ld unreadable", run->unreadable);
+        putchar('\n');
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "dump", no_argument, NULL, 'D' },
+        { "json", no_argument, NULL, 'j' },
+        { "spool", required_argument, NULL, 's' },
+        { "retry-quarantine", no_argument, NULL, 'r' },
+        { "limit", required_argument, NULL, 'l' },
+        { "batch", required_argument, NULL, 'b' },
+        { "trusted-authserv-id", required_argument, NULL, 't' },
+        { "require-dkim", no_argument, NULL, 'k' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct run run;
+    const char *db_path = NULL, *spool = NULL;
+    int retry = 0, c, rc = EX_DONE;
+    struct tr_err err;
+
+    memset(&run, 0, sizeof run);
+    tr_ingest_opts_default(&run.opts);
+    run.batch = DEFAULT_BATCH;
+    while ((c = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db_path = optarg; break;
+        case 'D': run.dump = 1; break;
+        case 'j': run.json = 1; break;
+        case 's': spool = optarg; break;
+        case 'r': retry = 1; break;
+        case 'v': run.verbose = 1; break;
+        case 'q': run.quiet = 1; break;
+        case 'k': run.opts.require_dkim = 1; break;
+        case 'l': {
+            char *eq = strchr(optarg, '=');
+            if (eq == NULL) {
+                fprintf(stderr, PROG ": --limit wants NAME=VALUE, not '%s'\n", optarg);
+                return EX_USAGE_ERR;
+            }
+            *eq = '\0';
+            if (tr_limits_set(&run.opts.limits, optarg, eq + 1, &err) < 0) {
+                fprintf(stderr, PROG ": --limit: %s\n", err.detail);
+                return EX_USAGE_ERR;
+            }
+            break;
+        }
+        case 'b': {
+            char *end;
+            run.batch = strtol(optarg, &end, 10);
+            if (*end || run.batch < 1) {
+                fprintf(stderr, PROG ": --batch wants a positive number, not '%s'\n", optarg);
+                return EX_USAGE_ERR;
+            }
+            break;
+        }
+        case 't':
+            if (run.opts.n_trusted_authserv >= TR_MAX_TRUSTED_AUTHSERV) {
+                fprintf(stderr, PROG ": at most %d --trusted-authserv-id\n", TR_MAX_TRUSTED_AUTHSERV);
+                return EX_USAGE_ERR;
+            }
+            run.opts.trusted_authserv[run.opts.n_trusted_authserv++] = optarg;
+            break;
+        case 'h': usage(stdout); return EX_DONE;
+        case 'V': printf(PROG " %s\n", TLSRPT_VERSION); return EX_DONE;
+        default: usage(stderr); return EX_USAGE_ERR;
+        }
+    }
+    if ((optind >= argc) == !(spool || retry) || (spool && retry) || (run.dump && (spool || retry))) {
+        fprintf(stderr, PROG ": give PATHs, or --spool DIR, or --retry-quarantine (try --help)\n");
+        return EX_USAGE_ERR;
+    }
+
+    tr_mime_init();
+    run.progress = isatty(STDERR_FILENO) && !run.quiet;
+    run.started_ms = now_ms();
+    if (run.dump) {
+        run.sink = (struct tr_sink){ dump_report, dump_reject, &run };
+    } else {
+        db_path = tr_db_default_path(db_path);
+        make_parent_dir(db_path);
+        if (tr_db_open(db_path, 0, &run.db, &err) < 0) {
+            fprintf(stderr, PROG ": %s\n", err.detail);
+            return EX_DB;
+        }
+        run.sink = (struct tr_sink){ run_report, run_reject, &run };
+    }
+
+    if (spool) {
+        if (tr_spool_drain(spool, &run.opts, run.db, &run.counts, -1, &run.db_err) < 0)
+            run.failed_db = 1;
+    } else if (retry) {
+        if (tr_db_begin(run.db, &run.db_err) < 0 || retry_quarantine(&run) < 0 || batch_roll(&run, 0) < 0)
+            run.failed_db = 1;
+    } else {
+        if (run.db && tr_db_begin(run.db, &run.db_err) < 0) {
+            run.failed_db = 1;
+        } else {
+            for (int i = optind; i < argc && !run.failed_db; i++) {
+                if (tr_source_walk(argv[i], &run.opts.limits, on_input, on_source_error, &run, &err) < 0) {
+                    fprintf(stderr, PROG ": %s: %s\n", argv[i], err.detail);
+                    run.unreadable++;
+                }
+            }
+            if (!run.failed_db && batch_roll(&run, 0) < 0)
+                run.failed_db = 1;
+        }
+    }
+    progress(&run, 1);
+
+    if (run.failed_db) {
+        if (run.db)
+            tr_db_rollback(run.db);
+        fprintf(stderr, PROG ": database %s could not be written: %s; reports of the unfinished "
+                "batch were not stored (run again: stored reports are skipped as duplicates)\n",
+                db_path, run.db_err.detail);
+        rc = EX_DB;
+    } else if (run.counts.quarantined || run.unreadable) {
+        rc = EX_QUARANTINED;
+    }
+    if (!run.dump)
+        print_summary(&run);
+    tr_db_close(run.db);
+    return rc;
+}

@@ -1,1 +1,223 @@
-/* report.c: being written */
+/*
+ * report.c - life cycle and JSON renderings of struct tr_report (report.h).
+ *
+ * The --dump form is built as a jansson tree with the keys inserted in their
+ * documented order and serialized with JSON_COMPACT | JSON_PRESERVE_ORDER
+ * (UTF-8 kept as is, control characters and quotes escaped by jansson), so
+ * the output is one line of valid JSON whatever a sender put in its strings.
+ * Allocation failures inside jansson end in tr_oom() like everywhere else.
+ */
+#include "tlsrpt/report.h"
+#include "tlsrpt/codes.h"
+#include "tlsrpt/parse.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Frees the n strings of arr and arr itself (NULL is a no-op). */
+static void free_strings(char **arr, size_t n)
+{
+    if (arr == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(arr[i]);
+    free(arr);
+}
+
+void tr_report_free(struct tr_report *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; r->policies != NULL && i < r->n_policies; i++) {
+        struct tr_policy *p = &r->policies[i];
+        free(p->policy_type);
+        free(p->policy_domain);
+        free_strings(p->policy_strings, p->n_policy_strings);
+        free_strings(p->mx_hosts, p->n_mx_hosts);
+        for (size_t k = 0; p->failures != NULL && k < p->n_failures; k++) {
+            struct tr_failure *f = &p->failures[k];
+            free(f->result_type);
+            free(f->sending_mta_ip);
+            free(f->receiving_mx_hostname);
+            free(f->receiving_mx_helo);
+            free(f->receiving_ip);
+            free(f->additional_information);
+            free(f->failure_reason_code);
+        }
+        free(p->failures);
+    }
+    free(r->policies);
+    free(r->organization_name);
+    free(r->report_id);
+    free(r->contact_info);
+    free(r);
+}
+
+size_t tr_report_n_failures(const struct tr_report *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; r != NULL && i < r->n_policies; i++)
+        n += r->policies[i].n_failures;
+    return n;
+}
+
+/* A new jansson reference, never NULL (tr_oom on allocation failure). */
+static json_t *must(json_t *v)
+{
+    if (v == NULL)
+        tr_oom();
+    return v;
+}
+
+/*
+ * A new reference to s as a JSON string, or JSON null when s is NULL.
+ * Strings from the parser are valid UTF-8; should one not be (a report
+ * built elsewhere), its non-ASCII bytes become '?' rather than being lost.
+ */
+static json_t *jstr(const char *s)
+{
+    json_t *v;
+    char *copy;
+
+    if (s == NULL)
+        return must(json_null());
+    if ((v = json_string(s)) != NULL)
+        return v;
+    copy = xstrdup(s);
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    v = must(json_string(copy));
+    free(copy);
+    return v;
+}
+
+/* Sets obj[key] to v, taking v's reference. */
+static void put(json_t *obj, const char *key, json_t *v)
+{
+    if (json_object_set_new(obj, key, v) < 0)
+        tr_oom();
+}
+
+/* Appends v to arr, taking v's reference. */
+static void append(json_t *arr, json_t *v)
+{
+    if (json_array_append_new(arr, v) < 0)
+        tr_oom();
+}
+
+/* A new reference: arr as a JSON array of strings, JSON null when NULL. */
+static json_t *jstrings(char *const *arr, size_t n)
+{
+    json_t *a;
+
+    if (arr == NULL)
+        return must(json_null());
+    a = must(json_array());
+    for (size_t i = 0; i < n; i++)
+        append(a, jstr(arr[i]));
+    return a;
+}
+
+/* Serializes v compactly in insertion order, then drops v's reference.
+ * Returns a caller-owned string (our allocator, not jansson's). */
+static char *dump(json_t *v)
+{
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+    size_t n = json_dumpb(v, NULL, 0, flags);
+    char *out;
+
+    if (n == 0)
+        tr_oom();
+    out = xmalloc(n + 1);
+    if (json_dumpb(v, out, n, flags) != n)
+        tr_oom();
+    out[n] = '\0';
+    json_decref(v);
+    return out;
+}
+
+/* A new reference: one failure-details entry in --dump form. */
+static json_t *failure_json(const struct tr_failure *f)
+{
+    json_t *o = must(json_object());
+
+    put(o, "result_type", jstr(f->result_type));
+    put(o, "sending_mta_ip", jstr(f->sending_mta_ip));
+    put(o, "receiving_mx_hostname", jstr(f->receiving_mx_hostname));
+    put(o, "receiving_mx_helo", jstr(f->receiving_mx_helo));
+    put(o, "receiving_ip", jstr(f->receiving_ip));
+    put(o, "failed_sessions", must(json_integer(f->failed_sessions)));
+    put(o, "additional_information", jstr(f->additional_information));
+    put(o, "failure_reason_code", jstr(f->failure_reason_code));
+    return o;
+}
+
+/* A new reference: one policy in --dump form. */
+static json_t *policy_json(const struct tr_policy *p)
+{
+    json_t *o = must(json_object()), *fd = must(json_array());
+
+    put(o, "policy_type", jstr(p->policy_type));
+    put(o, "policy_domain", jstr(p->policy_domain));
+    put(o, "policy_strings", jstrings(p->policy_strings, p->n_policy_strings));
+    put(o, "mx_hosts", jstrings(p->mx_hosts, p->n_mx_hosts));
+    put(o, "successful_sessions", must(json_integer(p->successful_sessions)));
+    put(o, "failed_sessions", must(json_integer(p->failed_sessions)));
+    for (size_t i = 0; p->failures != NULL && i < p->n_failures; i++)
+        append(fd, failure_json(&p->failures[i]));
+    put(o, "failure_details", fd);
+    return o;
+}
+
+char *tr_report_to_json(const struct tr_report *r)
+{
+    json_t *o = must(json_object()), *pols = must(json_array()), *warn = must(json_array());
+    char buf[32];
+
+    put(o, "organization_name", jstr(r->organization_name));
+    put(o, "report_id", jstr(r->report_id));
+    put(o, "contact_info", jstr(r->contact_info));
+    tr_format_datetime(r->start, buf, sizeof buf);
+    put(o, "start", jstr(buf));
+    tr_format_datetime(r->end, buf, sizeof buf);
+    put(o, "end", jstr(buf));
+    for (size_t i = 0; r->policies != NULL && i < r->n_policies; i++)
+        append(pols, policy_json(&r->policies[i]));
+    put(o, "policies", pols);
+    for (int i = 0; i < TR_W_COUNT; i++)
+        if (r->warnings & (1u << i))
+            append(warn, jstr(tr_warning_name(i)));
+    put(o, "warnings", warn);
+    return dump(o);
+}
+
+char *tr_strings_to_json(char *const *arr, size_t n)
+{
+    if (arr == NULL)
+        return NULL;
+    return dump(jstrings(arr, n));
+}
+
+char *tr_warnings_to_string(unsigned warnings)
+{
+    size_t len = 0, o = 0;
+    char *s;
+
+    for (int i = 0; i < TR_W_COUNT; i++)
+        if (warnings & (1u << i))
+            len += strlen(tr_warning_name(i)) + 1;
+    s = xmalloc(len + 1);
+    for (int i = 0; i < TR_W_COUNT; i++) {
+        if (!(warnings & (1u << i)))
+            continue;
+        size_t k = strlen(tr_warning_name(i));
+        if (o > 0)
+            s[o++] = ' ';
+        memcpy(s + o, tr_warning_name(i), k);
+        o += k;
+    }
+    s[o] = '\0';
+    return s;
+}

@@ -30,6 +30,10 @@
 #include "tlsrpt/util.h"
 
 #define TR_SPOOL_NAME_MAX 128
+/* Cap on the envelope part of an entry (tr_spool_write keeps within it by
+ * capping each value and the number of Recipient lines).  A drainer passes
+ * message-size limit + TR_SPOOL_ENVELOPE_MAX as max_len. */
+#define TR_SPOOL_ENVELOPE_MAX ((size_t)256 << 10)
 
 /* Envelope of a captured message; all borrowed. */
 struct tr_envelope {
@@ -63,6 +67,7 @@ struct tr_spool_entry {
     size_t len;
     const unsigned char *msg;  /* points into data: the message bytes */
     size_t msg_len;
+    size_t msg_full_len;       /* the message's size on disk; > msg_len when max_len cut it */
 };
 
 /* Claims the oldest entry in new/ (or an abandoned one in cur/).  Returns 1

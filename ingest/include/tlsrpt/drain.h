@@ -1,0 +1,60 @@
+/*
+ * drain.h - empty a spool (spool.h) into the database, entry by entry.
+ *
+ * Used by tlsrpt-milter's worker thread and by `tlsrpt-ingest --spool`;
+ * both may drain the same spool at the same time (entries are claimed by
+ * lock and rename, see spool.h).  Nothing here prints or exits: callers
+ * that want a line per entry pass a tr_drain_log_cb.
+ *
+ * Outcome of one entry:
+ *  - every outcome reached the database (stored, duplicate, quarantined):
+ *    the entry is removed (tr_spool_done);
+ *  - the same, but the message had been cut at the message-size limit:
+ *    the quarantine holds only a prefix, so the entry moves to failed/
+ *    (tr_spool_fail) where the whole bytes survive;
+ *  - the database could not be written (locked, read-only, full): the
+ *    entry goes back to new/ (tr_spool_release) and draining stops with
+ *    -1, so the caller backs off and tries again later.
+ */
+#ifndef TLSRPT_DRAIN_H
+#define TLSRPT_DRAIN_H
+
+#include "tlsrpt/db.h"
+#include "tlsrpt/ingest.h"
+#include "tlsrpt/spool.h"
+
+/* What became of one entry, for the log callback. */
+enum tr_drain_outcome {
+    TR_DRAIN_DONE,       /* removed from the spool */
+    TR_DRAIN_FAILED,     /* moved to failed/ (truncated message, quarantined) */
+    TR_DRAIN_RETRY,      /* released to new/: the sink failed (err says why) */
+};
+
+/*
+ * Called once per claimed entry when its outcome is decided, just before
+ * the entry is moved accordingly.  e is borrowed, valid during the call
+ * only.  delta holds what this entry added to the counts; err is the
+ * sink's error for TR_DRAIN_RETRY, else NULL.
+ */
+typedef void (*tr_drain_log_cb)(void *ctx, const struct tr_spool_entry *e,
+                                enum tr_drain_outcome outcome, const struct tr_counts *delta,
+                                const struct tr_err *err);
+
+/*
+ * Drains up to max_entries entries (max_entries < 0: until the spool is
+ * empty) from dir into db (borrowed) with the options o (borrowed), adding
+ * to *counts.  Each entry is ingested with provenance source "spool:NAME"
+ * and its envelope's receive time.  Returns the number of entries
+ * finished (>= 0), or -1 with err set when an entry had to be released
+ * because the database failed, or the spool itself failed (unreadable
+ * directory, rename error).
+ */
+long tr_spool_drain_log(const char *dir, const struct tr_ingest_opts *o, struct tr_db *db,
+                        struct tr_counts *counts, long max_entries,
+                        tr_drain_log_cb log, void *log_ctx, struct tr_err *err);
+
+/* The same without a log callback: 0 on success, -1 as above. */
+int tr_spool_drain(const char *dir, const struct tr_ingest_opts *o, struct tr_db *db,
+                   struct tr_counts *counts, long max_entries, struct tr_err *err);
+
+#endif

@@ -1,0 +1,382 @@
+/*
+ * args.c - options of tlsrpt-report and the date parser.
+ *
+ * getopt_long over the whole argv: options may precede or follow the
+ * subcommand; the first operand is the subcommand, later operands are its
+ * arguments.  Which option belongs to which subcommand is checked by
+ * main.c, which knows the subcommands.  Dates are resolved after every
+ * option has been read, so --now may come anywhere.
+ */
+#include "args.h"
+#include "tlsrpt/codes.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+const char *const rpt_key_names[RPT_K__COUNT] = {
+    "org", "domain", "mx", "type", "ip", "policy", "day", "week", "month",
+};
+
+int rpt_key_lookup(const char *name)
+{
+    for (int k = 0; k < RPT_K__COUNT; k++)
+        if (strcmp(name, rpt_key_names[k]) == 0)
+            return k;
+    return -1;
+}
+
+int64_t rpt_day_start(int64_t t)
+{
+    int64_t d = t / 86400;
+    if (t % 86400 < 0)
+        d--;
+    return d * 86400;
+}
+
+int64_t rpt_bucket_start(enum rpt_interval iv, int64_t t)
+{
+    int64_t day = rpt_day_start(t);
+    if (iv == RPT_I_WEEK) {
+        /* 1970-01-01 was a Thursday: Monday-based weekday = (days + 3) mod 7. */
+        int64_t days = day / 86400, wd = ((days + 3) % 7 + 7) % 7;
+        return day - wd * 86400;
+    }
+    if (iv == RPT_I_MONTH) {
+        time_t tt = (time_t)day;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        tm.tm_mday = 1;
+        return (int64_t)timegm(&tm);
+    }
+    return day;
+}
+
+int64_t rpt_bucket_next(enum rpt_interval iv, int64_t start)
+{
+    if (iv == RPT_I_WEEK)
+        return start + 7 * 86400;
+    if (iv == RPT_I_MONTH) {
+        time_t tt = (time_t)start;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        tm.tm_mon++;
+        tm.tm_mday = 1;
+        return (int64_t)timegm(&tm);
+    }
+    return start + 86400;
+}
+
+void rpt_bucket_label(enum rpt_interval iv, int64_t t, char *buf)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    if (iv == RPT_I_MONTH)
+        snprintf(buf, RPT_LABEL_MAX, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    else
+        snprintf(buf, RPT_LABEL_MAX, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+void rpt_fmt_datetime(int64_t t, char *buf)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    snprintf(buf, RPT_LABEL_MAX, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+void rpt_fmt_date(int64_t t, char *buf)
+{
+    rpt_bucket_label(RPT_I_DAY, t, buf);
+}
+
+/* Reads exactly n digits at *p into *v and advances *p. */
+static int digits(const char **p, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        *v = *v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    return 0;
+}
+
+/* Absolute dates and datetimes; *date_only says no time was given. */
+static int parse_absolute(const char *s, int64_t *out, int *date_only)
+{
+    const char *p = s;
+    struct tm tm = {0};
+    int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
+
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
+        return -1;
+    *date_only = (*p == '\0');
+    if (*p != '\0') {
+        if (*p != 'T' && *p != 't' && *p != ' ')
+            return -1;
+        p++;
+        if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
+            return -1;
+        if (*p == ':') {
+            p++;
+            if (digits(&p, 2, &sec))
+                return -1;
+            if (*p == '.')                      /* fractional seconds: ignored */
+                for (p++; isdigit((unsigned char)*p); p++)
+                    ;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p == '-' ? -1 : 1, oh, om;
+            p++;
+            if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
+                return -1;
+            off = sign * (oh * 3600 + om * 60);
+        }
+        if (*p != '\0')
+            return -1;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    *out = (int64_t)timegm(&tm) - off;
+    /* timegm normalizes 2026-02-31 to March: reject what it changed. */
+    if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+        return -1;
+    return 0;
+}
+
+static const char *const weekdays[7] = {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+};
+
+int rpt_parse_time(const char *s, int64_t now, int is_until, int64_t *out, struct tr_err *err)
+{
+    int64_t today = rpt_day_start(now);
+    int date_only = 0;
+    char *end;
+
+    if (strcasecmp(s, "now") == 0) {
+        *out = now;
+        return 0;
+    }
+    /* Named days are like dates: for --until they include the whole day. */
+    if (strcasecmp(s, "today") == 0) {
+        *out = today + (is_until ? 86400 : 0);
+        return 0;
+    }
+    if (strcasecmp(s, "yesterday") == 0) {
+        *out = today - 86400 + (is_until ? 86400 : 0);
+        return 0;
+    }
+    for (int i = 0; i < 7; i++)
+        if (strcasecmp(s, weekdays[i]) == 0) {
+            int64_t wd = ((today / 86400 + 3) % 7 + 7) % 7;
+            *out = today - ((wd - i + 7) % 7) * 86400 + (is_until ? 86400 : 0);
+            return 0;
+        }
+    if (isdigit((unsigned char)s[0])) {
+        long n = strtol(s, &end, 10);
+        if (end != s && end[1] == '\0' && n >= 0 && n <= 100000 && strchr("dwm", end[0]) && end[0]) {
+            if (end[0] == 'd' || end[0] == 'w') {
+                *out = today - (int64_t)n * (end[0] == 'w' ? 7 : 1) * 86400;
+            } else {
+                time_t tt = (time_t)today;
+                struct tm tm;
+                gmtime_r(&tt, &tm);
+                tm.tm_mon -= (int)n;
+                *out = (int64_t)timegm(&tm);
+            }
+            return 0;
+        }
+    }
+    if (parse_absolute(s, out, &date_only) == 0) {
+        if (date_only && is_until)
+            *out += 86400;
+        return 0;
+    }
+    tr_err_set(err, TR_E_USAGE, "bad date '%s': use YYYY-MM-DD, an ISO datetime, Nd/Nw/Nm, "
+               "today, yesterday or a weekday", s);
+    return -1;
+}
+
+enum {
+    OPT_DB = 256, OPT_SINCE, OPT_UNTIL, OPT_NOW, OPT_DOMAIN, OPT_ORG, OPT_MX, OPT_TYPE,
+    OPT_FORMAT, OPT_BY, OPT_INTERVAL, OPT_LIMIT, OPT_TO, OPT_FROM, OPT_SENDMAIL,
+    OPT_ONLY_IF_FAILURES, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"until", required_argument, NULL, OPT_UNTIL},
+    {"now", required_argument, NULL, OPT_NOW},
+    {"domain", required_argument, NULL, OPT_DOMAIN},
+    {"org", required_argument, NULL, OPT_ORG},
+    {"mx", required_argument, NULL, OPT_MX},
+    {"type", required_argument, NULL, OPT_TYPE},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"by", required_argument, NULL, OPT_BY},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"to", required_argument, NULL, OPT_TO},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"sendmail", required_argument, NULL, OPT_SENDMAIL},
+    {"only-if-failures", no_argument, NULL, OPT_ONLY_IF_FAILURES},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static int add_filter(struct rpt_filter *f, const char *opt, const char *v, struct tr_err *err)
+{
+    if (f->n == RPT_MAX_FILTER) {
+        tr_err_set(err, TR_E_USAGE, "--%s: at most %d values", opt, RPT_MAX_FILTER);
+        return -1;
+    }
+    if (v[0] == '\0') {
+        tr_err_set(err, TR_E_USAGE, "--%s: empty value", opt);
+        return -1;
+    }
+    f->v[f->n++] = v;
+    return 0;
+}
+
+/* --by a,b,c (repeatable): appends keys, rejecting unknown and repeated ones. */
+static int add_keys(struct rpt_opts *o, const char *list, struct tr_err *err)
+{
+    char *copy = xstrdup(list), *save = NULL;
+    int rc = 0;
+    for (char *k = strtok_r(copy, ",", &save); k != NULL && rc == 0; k = strtok_r(NULL, ",", &save)) {
+        int key = rpt_key_lookup(k);
+        if (key < 0) {
+            tr_err_set(err, TR_E_USAGE, "--by: unknown key '%.64s' (org, domain, mx, type, ip, "
+                       "policy, day, week, month)", k);
+            rc = -1;
+        }
+        for (size_t i = 0; rc == 0 && i < o->n_by; i++)
+            if (o->by[i] == (enum rpt_key)key) {
+                tr_err_set(err, TR_E_USAGE, "--by: key '%s' given twice", k);
+                rc = -1;
+            }
+        if (rc == 0)
+            o->by[o->n_by++] = (enum rpt_key)key;
+    }
+    free(copy);
+    return rc;
+}
+
+int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err)
+{
+    const char *since = NULL, *until = NULL, *now = getenv("TLSRPT_NOW");
+    int c;
+
+    memset(o, 0, sizeof *o);
+    o->limit = RPT_DEFAULT_LIMIT;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB: o->db = optarg; break;
+        case OPT_SINCE: since = optarg; break;
+        case OPT_UNTIL: until = optarg; break;
+        case OPT_NOW: now = optarg; break;
+        case OPT_DOMAIN: if (add_filter(&o->f.domain, "domain", optarg, err)) return -1; break;
+        case OPT_ORG: if (add_filter(&o->f.org, "org", optarg, err)) return -1; break;
+        case OPT_MX: if (add_filter(&o->f.mx, "mx", optarg, err)) return -1; break;
+        case OPT_TYPE: if (add_filter(&o->f.type, "type", optarg, err)) return -1; break;
+        case OPT_FORMAT:
+            o->format_given = 1;
+            if (strcmp(optarg, "table") == 0) o->format = RPT_FMT_TABLE;
+            else if (strcmp(optarg, "csv") == 0) o->format = RPT_FMT_CSV;
+            else if (strcmp(optarg, "json") == 0) o->format = RPT_FMT_JSON;
+            else {
+                tr_err_set(err, TR_E_USAGE, "--format: '%.64s' is not table, csv or json", optarg);
+                return -1;
+            }
+            break;
+        case OPT_BY: if (add_keys(o, optarg, err)) return -1; break;
+        case OPT_INTERVAL:
+            o->interval_given = 1;
+            if (strcmp(optarg, "day") == 0) o->interval = RPT_I_DAY;
+            else if (strcmp(optarg, "week") == 0) o->interval = RPT_I_WEEK;
+            else if (strcmp(optarg, "month") == 0) o->interval = RPT_I_MONTH;
+            else {
+                tr_err_set(err, TR_E_USAGE, "--interval: '%.64s' is not day, week or month", optarg);
+                return -1;
+            }
+            break;
+        case OPT_LIMIT: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 0) {
+                tr_err_set(err, TR_E_USAGE, "--limit: '%.64s' is not a count", optarg);
+                return -1;
+            }
+            o->limit = v;
+            o->limit_given = 1;
+            break;
+        }
+        case OPT_TO: o->to = optarg; o->email_given = 1; break;
+        case OPT_FROM: o->from = optarg; o->email_given = 1; break;
+        case OPT_SENDMAIL: o->sendmail = optarg; o->email_given = 1; break;
+        case OPT_ONLY_IF_FAILURES: o->only_if_failures = 1; o->email_given = 1; break;
+        case 'h': o->help = 1; break;
+        case 'V': case OPT_VERSION: o->version = 1; break;
+        case ':':
+            tr_err_set(err, TR_E_USAGE, "%s: needs a value", argv[optind - 1]);
+            return -1;
+        default:
+            tr_err_set(err, TR_E_USAGE, "unknown option '%s'", argv[optind - 1]);
+            return -1;
+        }
+    }
+    o->filter_given = o->f.domain.n || o->f.org.n || o->f.mx.n || o->f.type.n;
+    for (int i = optind; i < argc; i++) {
+        if (o->command == NULL)
+            o->command = argv[i];
+        else if (o->n_args < RPT_MAX_ARGS)
+            o->args[o->n_args++] = argv[i];
+        else {
+            tr_err_set(err, TR_E_USAGE, "too many arguments");
+            return -1;
+        }
+    }
+
+    if (now != NULL && now[0] != '\0') {
+        if (rpt_parse_time(now, (int64_t)time(NULL), 0, &o->now, err) < 0)
+            return -1;
+    } else {
+        o->now = (int64_t)time(NULL);
+    }
+    o->since = rpt_day_start(o->now) - (int64_t)RPT_DEFAULT_DAYS * 86400;
+    o->until = o->now;
+    if (since != NULL) {
+        if (rpt_parse_time(since, o->now, 0, &o->since, err) < 0)
+            return -1;
+        o->since_given = 1;
+    }
+    if (until != NULL) {
+        if (rpt_parse_time(until, o->now, 1, &o->until, err) < 0)
+            return -1;
+        o->until_given = 1;
+    }
+    if (o->until <= o->since) {
+        tr_err_set(err, TR_E_USAGE, "--until must be later than --since");
+        return -1;
+    }
+    return 0;
+}

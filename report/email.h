@@ -1,0 +1,36 @@
+/*
+ * email.h - the summary email as a MIME message (GMime), and handing it to
+ * a sendmail program.
+ */
+#ifndef RPT_EMAIL_H
+#define RPT_EMAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+
+/* Addresses accepted in --to / --from (one header value). */
+#define RPT_ADDR_MAX 1024
+
+struct rpt_email_opts {
+    const char *from;     /* default "tlsrpt-report@HOSTNAME" */
+    const char *to;       /* default "postmaster" */
+    int64_t date;         /* Date: header (UTC seconds) */
+};
+
+/*
+ * Builds the whole message: From, To, Subject (RFC 2047 encoded when not
+ * ASCII), Date, Message-ID, MIME-Version, Auto-Submitted, and a
+ * multipart/alternative body with a text/plain and a text/html part, both
+ * UTF-8, quoted-printable.  LF line ends (what sendmail -t expects on a
+ * pipe).  *out is caller-owned.  Returns 0 or -1 with err.
+ */
+int rpt_email_build(const struct rpt_digest *d, const struct rpt_email_opts *o, char **out,
+                    size_t *out_len, struct tr_err *err);
+
+/* Runs "path -t -i" (no shell) with the message on its stdin and waits.
+ * Returns 0 when it exited 0, else -1 with err. */
+int rpt_email_sendmail(const char *path, const char *msg, size_t len, struct tr_err *err);
+
+#endif

@@ -1,0 +1,579 @@
+/*
+ * tlsrpt-report - what the stored TLS-RPT reports say.
+ *
+ * SYNOPSIS
+ *   tlsrpt-report [options] summary [--by KEY,...]
+ *   tlsrpt-report [options] trend [--interval day|week|month]
+ *   tlsrpt-report [options] failures
+ *   tlsrpt-report [options] reports
+ *   tlsrpt-report [options] show ID
+ *   tlsrpt-report [options] quarantine [show ID]
+ *   tlsrpt-report [options] email [--to ADDR] [--from ADDR] [--sendmail PATH]
+ *                                 [--only-if-failures]
+ *
+ * COMMON OPTIONS
+ *   --db FILE                  the database (else $TLSRPT_DB, else the default)
+ *   --since WHEN, --until WHEN the window of report start times, UTC
+ *                              (default the last 30 days; email: yesterday)
+ *   --now DATETIME             what "now" is (also $TLSRPT_NOW), for tests
+ *   --domain D, --org O, --mx M, --type T   filters, repeatable, '*' wildcard
+ *   --format table|csv|json
+ *
+ * EXIT STATUS
+ *   0 success, 1 database or I/O error, 2 usage error, 3 no such ID.
+ *
+ * The manual page tlsrpt-report(1) is the full reference; this file only
+ * dispatches: each subcommand queries (query.c, show.c, trend.c,
+ * digest.c), then hands a table or a JSON document to the writers in
+ * output.c.  Only this file writes to stdout and stderr directly.
+ */
+#include "args.h"
+#include "digest.h"
+#include "email.h"
+#include "output.h"
+#include "query.h"
+#include "trend.h"
+#include "tlsrpt/codes.h"
+#include "tlsrpt/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG "tlsrpt-report"
+
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3 };
+
+/* What a subcommand accepts besides --db and --help. */
+enum {
+    A_WINDOW = 1 << 0, A_FILTER = 1 << 1, A_FORMAT = 1 << 2, A_BY = 1 << 3,
+    A_INTERVAL = 1 << 4, A_LIMIT = 1 << 5, A_EMAIL = 1 << 6,
+};
+
+struct ctx {
+    struct rpt_opts *o;
+    sqlite3 *db;
+    struct rpt_out out;
+    struct rpt_scope scope;
+};
+
+static const char usage_text[] =
+    "Usage: " PROG " [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  summary     failed sessions grouped by --by keys, with totals\n"
+    "  trend       sessions, failures by type and success rate per day/week/month\n"
+    "  failures    the failure details behind a summary\n"
+    "  reports     stored reports\n"
+    "  show ID     one report, normalized and as sent\n"
+    "  quarantine  inputs that could not be stored; 'quarantine show ID'\n"
+    "  email       the summary email (MIME) for a period, default yesterday\n"
+    "\n"
+    "Options:\n"
+    "  --db FILE          database (default $TLSRPT_DB or " TLSRPT_DEFAULT_DB ")\n"
+    "  --since WHEN       from WHEN (default 30d); YYYY-MM-DD, ISO datetime, Nd, Nw, Nm,\n"
+    "                     today, yesterday, monday..sunday; UTC\n"
+    "  --until WHEN       up to WHEN, exclusive (a date includes that day; default now)\n"
+    "  --now DATETIME     take DATETIME as now (also $TLSRPT_NOW)\n"
+    "  --domain D         policy domain (repeatable; '*' matches anything)\n"
+    "  --org O            sending organization (repeatable)\n"
+    "  --mx M             receiving MX host (repeatable)\n"
+    "  --type T           failure result type (repeatable)\n"
+    "  --format F         table (default), csv or json\n"
+    "  -h, --help         help; '" PROG " COMMAND --help' for a command\n"
+    "  -V, --version      version\n"
+    "\n"
+    "See tlsrpt-report(1).\n";
+
+static const char help_summary[] =
+    "Usage: " PROG " summary [--by KEY[,KEY...]] [OPTIONS]\n"
+    "\n"
+    "Failed sessions from the failure details, grouped by KEYs (default org,mx,type):\n"
+    "  org, domain, mx, type, ip (sending MTA), policy (policy type), day, week, month\n"
+    "Totals (reports, successful and failed sessions, success rate per policy\n"
+    "domain) come from the report summaries; sessions reported under both an sts\n"
+    "and a tlsa policy are counted once.  Options: --since --until --domain --org\n"
+    "--mx --type --format --db.  CSV carries the rows only.\n";
+
+static const char help_trend[] =
+    "Usage: " PROG " trend [--interval day|week|month] [OPTIONS]\n"
+    "\n"
+    "Per bucket: reports, sessions, failed sessions, success rate, change against\n"
+    "the previous bucket, failed sessions per failure type; in the table format a\n"
+    "sparkline per series.  Options: --since --until --domain --org --mx --type\n"
+    "--format --db.\n";
+
+static const char help_failures[] =
+    "Usage: " PROG " failures [--limit N] [OPTIONS]\n"
+    "\n"
+    "The failure-detail rows: day, report ID, org, domain, mx, type, sending IP,\n"
+    "receiving IP, failed sessions, reason code.  --limit N (default 1000, 0 = all).\n"
+    "Options: --since --until --domain --org --mx --type --format --db.\n";
+
+static const char help_reports[] =
+    "Usage: " PROG " reports [--limit N] [OPTIONS]\n"
+    "\n"
+    "Stored reports: ID, org, policy domains, range, sessions, failed sessions,\n"
+    "source, DKIM verdict.  --limit N (default 1000, 0 = all).  Options: --since\n"
+    "--until --domain --org --mx --type --format --db.\n";
+
+static const char help_show[] =
+    "Usage: " PROG " show ID [--format F] [--db FILE]\n"
+    "\n"
+    "One stored report: normalized, then the JSON exactly as the sender sent it.\n";
+
+static const char help_quarantine[] =
+    "Usage: " PROG " quarantine [--since WHEN] [--until WHEN] [--limit N] [OPTIONS]\n"
+    "       " PROG " quarantine show ID [--format F] [--db FILE]\n"
+    "\n"
+    "Inputs that did not yield a report, newest first, with the reason; all of\n"
+    "them unless --since/--until select by last seen.  'show ID' prints one with\n"
+    "the input as received.\n";
+
+static const char help_email[] =
+    "Usage: " PROG " email [--to ADDR] [--from ADDR] [--sendmail PATH]\n"
+    "                     [--only-if-failures] [OPTIONS]\n"
+    "\n"
+    "The summary email for a period (default: yesterday, the last complete UTC\n"
+    "day) compared with the period before it, as a multipart/alternative text and\n"
+    "HTML message on stdout (for 'sendmail -t'), or piped to 'PATH -t -i' with\n"
+    "--sendmail.  --only-if-failures: send nothing and exit 0 when no session\n"
+    "failed.  --to default postmaster, --from default tlsrpt-report@HOST.\n"
+    "Options: --since --until --domain --org --mx --type --db.\n";
+
+static void die_usage_hint(void)
+{
+    fprintf(stderr, "Try '" PROG " --help'.\n");
+}
+
+static int report_err(const struct tr_err *err)
+{
+    fprintf(stderr, PROG ": %s\n", err->detail);
+    if (err->code != NULL && strcmp(err->code, RPT_E_NOT_FOUND) == 0)
+        return EXIT_NOT_FOUND;
+    if (err->code != NULL && strcmp(err->code, TR_E_USAGE) == 0)
+        return EXIT_USAGE;
+    return EXIT_ERROR;
+}
+
+static int write_failed(void)
+{
+    fprintf(stderr, PROG ": writing output failed\n");
+    return EXIT_ERROR;
+}
+
+/* "2026-11-01 to 2026-11-22" for whole days, else both datetimes. */
+static void window_text(int64_t since, int64_t until, char *buf, size_t cap)
+{
+    char a[RPT_LABEL_MAX], b[RPT_LABEL_MAX];
+    if (since % 86400 == 0 && until % 86400 == 0) {
+        char p[RPT_PERIOD_MAX];
+        rpt_digest_period(since, until, p);
+        snprintf(buf, cap, "%s", p);
+        return;
+    }
+    rpt_fmt_datetime(since, a);
+    rpt_fmt_datetime(until, b);
+    snprintf(buf, cap, "%s to %s", a, b);
+}
+
+static void set_window(json_t *doc, int64_t since, int64_t until)
+{
+    char buf[RPT_LABEL_MAX];
+    rpt_fmt_datetime(since, buf);
+    json_object_set_new(doc, "since", json_string(buf));
+    rpt_fmt_datetime(until, buf);
+    json_object_set_new(doc, "until", json_string(buf));
+}
+
+/* Adds a success_rate column computed from successful/failed columns. */
+static void add_rate_col(struct rpt_table *t, int ok_col, int bad_col)
+{
+    rpt_table_add_col(t, "success_rate", RPT_S_RATE);
+    t->cells = xrealloc(t->cells, (t->alloc_rows ? t->alloc_rows : 1) * t->ncols * sizeof *t->cells);
+    /* Re-lay rows for the new column count, last row first. */
+    for (size_t r = t->nrows; r-- > 0;) {
+        memmove(&t->cells[r * t->ncols], &t->cells[r * (t->ncols - 1)], (t->ncols - 1) * sizeof *t->cells);
+        memset(&t->cells[r * t->ncols + t->ncols - 1], 0, sizeof *t->cells);
+    }
+    for (size_t r = 0; r < t->nrows; r++) {
+        double rate = rpt_success_rate(rpt_table_cell(t, r, (size_t)ok_col)->i,
+                                       rpt_table_cell(t, r, (size_t)bad_col)->i);
+        if (rate >= 0)
+            rpt_table_set_real(t, r, t->ncols - 1, rate);
+    }
+}
+
+static int cmd_summary(struct ctx *c)
+{
+    static const enum rpt_key default_by[] = {RPT_K_ORG, RPT_K_MX, RPT_K_TYPE};
+    const enum rpt_key *by = c->o->n_by ? c->o->by : default_by;
+    size_t n_by = c->o->n_by ? c->o->n_by : 3;
+    static const enum rpt_key k_domain[] = {RPT_K_DOMAIN};
+    struct rpt_table *rows = rpt_table_new(), *tot = rpt_table_new(), *dom = rpt_table_new();
+    struct tr_err err = {0};
+    int rc = EXIT_OK, w = 0;
+
+    if (rpt_q_failed(c->db, &c->scope, by, n_by, rows, &err) < 0 ||
+        rpt_q_sessions(c->db, &c->scope, NULL, 0, tot, &err) < 0 ||
+        rpt_q_sessions(c->db, &c->scope, k_domain, 1, dom, &err) < 0) {
+        rc = report_err(&err);
+        goto done;
+    }
+    add_rate_col(tot, 1, 2);
+    add_rate_col(dom, 2, 3);
+    if (c->out.fmt == RPT_FMT_JSON) {
+        json_t *doc = json_object(), *keys = json_array(), *totals, *t0, *rate;
+        set_window(doc, c->scope.since, c->scope.until);
+        for (size_t i = 0; i < n_by; i++)
+            json_array_append_new(keys, json_string(rpt_key_names[by[i]]));
+        json_object_set_new(doc, "group_by", keys);
+        json_object_set_new(doc, "rows", rpt_table_to_json(rows));
+        totals = rpt_table_to_json(tot);
+        t0 = json_incref(json_array_get(totals, 0));
+        json_decref(totals);
+        rate = json_incref(json_object_get(t0, "success_rate"));
+        json_object_del(t0, "success_rate");
+        json_object_set_new(t0, "success_rate", rate);
+        json_object_set_new(t0, "domains", rpt_table_to_json(dom));
+        json_object_set_new(doc, "totals", t0);
+        w = rpt_out_json(&c->out, doc);
+        json_decref(doc);
+    } else if (c->out.fmt == RPT_FMT_CSV) {
+        w = rpt_out_table(&c->out, rows);
+    } else {
+        char win[2 * RPT_LABEL_MAX + 8], n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
+        int64_t ok = rpt_table_cell(tot, 0, 1)->i, bad = rpt_table_cell(tot, 0, 2)->i;
+        double rate = rpt_success_rate(ok, bad);
+        window_text(c->scope.since, c->scope.until, win, sizeof win);
+        w |= rpt_out_table(&c->out, rows);
+        w |= rpt_out_printf(&c->out, "\nTotals %s (UTC): %s reports, %s sessions, %s failed", win,
+                            rpt_fmt_count(rpt_table_cell(tot, 0, 0)->i, n1), rpt_fmt_count(ok + bad, n2),
+                            rpt_fmt_count(bad, n3));
+        if (rate >= 0)
+            w |= rpt_out_printf(&c->out, ", %.2f%% TLS", rate);
+        w |= rpt_out_printf(&c->out, "\n\n");
+        w |= rpt_out_table(&c->out, dom);
+    }
+    if (w != 0)
+        rc = write_failed();
+done:
+    rpt_table_free(rows);
+    rpt_table_free(tot);
+    rpt_table_free(dom);
+    return rc;
+}
+
+static int cmd_trend(struct ctx *c)
+{
+    struct rpt_trend *t = NULL;
+    struct tr_err err = {0};
+    int w = 0;
+
+    if (rpt_trend_build(c->db, &c->scope, c->o->interval, &t, &err) < 0)
+        return report_err(&err);
+    if (c->out.fmt == RPT_FMT_JSON) {
+        json_t *doc = rpt_trend_json(t);
+        w = rpt_out_json(&c->out, doc);
+        json_decref(doc);
+    } else {
+        struct rpt_table *tab = rpt_trend_table(t, c->out.fmt == RPT_FMT_CSV ? RPT_TREND_MAX_TYPES
+                                                                             : RPT_TREND_TABLE_TYPES);
+        w |= rpt_out_table(&c->out, tab);
+        rpt_table_free(tab);
+        if (c->out.fmt == RPT_FMT_TABLE) {
+            struct rpt_table *series = rpt_trend_series(t);
+            w |= rpt_out_printf(&c->out, "\n");
+            w |= rpt_out_table(&c->out, series);
+            rpt_table_free(series);
+        }
+    }
+    rpt_trend_free(t);
+    return w ? write_failed() : EXIT_OK;
+}
+
+/* Writes a listing; JSON as {"since","until","rows","more"}. */
+static int write_listing(struct ctx *c, const struct rpt_table *t, int more, int window)
+{
+    int w;
+    if (c->out.fmt == RPT_FMT_JSON) {
+        json_t *doc = json_object();
+        if (window)
+            set_window(doc, c->scope.since, c->scope.until);
+        json_object_set_new(doc, "rows", rpt_table_to_json(t));
+        json_object_set_new(doc, "more", json_boolean(more));
+        w = rpt_out_json(&c->out, doc);
+        json_decref(doc);
+    } else {
+        w = rpt_out_table(&c->out, t);
+    }
+    if (more)
+        fprintf(stderr, PROG ": showing the first %ld rows; --limit 0 shows all\n", c->o->limit);
+    return w ? write_failed() : EXIT_OK;
+}
+
+static int cmd_failures(struct ctx *c)
+{
+    struct rpt_table *t = rpt_table_new();
+    struct tr_err err = {0};
+    int more = 0, rc;
+    if (rpt_q_failure_list(c->db, &c->scope, c->o->limit, t, &more, &err) < 0)
+        rc = report_err(&err);
+    else
+        rc = write_listing(c, t, more, 1);
+    rpt_table_free(t);
+    return rc;
+}
+
+static int cmd_reports(struct ctx *c)
+{
+    struct rpt_table *t = rpt_table_new();
+    struct tr_err err = {0};
+    int more = 0, rc;
+    if (rpt_q_report_list(c->db, &c->scope, c->o->limit, t, &more, &err) < 0)
+        rc = report_err(&err);
+    else
+        rc = write_listing(c, t, more, 1);
+    rpt_table_free(t);
+    return rc;
+}
+
+/* Parses a positive ID argument. */
+static int parse_id(const char *s, int64_t *id)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end != '\0' || v <= 0) {
+        fprintf(stderr, PROG ": '%s' is not an ID\n", s);
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+/* Prints a document and its raw bytes (show, quarantine show). */
+static int write_object(struct ctx *c, const char *key, json_t *obj, const char *raw_key,
+                        const char *raw_title, char *raw, size_t raw_len, const struct tr_err *raw_err)
+{
+    int w = 0;
+    if (c->out.fmt == RPT_FMT_JSON) {
+        json_t *doc = json_object(), *r = NULL;
+        json_object_set(doc, key, obj);
+        if (raw != NULL)
+            r = json_stringn(raw, raw_len);
+        if (raw != NULL && r == NULL) {          /* not UTF-8: escaped text */
+            char *e = rpt_term_escape(raw, raw_len, 1);
+            r = json_string(e);
+            free(e);
+            json_object_set_new(doc, "raw_escaped", json_true());
+        }
+        json_object_set_new(doc, raw_key, r ? r : json_null());
+        if (raw == NULL)
+            json_object_set_new(doc, "raw_error", json_string(raw_err->detail));
+        w = rpt_out_json(&c->out, doc);
+        json_decref(doc);
+    } else if (c->out.fmt == RPT_FMT_CSV) {
+        json_object_set_new(obj, raw_key, raw ? json_stringn(raw, raw_len) : json_null());
+        if (raw != NULL && json_is_null(json_object_get(obj, raw_key))) {
+            char *e = rpt_term_escape(raw, raw_len, 1);
+            json_object_set_new(obj, raw_key, json_string(e));
+            free(e);
+        }
+        w = rpt_out_tree(&c->out, obj);
+    } else {
+        w |= rpt_out_tree(&c->out, obj);
+        if (raw != NULL) {
+            w |= rpt_out_printf(&c->out, "\n%s (%zu bytes):\n", raw_title, raw_len);
+            w |= rpt_out_text(&c->out, raw, raw_len);
+            if (raw_len > 0 && raw[raw_len - 1] != '\n')
+                w |= rpt_out_printf(&c->out, "\n");
+        } else {
+            fprintf(stderr, PROG ": %s: %s\n", raw_title, raw_err->detail);
+        }
+    }
+    return w ? write_failed() : EXIT_OK;
+}
+
+static int cmd_show(struct ctx *c)
+{
+    json_t *obj;
+    char *raw;
+    size_t raw_len = 0;
+    struct tr_err err = {0}, raw_err = {0};
+    int64_t id;
+    int rc;
+
+    if (c->o->n_args != 1) {
+        fprintf(stderr, PROG ": show needs one report ID\n");
+        return EXIT_USAGE;
+    }
+    if (parse_id(c->o->args[0], &id) < 0)
+        return EXIT_USAGE;
+    if (rpt_q_report_show(c->db, id, &obj, &raw, &raw_len, &raw_err, &err) < 0)
+        return report_err(&err);
+    rc = write_object(c, "report", obj, "raw_json", "As sent", raw, raw_len, &raw_err);
+    json_decref(obj);
+    free(raw);
+    return rc;
+}
+
+static int cmd_quarantine(struct ctx *c)
+{
+    struct tr_err err = {0}, raw_err = {0};
+    int rc;
+
+    if (c->o->n_args == 0) {
+        struct rpt_table *t = rpt_table_new();
+        int more = 0;
+        if (rpt_q_quarantine_list(c->db, &c->scope, c->o->since_given || c->o->until_given, c->o->limit,
+                                  t, &more, &err) < 0)
+            rc = report_err(&err);
+        else
+            rc = write_listing(c, t, more, c->o->since_given || c->o->until_given);
+        rpt_table_free(t);
+        return rc;
+    }
+    if (strcmp(c->o->args[0], "show") == 0 && c->o->n_args == 2) {
+        json_t *obj;
+        char *raw;
+        size_t raw_len = 0;
+        int64_t id;
+        if (parse_id(c->o->args[1], &id) < 0)
+            return EXIT_USAGE;
+        if (rpt_q_quarantine_show(c->db, id, &obj, &raw, &raw_len, &raw_err, &err) < 0)
+            return report_err(&err);
+        rc = write_object(c, "quarantine", obj, "raw", "Input as received", raw, raw_len, &raw_err);
+        json_decref(obj);
+        free(raw);
+        return rc;
+    }
+    fprintf(stderr, PROG ": usage: quarantine [show ID]\n");
+    return EXIT_USAGE;
+}
+
+static int cmd_email(struct ctx *c)
+{
+    struct rpt_digest *d = NULL;
+    struct rpt_email_opts eo = {c->o->from, c->o->to, c->o->now};
+    struct tr_err err = {0};
+    char *msg = NULL;
+    size_t len = 0;
+    int rc = EXIT_OK;
+
+    if (!c->o->since_given && !c->o->until_given) {     /* the last complete UTC day */
+        c->scope.until = rpt_day_start(c->o->now);
+        c->scope.since = c->scope.until - 86400;
+    }
+    if (rpt_digest_build(c->db, &c->scope, &d, &err) < 0)
+        return report_err(&err);
+    if (c->o->only_if_failures && rpt_digest_clean(d)) {
+        rpt_digest_free(d);
+        return EXIT_OK;
+    }
+    if (rpt_email_build(d, &eo, &msg, &len, &err) < 0)
+        rc = report_err(&err);
+    else if (c->o->sendmail != NULL) {
+        if (rpt_email_sendmail(c->o->sendmail, msg, len, &err) < 0)
+            rc = report_err(&err);
+    } else if (rpt_out_bytes(&c->out, msg, len) < 0) {
+        rc = write_failed();
+    }
+    free(msg);
+    rpt_digest_free(d);
+    return rc;
+}
+
+static const struct command {
+    const char *name;
+    int (*run)(struct ctx *c);
+    const char *help;
+    int accepts;
+} commands[] = {
+    {"summary", cmd_summary, help_summary, A_WINDOW | A_FILTER | A_FORMAT | A_BY},
+    {"trend", cmd_trend, help_trend, A_WINDOW | A_FILTER | A_FORMAT | A_INTERVAL},
+    {"failures", cmd_failures, help_failures, A_WINDOW | A_FILTER | A_FORMAT | A_LIMIT},
+    {"reports", cmd_reports, help_reports, A_WINDOW | A_FILTER | A_FORMAT | A_LIMIT},
+    {"show", cmd_show, help_show, A_FORMAT},
+    {"quarantine", cmd_quarantine, help_quarantine, A_WINDOW | A_FORMAT | A_LIMIT},
+    {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL},
+};
+
+/* Names the first option given that cmd does not accept, or NULL. */
+static const char *misplaced_option(const struct command *cmd, const struct rpt_opts *o)
+{
+    if (!(cmd->accepts & A_WINDOW) && (o->since_given || o->until_given)) return "--since/--until";
+    if (!(cmd->accepts & A_FILTER) && o->filter_given) return "--domain/--org/--mx/--type";
+    if (!(cmd->accepts & A_FORMAT) && o->format_given) return "--format";
+    if (!(cmd->accepts & A_BY) && o->n_by) return "--by";
+    if (!(cmd->accepts & A_INTERVAL) && o->interval_given) return "--interval";
+    if (!(cmd->accepts & A_LIMIT) && o->limit_given) return "--limit";
+    if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures";
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct rpt_opts o;
+    struct tr_err err = {0};
+    const struct command *cmd = NULL;
+    struct tr_db *tdb = NULL;
+    struct ctx c;
+    const char *bad, *path;
+    int rc;
+
+    if (rpt_parse_args(argc, argv, &o, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.detail);
+        die_usage_hint();
+        return EXIT_USAGE;
+    }
+    if (o.version) {
+        printf(PROG " " TLSRPT_VERSION "\n");
+        return EXIT_OK;
+    }
+    if (o.command != NULL && strcmp(o.command, "help") == 0) {
+        o.help = 1;
+        o.command = o.n_args ? o.args[0] : NULL;
+    }
+    for (size_t i = 0; o.command && i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(o.command, commands[i].name) == 0)
+            cmd = &commands[i];
+    if (o.help) {
+        fputs(cmd ? cmd->help : usage_text, stdout);
+        return ferror(stdout) ? EXIT_ERROR : EXIT_OK;
+    }
+    if (o.command == NULL) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (cmd == NULL) {
+        fprintf(stderr, PROG ": unknown command '%s'\n", o.command);
+        die_usage_hint();
+        return EXIT_USAGE;
+    }
+    if ((bad = misplaced_option(cmd, &o)) != NULL) {
+        fprintf(stderr, PROG ": %s: not an option of '%s'\n", bad, cmd->name);
+        return EXIT_USAGE;
+    }
+    if (o.n_args > 0 && cmd->run != cmd_show && cmd->run != cmd_quarantine) {
+        fprintf(stderr, PROG ": %s: unexpected argument '%s'\n", cmd->name, o.args[0]);
+        return EXIT_USAGE;
+    }
+
+    path = tr_db_default_path(o.db);
+    if (tr_db_open(path, TR_DB_READONLY, &tdb, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.detail);
+        return EXIT_ERROR;
+    }
+    memset(&c, 0, sizeof c);
+    c.o = &o;
+    c.db = tr_db_handle(tdb);
+    rpt_out_init(&c.out, stdout, o.format);
+    c.scope.since = o.since;
+    c.scope.until = o.until;
+    c.scope.f = &o.f;
+    rc = cmd->run(&c);
+    if (fflush(stdout) != 0 && rc == EXIT_OK)
+        rc = write_failed();
+    tr_db_close(tdb);
+    return rc;
+}

@@ -1,0 +1,50 @@
+#!/bin/bash
+# run-lua.sh MILTER SCRIPT.lua [CONFIG-LINE...]
+#
+# Starts tlsrpt-milter on a private unix socket with a throw-away
+# configuration (the given lines added), runs one miltertest script
+# against it, stops the milter, and removes everything.  Runs as any user;
+# as root the milter drops to nobody.  The script gets the globals
+# sock (libmilter socket spec) and spool (the spool directory).
+set -u
+milter=$1 script=$2
+shift 2
+
+command -v miltertest >/dev/null || { echo "miltertest not installed (apt-get install miltertest)" >&2; exit 1; }
+dir=$(mktemp -d "${TMPDIR:-/tmp}/tlsrpt-lua.XXXXXX") || exit 1
+chmod 755 "$dir"
+pid=
+cleanup() {
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+{
+    echo "Socket unix:$dir/milter.sock"
+    echo "RuaAddress tlsrpt@example.net, tls-reports@example.org"
+    echo "SpoolDir $dir/spool"
+    echo "Database $dir/db/tlsrpt.db"
+    echo "MaxMessageSize 64K"
+    echo "LogLevel debug"
+    [ "$(id -u)" -eq 0 ] && echo "UserID nobody"
+    for line in "$@"; do echo "$line"; done
+} > "$dir/milter.conf"
+# As root, the milter (nobody) must be able to reach its files.
+[ "$(id -u)" -eq 0 ] && chown nobody "$dir"
+
+"$milter" -f -c "$dir/milter.conf" 2> "$dir/milter.log" &
+pid=$!
+miltertest -D "sock=unix:$dir/milter.sock" -D "spool=$dir/spool" -s "$script"
+rc=$?
+if [ $rc -ne 0 ]; then
+    echo "--- milter log" >&2
+    cat "$dir/milter.log" >&2
+fi
+exit $rc
