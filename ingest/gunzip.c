@@ -29,11 +29,13 @@
 #define ZIP_LOCAL_HEADER 30    /* fixed part of a zip local file header */
 #define ZIP_MAX_SKIP 16        /* directory entries skipped before the first file */
 
+/* See gunzip.h. */
 int tr_is_gzip(const unsigned char *p, size_t len)
 {
     return len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
 }
 
+/* See gunzip.h: a zip local file header signature. */
 int tr_is_zip(const unsigned char *p, size_t len)
 {
     return len >= 4 && p[0] == 'P' && p[1] == 'K' && p[2] == 3 && p[3] == 4;
@@ -93,7 +95,13 @@ static int inflate_bounded(int wbits, int members, int all_input, const unsigned
             tr_err_set(err, TR_E_BAD_GZIP, "corrupt compressed data: %s", zs.msg ? zs.msg : "inflate error");
             goto done;
         }
-        /* Z_OK or Z_BUF_ERROR: progress needs more input or more output. */
+        /* Z_OK or Z_BUF_ERROR: progress needs more input or more output.
+         * (Z_BUF_ERROR with both input and output space left cannot
+         * happen; treat it as corrupt rather than loop.) */
+        if (rc == Z_BUF_ERROR && zs.avail_in != 0 && zs.avail_out != 0) {
+            tr_err_set(err, TR_E_BAD_GZIP, "inflate made no progress");
+            goto done;
+        }
         if (zs.avail_in == 0 && pos == len && zs.avail_out != 0) {
             tr_err_set(err, TR_E_BAD_GZIP, "truncated compressed data (%zu bytes)", len);
             goto done;
@@ -104,6 +112,8 @@ done:
     return ret;
 }
 
+/* See gunzip.h.  Each layer's output is capped at max_out; more than
+ * TR_GUNZIP_MAX_LAYERS layers fail with TR_E_UNSUPPORTED. */
 int tr_gunzip(const unsigned char *in, size_t len, size_t max_out,
               unsigned char **out, size_t *out_len, struct tr_err *err)
 {
@@ -139,6 +149,7 @@ int tr_gunzip(const unsigned char *in, size_t len, size_t max_out,
     return -1;
 }
 
+/* Little-endian 16- and 32-bit fields of zip headers. */
 static unsigned get16(const unsigned char *p)
 {
     return (unsigned)p[0] | (unsigned)p[1] << 8;
@@ -186,6 +197,10 @@ static int zip_entry(unsigned method, int has_sizes, uint32_t crc, uint32_t csiz
     return 0;
 }
 
+/* See gunzip.h.  Reads local file headers only (never the central
+ * directory): skips up to ZIP_MAX_SKIP leading directory entries, refuses
+ * encryption, zip64 and methods other than 0 and 8 (TR_E_UNSUPPORTED), and
+ * checks size and CRC when the header carries them. */
 int tr_unzip_first(const unsigned char *in, size_t len, size_t max_out,
                    unsigned char **out, size_t *out_len, struct tr_err *err)
 {
@@ -246,6 +261,7 @@ int tr_unzip_first(const unsigned char *in, size_t len, size_t max_out,
     return -1;
 }
 
+/* See gunzip.h: zlib format, level 6.  Output is at most compressBound(len). */
 int tr_zdeflate(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len,
                 struct tr_err *err)
 {
@@ -271,6 +287,7 @@ int tr_zdeflate(const unsigned char *in, size_t len, unsigned char **out, size_t
     return 0;
 }
 
+/* See gunzip.h: one zlib stream, nothing after it, at most max_out bytes. */
 int tr_zinflate(const unsigned char *in, size_t len, size_t max_out, unsigned char **out,
                 size_t *out_len, struct tr_err *err)
 {

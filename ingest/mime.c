@@ -9,14 +9,25 @@
  * transfer-decoded into malloc'd memory.  When it returns, nothing of GMime
  * is left alive and the caller's bytes are no longer referenced.
  *
- * Bounds: before GMime sees the message, a linear pre-scan counts lines that
- * start with "--" (only such lines can open a MIME part) and rejects a
- * message with more than 2 * mime-parts + 16 of them, so a hostile message
- * of a million tiny parts costs a scan, not a million GMime objects.  The
- * walk then counts the real parts (every MIME object, the root included)
- * against mime-parts and stops nesting at TR_MIME_MAX_DEPTH.  Decoded part
- * data is read through a capped struct tr_buf (message-size); header values
- * are cut at TR_MIME_HEADER_MAX bytes, file names at TR_MIME_FILENAME_MAX.
+ * Bounds: GMime builds an object for every part, header field, parameter
+ * and address, at 25 to 120 times the bytes they take in the message, so
+ * before GMime sees a message a linear pre-scan (prescan()) estimates what
+ * it would build and refuses, with TR_E_LIMIT_MIME_PARTS, a message that
+ * would build more than mime-parts allows:
+ *  - MIME objects: only a line starting with "--" can open a multipart's
+ *    child and only a Content-Type line can make a multipart or a message
+ *    container, so 1 + those lines bounds the objects; at most
+ *    2 * mime-parts + 16;
+ *  - header fields ("Name:" lines), and the words (after white space) and
+ *    ';' and ',' separators in them and their continuation lines (GMime
+ *    makes a token, a parameter or an address of each): at most
+ *    TR_MIME_HEADERS_PER_PART * mime-parts + 1000 of each.
+ * A hostile message of a million tiny parts or headers thus costs one scan,
+ * not gigabytes of GObjects.  The walk then counts the real parts (every
+ * MIME object, the root included) against mime-parts and stops nesting at
+ * TR_MIME_MAX_DEPTH.  Decoded part data is read through a capped struct
+ * tr_buf (message-size); header values are cut at TR_MIME_HEADER_MAX bytes,
+ * file names at TR_MIME_FILENAME_MAX.
  *
  * GMime reports parse problems through the parser options' warning
  * callback; ours ignores them, so nothing here prints.  GMime copes with
@@ -38,20 +49,26 @@
 #define TR_MIME_HEADER_MAX 65536        /* bytes kept of one header value */
 #define TR_MIME_FILENAME_MAX 255        /* bytes kept of a part's file name */
 #define TR_MIME_FIELD_NAME_MAX 128      /* longest header name tr_looks_like_message accepts */
+#define TR_MIME_HEADERS_PER_PART 100    /* header fields (and separators) budgeted per allowed part */
 #define DECODE_CHUNK 65536
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
 
+/* pthread_once() body of tr_mime_init(). */
 static void mime_init_once(void)
 {
     g_mime_init();
 }
 
+/* See mime.h.  Also called by tr_message_parse, so forgetting it is safe. */
 void tr_mime_init(void)
 {
     pthread_once(&mime_once, mime_init_once);
 }
 
+/* See mime.h.  Yes for an mbox From_ line or a first line "Name:" (name of
+ * printable ASCII, at most TR_MIME_FIELD_NAME_MAX bytes, optional blanks
+ * before the colon); no for JSON ('{', '['), gzip, zip or a blank line. */
 int tr_looks_like_message(const unsigned char *p, size_t len)
 {
     size_t i;
@@ -79,22 +96,85 @@ static void ignore_warning(gint64 offset, GMimeParserWarning code, const gchar *
     (void)offset, (void)code, (void)item, (void)data;
 }
 
-/* Counts lines starting with "--" (possible boundary lines), stopping as
- * soon as the count passes max.  Returns 1 when it did. */
-static int too_many_boundaries(const unsigned char *p, size_t len, size_t max)
+/* a * b + c, or SIZE_MAX when that overflows (b > 0). */
+static size_t sat_mul_add(size_t a, size_t b, size_t c)
 {
-    size_t n = 0;
+    return a > (SIZE_MAX - c) / b ? SIZE_MAX : a * b + c;
+}
+
+/* 1 when the line [q, end) starts with a header field name and a colon. */
+static int header_line(const unsigned char *q, const unsigned char *end)
+{
+    const unsigned char *s = q;
+
+    while (q < end && *q > 32 && *q < 127 && *q != ':')
+        q++;
+    if (q == s)
+        return 0;
+    while (q < end && (*q == ' ' || *q == '\t'))
+        q++;
+    return q < end && *q == ':';
+}
+
+/*
+ * The pre-scan described at the top of the file: one pass over the lines
+ * of p.  Returns 0, or -1 with err set as soon as one estimate passes its
+ * bound.
+ */
+static int prescan(const unsigned char *p, size_t len, size_t mime_parts, struct tr_err *err)
+{
     const unsigned char *end = p + len, *q = p;
+    size_t max_objects = sat_mul_add(mime_parts, 2, 16);
+    size_t max_headers = sat_mul_add(mime_parts, TR_MIME_HEADERS_PER_PART, 1000);
+    size_t objects = 1, fields = 0, seps = 0;   /* seps: words and separators */
+    int in_header = 0;          /* the previous line was a header line */
 
     while (q < end) {
-        if (end - q >= 2 && q[0] == '-' && q[1] == '-' && ++n > max)
-            return 1;
-        q = memchr(q, '\n', (size_t)(end - q));
-        if (q == NULL)
-            break;
-        q++;
+        const unsigned char *nl = memchr(q, '\n', (size_t)(end - q));
+        const unsigned char *eol = nl ? nl : end;
+        int count_seps = 0;
+
+        if (eol - q >= 2 && q[0] == '-' && q[1] == '-') {
+            objects++;
+            in_header = 0;
+        } else if (in_header && (q[0] == ' ' || q[0] == '\t')) {
+            count_seps = 1;     /* a continuation line */
+        } else if (header_line(q, eol)) {
+            fields++;
+            if (eol - q >= 13 && strncasecmp((const char *)q, "content-type", 12) == 0 &&
+                (q[12] == ':' || q[12] == ' ' || q[12] == '\t'))
+                objects++;
+            in_header = count_seps = 1;
+        } else {
+            in_header = 0;
+        }
+        for (const unsigned char *c = q + 1; count_seps && c < eol; c++)
+            seps += *c == ';' || *c == ',' || (*c > ' ' && (c[-1] == ' ' || c[-1] == '\t'));
+        if (objects > max_objects || fields > max_headers || seps > max_headers) {
+            tr_err_set(err, TR_E_LIMIT_MIME_PARTS,
+                       "message has more %s than the mime-parts limit of %zu allows",
+                       objects > max_objects ? "MIME parts" : fields > max_headers ? "header fields"
+                                                                                  : "header words",
+                       mime_parts);
+            return -1;
+        }
+        q = nl ? nl + 1 : end;
     }
     return 0;
+}
+
+/* The length of s[0..n) without a UTF-8 sequence cut short at its end. */
+static size_t utf8_whole(const char *s, size_t n)
+{
+    for (size_t back = 1; back <= 4 && back <= n; back++) {
+        unsigned char c = (unsigned char)s[n - back];
+        size_t need;
+        if ((c & 0xC0) == 0x80)
+            continue;                       /* a continuation byte: look further back */
+        need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        return back < need ? n - back : n;
+    }
+    return n;
 }
 
 /*
@@ -127,12 +207,9 @@ static char *clean_value(const char *s, int flags)
             continue;
         out[n++] = (char)((flags & CLEAN_LOWER) && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
     }
+    if (cap == TR_MIME_HEADER_MAX)
+        n = utf8_whole(out, n);
     while (n > 0 && out[n - 1] == ' ')
-        n--;
-    /* A cut in the middle of a UTF-8 sequence: drop the partial sequence. */
-    while (cap == TR_MIME_HEADER_MAX && n > 0 && ((unsigned char)out[n - 1] & 0xC0) == 0x80)
-        n--;
-    if (cap == TR_MIME_HEADER_MAX && n > 0 && (unsigned char)out[n - 1] >= 0xC0)
         n--;
     out[n] = '\0';
     if (n == 0) {
@@ -166,9 +243,10 @@ static char *clean_filename(const char *s)
         if (c >= 0x20 && c != 0x7f)
             out[n++] = (char)c;
     }
-    out[n] = '\0';
+    n = utf8_whole(out, n);
     while (n > 0 && out[n - 1] == ' ')
-        out[--n] = '\0';
+        n--;
+    out[n] = '\0';
     if (!tr_utf8_valid(out, n))
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)out[i] >= 0x80)
@@ -180,6 +258,7 @@ static char *clean_filename(const char *s)
     return out;
 }
 
+/* 1 when s ends with suffix, ignoring ASCII case. */
 static int has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -193,6 +272,7 @@ static int report_filename(const char *name)
                             has_suffix(name, ".zip"));
 }
 
+/* 1 when type is one of the NULL-terminated list. */
 static int type_in(const char *type, const char *const *list)
 {
     for (size_t i = 0; list[i] != NULL; i++)
@@ -396,6 +476,13 @@ static void copy_headers(GMimeMessage *gm, struct tr_message *m)
     }
 }
 
+/*
+ * See mime.h.  p is borrowed for the duration of the call only.  A leading
+ * mbox From_ line is skipped.  Fails with TR_E_LIMIT_MESSAGE_SIZE over
+ * message-size, TR_E_LIMIT_MIME_PARTS from the pre-scan or the walk, and
+ * TR_E_NOT_A_REPORT when GMime finds no message at all (empty input, a
+ * lone From_ line, binary without header lines).
+ */
 int tr_message_parse(const unsigned char *p, size_t len, const struct tr_limits *lim,
                      struct tr_message **out, struct tr_err *err)
 {
@@ -420,12 +507,8 @@ int tr_message_parse(const unsigned char *p, size_t len, const struct tr_limits 
         len = nl ? len - (size_t)(nl + 1 - p) : 0;
         p = nl ? nl + 1 : p + 5;
     }
-    if (too_many_boundaries(p, len, lim->mime_parts > (SIZE_MAX - 16) / 2 ? SIZE_MAX
-                                                                         : 2 * lim->mime_parts + 16)) {
-        tr_err_set(err, TR_E_LIMIT_MIME_PARTS,
-                   "message has too many boundary lines for the mime-parts limit of %zu", lim->mime_parts);
+    if (prescan(p, len, lim->mime_parts, err) < 0)
         return -1;
-    }
 
     /* Borrow p: GMime only reads it; the array is released without freeing p. */
     arr = g_byte_array_new_take((guint8 *)(uintptr_t)p, len);
@@ -464,6 +547,7 @@ int tr_message_parse(const unsigned char *p, size_t len, const struct tr_limits 
     return 0;
 }
 
+/* See mime.h; NULL is a no-op. */
 void tr_message_free(struct tr_message *m)
 {
     if (m == NULL)

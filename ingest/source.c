@@ -133,6 +133,7 @@ static int split_mbox(struct walker *w, const char *source, const unsigned char 
     return 0;
 }
 
+/* 1 when the bytes start like an mbox (a From_ line). */
 static int is_mbox(const unsigned char *d, size_t len)
 {
     return len >= 5 && memcmp(d, "From ", 5) == 0;
@@ -236,6 +237,7 @@ static int walk_file(struct walker *w, int fd, const struct stat *st, const char
     return rc;
 }
 
+/* qsort comparator: names in byte order. */
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -274,6 +276,7 @@ static long list_dir(int dfd, char ***names)
     return (long)n;
 }
 
+/* 1 when name in dfd is a directory (not a symlink to one). */
 static int is_dir_at(int dfd, const char *name)
 {
     struct stat st;
@@ -371,6 +374,7 @@ static int walk_dir(struct walker *w, int dfd, const char *dpath, int depth, int
     return rc;
 }
 
+/* See source.h; PATH itself is opened following symlinks. */
 int tr_source_walk(const char *path, const struct tr_limits *lim, tr_input_cb cb,
                    tr_source_error_cb on_error, void *ctx, struct tr_err *err)
 {
