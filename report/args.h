@@ -101,7 +101,7 @@ int64_t rpt_bucket_start(enum rpt_interval iv, int64_t t);
 int64_t rpt_bucket_next(enum rpt_interval iv, int64_t start);
 /* "YYYY-MM-DD" (day, week = its Monday) or "YYYY-MM" (month) label of the
  * bucket starting at t, into buf (at least RPT_LABEL_MAX bytes). */
-#define RPT_LABEL_MAX 32
+#define RPT_LABEL_MAX 80
 void rpt_bucket_label(enum rpt_interval iv, int64_t t, char *buf);
 /* "YYYY-MM-DDTHH:MM:SSZ" and "YYYY-MM-DD" into buf (RPT_LABEL_MAX bytes). */
 void rpt_fmt_datetime(int64_t t, char *buf);

@@ -197,18 +197,30 @@ char *rpt_digest_subject(const struct rpt_digest *d)
     char *who, *subject, *safe;
     double rate = rpt_success_rate(d->ok, d->bad);
 
-    if (d->n_domains == 0)
-        who = xstrdup(d->filter_domains ? d->filter_domains : "(no reports)");
-    else if (d->n_domains <= RPT_SUBJECT_MAX_DOMAINS)
-        who = d->n_domains == 1 ? xstrdup(d->domains[0].domain)
-                                : xasprintf("%s, %s", d->domains[0].domain, d->domains[1].domain);
+    const char *named[RPT_SUBJECT_MAX_DOMAINS];
+    size_t n = 0;
+
+    /* Domains with reports in this period (those only in the previous one
+     * are in the body's table, not in the Subject). */
+    for (size_t i = 0; i < d->n_domains; i++)
+        if (d->domains[i].reports > 0) {
+            if (n < RPT_SUBJECT_MAX_DOMAINS)
+                named[n] = d->domains[i].domain;
+            n++;
+        }
+    if (n == 0)
+        who = d->filter_domains ? xasprintf("%s ", d->filter_domains) : xstrdup("");
+    else if (n <= RPT_SUBJECT_MAX_DOMAINS)
+        who = n == 1 ? xasprintf("%s ", named[0]) : xasprintf("%s, %s ", named[0], named[1]);
     else
-        who = xasprintf("%zu domains", d->n_domains);
+        who = xasprintf("%zu domains ", n);
     rpt_digest_period(d->since, d->until, period);
-    if (rate < 0)
-        subject = xasprintf("TLS-RPT %s %s: no sessions reported", who, period);
+    if (d->reports == 0)
+        subject = xasprintf("TLS-RPT %s%s: no reports received", who, period);
+    else if (rate < 0)
+        subject = xasprintf("TLS-RPT %s%s: no sessions reported", who, period);
     else
-        subject = xasprintf("TLS-RPT %s %s: %s failed of %s sessions (%.2f%% TLS)", who, period,
+        subject = xasprintf("TLS-RPT %s%s: %s failed of %s sessions (%.2f%% TLS)", who, period,
                             rpt_fmt_count(d->bad, n1), rpt_fmt_count(d->ok + d->bad, n2), rate);
     safe = rpt_term_escape(subject, strlen(subject), 0);
     free(who);

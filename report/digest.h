@@ -54,7 +54,7 @@ int rpt_digest_clean(const struct rpt_digest *d);
 char *rpt_digest_subject(const struct rpt_digest *d);
 /* "2026-11-22" or "2026-11-16 to 2026-11-22" (inclusive days) into buf
  * (RPT_PERIOD_MAX bytes). */
-#define RPT_PERIOD_MAX 64
+#define RPT_PERIOD_MAX (2 * RPT_LABEL_MAX + 8)
 void rpt_digest_period(int64_t since, int64_t until, char *buf);
 
 /* The text/plain body (UTF-8, report data escaped).  Caller owns it. */

@@ -95,7 +95,7 @@ static void td_open(struct tr_buf *b, int right)
 {
     put(b, "<td align=\"%s\" style=\"" FONT "font-size:13px;color:#111827;padding:4px 8px;"
            "border-bottom:1px solid #f3f4f6;%s\">", right ? "right" : "left",
-        right ? "text-align:right;white-space:nowrap;" : "word-break:break-all;");
+        right ? "text-align:right;white-space:nowrap;" : "overflow-wrap:anywhere;");
 }
 
 static void td_count(struct tr_buf *b, int64_t n)

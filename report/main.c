@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROG "tlsrpt-report"
+
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3 };
 
@@ -57,89 +57,7 @@ struct ctx {
     struct rpt_scope scope;
 };
 
-static const char usage_text[] =
-    "Usage: " PROG " [OPTIONS] COMMAND [ARGS]\n"
-    "\n"
-    "Commands:\n"
-    "  summary     failed sessions grouped by --by keys, with totals\n"
-    "  trend       sessions, failures by type and success rate per day/week/month\n"
-    "  failures    the failure details behind a summary\n"
-    "  reports     stored reports\n"
-    "  show ID     one report, normalized and as sent\n"
-    "  quarantine  inputs that could not be stored; 'quarantine show ID'\n"
-    "  email       the summary email (MIME) for a period, default yesterday\n"
-    "\n"
-    "Options:\n"
-    "  --db FILE          database (default $TLSRPT_DB or " TLSRPT_DEFAULT_DB ")\n"
-    "  --since WHEN       from WHEN (default 30d); YYYY-MM-DD, ISO datetime, Nd, Nw, Nm,\n"
-    "                     today, yesterday, monday..sunday; UTC\n"
-    "  --until WHEN       up to WHEN, exclusive (a date includes that day; default now)\n"
-    "  --now DATETIME     take DATETIME as now (also $TLSRPT_NOW)\n"
-    "  --domain D         policy domain (repeatable; '*' matches anything)\n"
-    "  --org O            sending organization (repeatable)\n"
-    "  --mx M             receiving MX host (repeatable)\n"
-    "  --type T           failure result type (repeatable)\n"
-    "  --format F         table (default), csv or json\n"
-    "  -h, --help         help; '" PROG " COMMAND --help' for a command\n"
-    "  -V, --version      version\n"
-    "\n"
-    "See tlsrpt-report(1).\n";
-
-static const char help_summary[] =
-    "Usage: " PROG " summary [--by KEY[,KEY...]] [OPTIONS]\n"
-    "\n"
-    "Failed sessions from the failure details, grouped by KEYs (default org,mx,type):\n"
-    "  org, domain, mx, type, ip (sending MTA), policy (policy type), day, week, month\n"
-    "Totals (reports, successful and failed sessions, success rate per policy\n"
-    "domain) come from the report summaries; sessions reported under both an sts\n"
-    "and a tlsa policy are counted once.  Options: --since --until --domain --org\n"
-    "--mx --type --format --db.  CSV carries the rows only.\n";
-
-static const char help_trend[] =
-    "Usage: " PROG " trend [--interval day|week|month] [OPTIONS]\n"
-    "\n"
-    "Per bucket: reports, sessions, failed sessions, success rate, change against\n"
-    "the previous bucket, failed sessions per failure type; in the table format a\n"
-    "sparkline per series.  Options: --since --until --domain --org --mx --type\n"
-    "--format --db.\n";
-
-static const char help_failures[] =
-    "Usage: " PROG " failures [--limit N] [OPTIONS]\n"
-    "\n"
-    "The failure-detail rows: day, report ID, org, domain, mx, type, sending IP,\n"
-    "receiving IP, failed sessions, reason code.  --limit N (default 1000, 0 = all).\n"
-    "Options: --since --until --domain --org --mx --type --format --db.\n";
-
-static const char help_reports[] =
-    "Usage: " PROG " reports [--limit N] [OPTIONS]\n"
-    "\n"
-    "Stored reports: ID, org, policy domains, range, sessions, failed sessions,\n"
-    "source, DKIM verdict.  --limit N (default 1000, 0 = all).  Options: --since\n"
-    "--until --domain --org --mx --type --format --db.\n";
-
-static const char help_show[] =
-    "Usage: " PROG " show ID [--format F] [--db FILE]\n"
-    "\n"
-    "One stored report: normalized, then the JSON exactly as the sender sent it.\n";
-
-static const char help_quarantine[] =
-    "Usage: " PROG " quarantine [--since WHEN] [--until WHEN] [--limit N] [OPTIONS]\n"
-    "       " PROG " quarantine show ID [--format F] [--db FILE]\n"
-    "\n"
-    "Inputs that did not yield a report, newest first, with the reason; all of\n"
-    "them unless --since/--until select by last seen.  'show ID' prints one with\n"
-    "the input as received.\n";
-
-static const char help_email[] =
-    "Usage: " PROG " email [--to ADDR] [--from ADDR] [--sendmail PATH]\n"
-    "                     [--only-if-failures] [OPTIONS]\n"
-    "\n"
-    "The summary email for a period (default: yesterday, the last complete UTC\n"
-    "day) compared with the period before it, as a multipart/alternative text and\n"
-    "HTML message on stdout (for 'sendmail -t'), or piped to 'PATH -t -i' with\n"
-    "--sendmail.  --only-if-failures: send nothing and exit 0 when no session\n"
-    "failed.  --to default postmaster, --from default tlsrpt-report@HOST.\n"
-    "Options: --since --until --domain --org --mx --type --db.\n";
+#include "help.h"
 
 static void die_usage_hint(void)
 {
@@ -190,12 +108,6 @@ static void set_window(json_t *doc, int64_t since, int64_t until)
 static void add_rate_col(struct rpt_table *t, int ok_col, int bad_col)
 {
     rpt_table_add_col(t, "success_rate", RPT_S_RATE);
-    t->cells = xrealloc(t->cells, (t->alloc_rows ? t->alloc_rows : 1) * t->ncols * sizeof *t->cells);
-    /* Re-lay rows for the new column count, last row first. */
-    for (size_t r = t->nrows; r-- > 0;) {
-        memmove(&t->cells[r * t->ncols], &t->cells[r * (t->ncols - 1)], (t->ncols - 1) * sizeof *t->cells);
-        memset(&t->cells[r * t->ncols + t->ncols - 1], 0, sizeof *t->cells);
-    }
     for (size_t r = 0; r < t->nrows; r++) {
         double rate = rpt_success_rate(rpt_table_cell(t, r, (size_t)ok_col)->i,
                                        rpt_table_cell(t, r, (size_t)bad_col)->i);
@@ -242,7 +154,7 @@ static int cmd_summary(struct ctx *c)
     } else if (c->out.fmt == RPT_FMT_CSV) {
         w = rpt_out_table(&c->out, rows);
     } else {
-        char win[2 * RPT_LABEL_MAX + 8], n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
+        char win[RPT_PERIOD_MAX + RPT_LABEL_MAX], n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
         int64_t ok = rpt_table_cell(tot, 0, 1)->i, bad = rpt_table_cell(tot, 0, 2)->i;
         double rate = rpt_success_rate(ok, bad);
         window_text(c->scope.since, c->scope.until, win, sizeof win);
@@ -277,8 +189,13 @@ static int cmd_trend(struct ctx *c)
         w = rpt_out_json(&c->out, doc);
         json_decref(doc);
     } else {
-        struct rpt_table *tab = rpt_trend_table(t, c->out.fmt == RPT_FMT_CSV ? RPT_TREND_MAX_TYPES
-                                                                             : RPT_TREND_TABLE_TYPES);
+        size_t types = c->out.fmt == RPT_FMT_CSV ? RPT_TREND_MAX_TYPES : RPT_TREND_TABLE_TYPES;
+        struct rpt_table *tab = rpt_trend_table(t, types);
+        /* On a narrow terminal fold failure-type columns into "(other types)". */
+        while (c->out.width > 0 && types > 0 && rpt_table_width(tab) >= (size_t)c->out.width) {
+            rpt_table_free(tab);
+            tab = rpt_trend_table(t, --types);
+        }
         w |= rpt_out_table(&c->out, tab);
         rpt_table_free(tab);
         if (c->out.fmt == RPT_FMT_TABLE) {
@@ -325,15 +242,56 @@ static int cmd_failures(struct ctx *c)
     return rc;
 }
 
+/* The terminal form of the reports listing: start and end (exact, for CSV
+ * and JSON) shown as the days covered, "2026-11-08 to 2026-11-14". */
+static struct rpt_table *reports_for_terminal(const struct rpt_table *t)
+{
+    struct rpt_table *v = rpt_table_new();
+    int cs = rpt_table_col(t, "start"), ce = rpt_table_col(t, "end");
+
+    for (size_t col = 0; col < t->ncols; col++)
+        if ((int)col != ce)
+            rpt_table_add_col(v, (int)col == cs ? "days" : t->cols[col].name, t->cols[col].style);
+    for (size_t r = 0; r < t->nrows; r++) {
+        size_t row = rpt_table_add_row(v), out = 0;
+        for (size_t col = 0; col < t->ncols; col++) {
+            const struct rpt_cell *cell = rpt_table_cell(t, r, col);
+            if ((int)col == ce)
+                continue;
+            if ((int)col == cs) {
+                char days[RPT_PERIOD_MAX];
+                int64_t s, e;
+                struct tr_err err;
+                if (rpt_parse_time(cell->s, 0, 0, &s, &err) == 0 &&
+                    rpt_parse_time(rpt_table_cell(t, r, (size_t)ce)->s, 0, 0, &e, &err) == 0 && e > s) {
+                    rpt_digest_period(s, e, days);
+                    rpt_table_set_text(v, row, out, days);
+                }
+            } else if (cell->kind == RPT_TEXT) {
+                rpt_table_set_text(v, row, out, cell->s);
+            } else if (cell->kind == RPT_INT) {
+                rpt_table_set_int(v, row, out, cell->i);
+            }
+            out++;
+        }
+    }
+    return v;
+}
+
 static int cmd_reports(struct ctx *c)
 {
     struct rpt_table *t = rpt_table_new();
     struct tr_err err = {0};
     int more = 0, rc;
-    if (rpt_q_report_list(c->db, &c->scope, c->o->limit, t, &more, &err) < 0)
+    if (rpt_q_report_list(c->db, &c->scope, c->o->limit, t, &more, &err) < 0) {
         rc = report_err(&err);
-    else
+    } else if (c->out.fmt == RPT_FMT_TABLE) {
+        struct rpt_table *v = reports_for_terminal(t);
+        rc = write_listing(c, v, more, 1);
+        rpt_table_free(v);
+    } else {
         rc = write_listing(c, t, more, 1);
+    }
     rpt_table_free(t);
     return rc;
 }
@@ -567,6 +525,9 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.o = &o;
     c.db = tr_db_handle(tdb);
+    /* Large windows re-read index pages: a larger page cache (query.h).
+     * Failure only costs speed. */
+    sqlite3_exec(c.db, "PRAGMA cache_size = " RPT_CACHE_KIB, NULL, NULL, NULL);
     rpt_out_init(&c.out, stdout, o.format);
     c.scope.since = o.since;
     c.scope.until = o.until;

@@ -33,7 +33,7 @@ enum rpt_format { RPT_FMT_TABLE, RPT_FMT_CSV, RPT_FMT_JSON };
  * when no terminal width is known. */
 #define RPT_CELL_DISPLAY_MAX 200
 /* Narrowest a text column is squeezed to when fitting the terminal width. */
-#define RPT_COL_MIN_WIDTH 8
+#define RPT_COL_MIN_WIDTH 12
 /* Cap on the bytes of one escaped string (terminal or CSV form). */
 #define RPT_ESCAPED_MAX ((size_t)64 << 20)
 
@@ -78,8 +78,8 @@ struct rpt_table {
 struct rpt_table *rpt_table_new(void);
 void rpt_table_free(struct rpt_table *t);          /* NULL is a no-op */
 void rpt_table_add_col(struct rpt_table *t, const char *name, enum rpt_col_style style);
-/* Appends a row of NULL cells and returns its index.  Columns must all be
- * added before the first row. */
+/* Columns may be added after rows (their new cells are NULL). */
+/* Appends a row of NULL cells and returns its index. */
 size_t rpt_table_add_row(struct rpt_table *t);
 struct rpt_cell *rpt_table_cell(const struct rpt_table *t, size_t row, size_t col);
 void rpt_table_set_int(struct rpt_table *t, size_t row, size_t col, int64_t v);
@@ -106,6 +106,9 @@ void rpt_out_init(struct rpt_out *o, FILE *fp, enum rpt_format fmt);
  * but "(no rows)" when empty); CSV: header row, CRLF line ends; JSON: an
  * array of row objects.  Returns 0, or -1 on a write error. */
 int rpt_out_table(struct rpt_out *o, const struct rpt_table *t);
+
+/* Display width of t in the table format before any squeezing. */
+size_t rpt_table_width(const struct rpt_table *t);
 
 /* The JSON array of row objects for t (new reference). */
 json_t *rpt_table_to_json(const struct rpt_table *t);
@@ -151,6 +154,8 @@ char *rpt_term_escape(const char *s, size_t len, int keep_nl);
 /* Number of terminal columns of a terminal-safe UTF-8 string (one per code
  * point). */
 size_t rpt_display_width(const char *s);
+/* Byte offset at which s reaches w display columns. */
+size_t rpt_width_offset(const char *s, size_t w);
 /* CSV field for a text value: inert-prefixed and quoted as needed.  Caller
  * owns the result. */
 char *rpt_csv_field(const char *s);

@@ -59,27 +59,41 @@ static void add_report_scope(struct rpt_sql *q, const struct rpt_scope *s)
     rpt_sql_filter(q, "r.org_name", &s->f->org);
 }
 
-/* The middle level of the failure shape (see the file comment), selecting
+/* The failure rows of the window with the dedup rule applied, selecting
  * rid, org, st, pd, pt, ty, sip, mxh, rip, rc and n (failed sessions).
- * by_policy keeps policy types apart (when grouping by policy). */
-static void add_failure_core(struct rpt_sql *q, const struct rpt_scope *s, int by_policy)
+ * Two branches, so that the costly grouping only runs where it matters:
+ * policies that are the only one for their (report, policy domain) --
+ * nearly all of them -- are read straight; the others go through the
+ * per-detail maximum.  by_policy (grouping by policy type) keeps every
+ * policy apart, so it reads all rows straight. */
+#define FAIL_COLS "r.id AS rid, r.org_name AS org, r.start_time AS st, p.policy_domain AS pd," \
+    " p.policy_type AS pt, f.result_type AS ty, f.sending_mta_ip AS sip," \
+    " f.receiving_mx_hostname AS mxh, f.receiving_ip AS rip, f.failure_reason_code AS rc"
+#define FAIL_FROM " FROM report r JOIN policy p ON p.report = r.id JOIN failure f ON f.policy = p.id"
+#define SIBLING "EXISTS (SELECT 1 FROM policy p2 WHERE p2.report = p.report AND p2.id <> p.id" \
+    " AND p2.policy_domain IS p.policy_domain)"
+
+static void add_failure_scope(struct rpt_sql *q, const struct rpt_scope *s)
 {
-    rpt_sql_add(q,
-        "SELECT rid, org, st, pd, pt, ty, sip, mxh, rip, rc, MAX(s) AS n FROM ("
-        " SELECT r.id AS rid, r.org_name AS org, r.start_time AS st,"
-        "  p.policy_domain AS pd, p.policy_type AS pt, f.result_type AS ty,"
-        "  f.sending_mta_ip AS sip, f.receiving_mx_hostname AS mxh, f.receiving_ip AS rip,"
-        "  f.failure_reason_code AS rc, SUM(f.failed_sessions) AS s"
-        " FROM report r JOIN policy p ON p.report = r.id JOIN failure f ON f.policy = p.id");
     add_report_scope(q, s);
     rpt_sql_filter(q, MX_EXPR_F, &s->f->mx);
     rpt_sql_filter(q, "f.result_type", &s->f->type);
-    rpt_sql_add(q,
+}
+
+static void add_failure_core(struct rpt_sql *q, const struct rpt_scope *s, int by_policy)
+{
+    rpt_sql_add(q, "SELECT " FAIL_COLS ", f.failed_sessions AS n" FAIL_FROM);
+    add_failure_scope(q, s);
+    if (by_policy)
+        return;
+    rpt_sql_add(q, " AND NOT " SIBLING
+        " UNION ALL SELECT rid, org, st, pd, pt, ty, sip, mxh, rip, rc, MAX(s) AS n FROM ("
+        " SELECT " FAIL_COLS ", SUM(f.failed_sessions) AS s" FAIL_FROM);
+    add_failure_scope(q, s);
+    rpt_sql_add(q, " AND " SIBLING
         " GROUP BY p.id, f.result_type, f.sending_mta_ip, f.receiving_mx_hostname,"
         "  f.receiving_ip, f.failure_reason_code"
-        ") GROUP BY rid, pd, ");
-    rpt_sql_add(q, by_policy ? "pt, " : "");
-    rpt_sql_add(q, "ty, sip, mxh, rip, rc");
+        ") GROUP BY rid, pd, ty, sip, mxh, rip, rc");
 }
 
 /* Appends "k0, k1, ..." (the aliases of the key columns). */

@@ -38,6 +38,8 @@
 /* Longest SQL text a query builds (the whitelisted fragments and one
  * "LIKE ?" per filter value). */
 #define RPT_SQL_MAX 32768
+/* Page cache of the report's read-only connection (negative: KiB). */
+#define RPT_CACHE_KIB "-65536"
 /* Largest raw JSON or quarantined input that show inflates. */
 #define RPT_SHOW_MAX_RAW ((size_t)64 << 20)
 

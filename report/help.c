@@ -1,0 +1,90 @@
+/*
+ * help.c - the --help texts of tlsrpt-report, one per command; the manual
+ * page tlsrpt-report(1) says the same at length.
+ */
+#include "help.h"
+
+const char usage_text[] =
+    "Usage: " PROG " [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  summary     failed sessions grouped by --by keys, with totals\n"
+    "  trend       sessions, failures by type and success rate per day/week/month\n"
+    "  failures    the failure details behind a summary\n"
+    "  reports     stored reports\n"
+    "  show ID     one report, normalized and as sent\n"
+    "  quarantine  inputs that could not be stored; 'quarantine show ID'\n"
+    "  email       the summary email (MIME) for a period, default yesterday\n"
+    "\n"
+    "Options:\n"
+    "  --db FILE          database (default $TLSRPT_DB or " TLSRPT_DEFAULT_DB ")\n"
+    "  --since WHEN       from WHEN (default 30d); YYYY-MM-DD, ISO datetime, Nd, Nw, Nm,\n"
+    "                     today, yesterday, monday..sunday; UTC\n"
+    "  --until WHEN       up to WHEN, exclusive (a date includes that day; default now)\n"
+    "  --now DATETIME     take DATETIME as now (also $TLSRPT_NOW)\n"
+    "  --domain D         policy domain (repeatable; '*' matches anything)\n"
+    "  --org O            sending organization (repeatable)\n"
+    "  --mx M             receiving MX host (repeatable)\n"
+    "  --type T           failure result type (repeatable)\n"
+    "  --format F         table (default), csv or json\n"
+    "  -h, --help         help; '" PROG " COMMAND --help' for a command\n"
+    "  -V, --version      version\n"
+    "\n"
+    "See tlsrpt-report(1).\n";
+
+const char help_summary[] =
+    "Usage: " PROG " summary [--by KEY[,KEY...]] [OPTIONS]\n"
+    "\n"
+    "Failed sessions from the failure details, grouped by KEYs (default org,mx,type):\n"
+    "  org, domain, mx, type, ip (sending MTA), policy (policy type), day, week, month\n"
+    "Totals (reports, successful and failed sessions, success rate per policy\n"
+    "domain) come from the report summaries; sessions reported under both an sts\n"
+    "and a tlsa policy are counted once.  Options: --since --until --domain --org\n"
+    "--mx --type --format --db.  CSV carries the rows only.\n";
+
+const char help_trend[] =
+    "Usage: " PROG " trend [--interval day|week|month] [OPTIONS]\n"
+    "\n"
+    "Per bucket: reports, sessions, failed sessions, success rate, change against\n"
+    "the previous bucket, failed sessions per failure type; in the table format a\n"
+    "sparkline per series.  Options: --since --until --domain --org --mx --type\n"
+    "--format --db.\n";
+
+const char help_failures[] =
+    "Usage: " PROG " failures [--limit N] [OPTIONS]\n"
+    "\n"
+    "The failure-detail rows: day, report ID, org, domain, mx, type, sending IP,\n"
+    "receiving IP, failed sessions, reason code.  --limit N (default 1000, 0 = all).\n"
+    "Options: --since --until --domain --org --mx --type --format --db.\n";
+
+const char help_reports[] =
+    "Usage: " PROG " reports [--limit N] [OPTIONS]\n"
+    "\n"
+    "Stored reports: ID, org, policy domains, range, sessions, failed sessions,\n"
+    "source, DKIM verdict.  --limit N (default 1000, 0 = all).  Options: --since\n"
+    "--until --domain --org --mx --type --format --db.\n";
+
+const char help_show[] =
+    "Usage: " PROG " show ID [--format F] [--db FILE]\n"
+    "\n"
+    "One stored report: normalized, then the JSON exactly as the sender sent it.\n";
+
+const char help_quarantine[] =
+    "Usage: " PROG " quarantine [--since WHEN] [--until WHEN] [--limit N] [OPTIONS]\n"
+    "       " PROG " quarantine show ID [--format F] [--db FILE]\n"
+    "\n"
+    "Inputs that did not yield a report, newest first, with the reason; all of\n"
+    "them unless --since/--until select by last seen.  'show ID' prints one with\n"
+    "the input as received.\n";
+
+const char help_email[] =
+    "Usage: " PROG " email [--to ADDR] [--from ADDR] [--sendmail PATH]\n"
+    "                     [--only-if-failures] [OPTIONS]\n"
+    "\n"
+    "The summary email for a period (default: yesterday, the last complete UTC\n"
+    "day) compared with the period before it, as a multipart/alternative text and\n"
+    "HTML message on stdout (for 'sendmail -t'), or piped to 'PATH -t -i' with\n"
+    "--sendmail.  --only-if-failures: send nothing and exit 0 when no session\n"
+    "failed.  --to default postmaster, --from default tlsrpt-report@HOST.\n"
+    "Options: --since --until --domain --org --mx --type --db.\n";
+

@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""tests/report/report_test.py - tests of tlsrpt-report (CTest label "report").
+
+Usage: report_test.py TEST --report BIN --ingest BIN --source DIR --work DIR
+
+TEST is one of:
+  golden      every case in cases.txt against golden/NAME.out, over a database
+              built from samples/*.json and samples/*.eml with tlsrpt-ingest
+              (TLSRPT_UPDATE_GOLDEN=1 rewrites the golden files instead)
+  escaping    a database with hostile strings (ESC, OSC, C1, bidi, HTML,
+              formula prefixes): table, CSV, JSON and HTML output are inert
+  email       the email parsed back with Python's email package: headers,
+              both parts, HTML escaping, --only-if-failures, --sendmail
+  screenshot  the email's HTML rendered by headless Chromium to a PNG that
+              must be non-trivial (exit 77 = skipped without /usr/bin/chromium)
+  cli         usage errors, exit codes, --help, --version, dates
+Python standard library only.  The reference date is fixed with TLSRPT_NOW.
+"""
+import argparse
+import email
+import email.policy
+import glob
+import json
+import os
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+NOW = "2026-11-23T00:00:00Z"
+FAILURES = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL: " + what, file=sys.stderr)
+
+
+def env():
+    e = dict(os.environ)
+    e["TLSRPT_NOW"] = NOW
+    e["NO_COLOR"] = "1"
+    e.pop("COLUMNS", None)
+    e.pop("TLSRPT_DB", None)
+    e["TZ"] = "America/New_York"   # output must not depend on the local zone
+    return e
+
+
+def run(a, args, stdin=None, extra_env=None):
+    e = env()
+    if extra_env:
+        e.update(extra_env)
+    p = subprocess.run([a.report] + args, input=stdin, capture_output=True, env=e, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def sample_db(a):
+    """The database of the bundled samples, built once per work dir."""
+    db = os.path.join(a.work, "samples.db")
+    if getattr(a, "built", False):
+        return db
+    a.built = True
+    files = sorted(os.path.relpath(f, a.source) for pat in ("*.json", "*.eml")
+                   for f in glob.glob(os.path.join(a.source, "samples", pat)))
+    tmp = db + ".tmp"
+    for f in (tmp, tmp + "-wal", tmp + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    p = subprocess.run([a.ingest, "--db", tmp] + files, cwd=a.source, capture_output=True, env=env())
+    if p.returncode not in (0, 1) or not os.path.exists(tmp):
+        sys.exit("tlsrpt-ingest failed: " + p.stderr.decode(errors="replace"))
+    # Ingest stamps the real clock on received_time: fix it for the goldens.
+    con = sqlite3.connect(tmp)
+    con.execute("UPDATE report SET received_time = 1795348800")   # 2026-11-22T12:00:00Z
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    os.rename(tmp, db)
+    return db
+
+
+def schema_db(a, path):
+    """An empty database at the current schema version, from schema/*.sql."""
+    if os.path.exists(path):
+        os.unlink(path)
+    files = sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql")))
+    con = sqlite3.connect(path)
+    for f in files:
+        con.executescript(open(f).read())
+    con.execute("PRAGMA user_version = %d" % len(files))
+    con.commit()
+    return con
+
+
+# ---------------------------------------------------------------- golden
+
+def golden(a):
+    db = sample_db(a)
+    cases = os.path.join(a.source, "tests", "report", "cases.txt")
+    gdir = os.path.join(a.source, "tests", "report", "golden")
+    update = os.environ.get("TLSRPT_UPDATE_GOLDEN") == "1"
+    n = 0
+    for line in open(cases):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, args = line.split(None, 1)
+        argv = ["--db", db] + json.loads(args)
+        rc, out, err = run(a, argv)
+        got = b"exit %d\n" % rc + out
+        path = os.path.join(gdir, name + ".out")
+        if update:
+            os.makedirs(gdir, exist_ok=True)
+            open(path, "wb").write(got)
+            continue
+        if not os.path.exists(path):
+            check(False, "%s: no golden file %s" % (name, path))
+            continue
+        want = open(path, "rb").read()
+        if got != want:
+            check(False, "%s: output differs from %s" % (name, path))
+            sys.stderr.write(got.decode(errors="replace")[:3000] + "\n")
+        n += 1
+    check(n > 40 or update, "at least 40 golden cases ran (%d)" % n)
+    # JSON outputs must parse, CSV must have a header row.
+    for path in glob.glob(os.path.join(gdir, "*json*.out")):
+        body = open(path, "rb").read().split(b"\n", 1)[1]
+        try:
+            json.loads(body)
+        except ValueError as ex:
+            check(False, "%s: invalid JSON: %s" % (path, ex))
+
+
+# ---------------------------------------------------------------- escaping
+
+HOSTILE_ORG = "<script>alert('x')</script>\"Q\" \x1b[31mRED\x1b]0;title\x07 \u009b2J \u202eevil"
+HOSTILE_MX = "=cmd|' /C calc'!A0"
+HOSTILE_TYPE = "@SUM(1+1)\x1b[2J"
+
+
+def hostile_db(a):
+    path = os.path.join(a.work, "hostile.db")
+    con = schema_db(a, path)
+    raw = json.dumps({"organization-name": HOSTILE_ORG}).encode()
+    t0 = 1795305600   # 2026-11-22T00:00:00Z
+    con.execute("INSERT INTO report (id, org_name, report_id, start_time, end_time, received_time, source,"
+                " raw_json_z, raw_json_size, parser_version, dkim) VALUES (1, ?, 'r1', ?, ?, ?, ?, ?, ?, 1, 'pass')",
+                (HOSTILE_ORG, t0, t0 + 86400, t0 + 90000, "-src\x1b[1m", zlib.compress(raw), len(raw)))
+    con.execute("INSERT INTO policy (id, report, idx, policy_type, policy_domain, policy_strings, mx_hosts,"
+                " successful_sessions, failed_sessions) VALUES (1, 1, 0, 'sts', 'example.net', ?, NULL, 90, 10)",
+                (json.dumps(["version: STSv1", "mx: <b>x</b>\x1b[5m"]),))
+    con.execute("INSERT INTO policy (id, report, idx, policy_type, policy_domain, successful_sessions,"
+                " failed_sessions) VALUES (2, 1, 1, 'tlsa', 'example.net', 90, 10)")
+    for pid in (1, 2):   # the same detail under sts and tlsa: counted once
+        con.execute("INSERT INTO failure (policy, result_type, sending_mta_ip, receiving_mx_hostname,"
+                    " receiving_ip, failed_sessions, failure_reason_code) VALUES (?, ?, '+1.2.3.4', ?,"
+                    " '192.0.2.1', 10, '-reason')", (pid, HOSTILE_TYPE, HOSTILE_MX))
+    q = b"From: x\n\nnot a report \x1b[31m\xff\n"
+    con.execute("INSERT INTO quarantine (id, first_seen, last_seen, source, reason, message, digest, raw_z,"
+                " raw_size) VALUES (1, ?, ?, 'spool:q1', 'not-a-report', ?, 'd1', ?, ?)",
+                (t0, t0 + 60, "no report part \x1b[31m", zlib.compress(q), len(q)))
+    con.commit()
+    con.close()
+    return path
+
+
+def no_raw_controls(data, what):
+    bad = [c for c in data if (c < 0x20 and c not in (0x0a, 0x0d, 0x09)) or c == 0x7f]
+    check(not bad, "%s: raw control bytes %r" % (what, bad[:5]))
+    txt = data.decode("utf-8", errors="replace")
+    check("\u009b" not in txt and "\u202e" not in txt, "%s: C1/bidi control passed through" % what)
+
+
+def escaping(a):
+    db = hostile_db(a)
+    since = ["--since", "2026-11-01"]
+    for cmd in (["summary", "--by", "org,mx,type,ip"], ["failures"], ["reports"], ["trend"],
+                ["show", "1"], ["quarantine"], ["quarantine", "show", "1"]):
+        for fmt in ("table", "csv", "json"):
+            argv = ["--db", db, "--format", fmt] + cmd + (since if cmd[0] not in ("show", "quarantine") else [])
+            rc, out, err = run(a, argv)
+            what = " ".join(cmd) + " " + fmt
+            check(rc == 0, "%s: exit %d %s" % (what, rc, err))
+            if fmt != "csv":   # CSV carries the data exactly, quoted
+                no_raw_controls(out, what)
+            if fmt == "json":
+                try:
+                    json.loads(out)
+                except ValueError:
+                    check(False, what + ": invalid JSON")
+                check(all(b < 0x80 for b in out), what + ": JSON not ASCII-only")
+            if fmt == "table" and cmd[0] in ("summary", "failures", "reports"):
+                check(b"\\x1b[31m" in out, what + ": ESC not shown as \\x1b")
+                check(b"\\u202e" in out, what + ": bidi override not shown as \\u202e")
+            if fmt == "csv" and cmd[0] in ("summary", "failures"):
+                lines = out.decode().split("\r\n")
+                check(lines[0].count(",") >= 1 and out.endswith(b"\r\n"), what + ": CSV header/CRLF")
+                check("\"'=cmd|' /C calc'!A0\"" in out.decode(), what + ": formula cell not made inert")
+                check("\"'@SUM(1+1)" in out.decode(), what + ": @ cell not made inert")
+                for cell in ("=cmd", "@SUM", "+1.2.3.4", "-reason"):
+                    check(",%s" % cell not in out.decode() and "\n%s" % cell not in out.decode(),
+                          what + ": bare " + cell)
+    # sts and tlsa copies of one detail count once, in rows and totals.
+    rc, out, err = run(a, ["--db", db, "--format", "json", "summary", "--by", "type"] + since)
+    doc = json.loads(out)
+    check(doc["rows"][0]["failed_sessions"] == 10, "duplicate detail counted once: %r" % doc["rows"])
+    check(doc["totals"]["failed_sessions"] == 10 and doc["totals"]["successful_sessions"] == 90,
+          "sts+tlsa summaries counted once: %r" % doc["totals"])
+    rc, out, err = run(a, ["--db", db, "--format", "json", "summary", "--by", "policy"] + since)
+    doc = json.loads(out)
+    check(sorted((r["policy"], r["failed_sessions"]) for r in doc["rows"]) == [("sts", 10), ("tlsa", 10)],
+          "--by policy keeps sts and tlsa apart: %r" % doc["rows"])
+    # HTML of the email escapes everything.
+    rc, out, err = run(a, ["--db", db, "email", "--to", "pm@example.net", "--from", "r@example.net"])
+    check(rc == 0, "email exit %d %s" % (rc, err))
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    html = msg.get_body(("html",)).get_content()
+    check("<script>" not in html and "&lt;script&gt;" in html, "HTML: <script> escaped")
+    check("<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html, "HTML: policy string escaped")
+    check("\x1b" not in html and "\\x1b[31m" in html, "HTML: ESC neutralized")
+    check("&quot;Q&quot;" in html and "&#39;x&#39;" in html, "HTML: quotes escaped")
+    no_raw_controls(html.encode(), "email html")
+    no_raw_controls(msg.get_body(("plain",)).get_content().encode(), "email text")
+
+
+# ---------------------------------------------------------------- email
+
+def email_test(a):
+    db = sample_db(a)
+    base = ["--db", db, "email", "--to", "Post Master <pm@example.net>", "--from", "TLS Reports <r@example.net>"]
+    rc, out, err = run(a, base + ["--since", "2026-11-19", "--until", "2026-11-20"])
+    check(rc == 0, "email exit %d: %s" % (rc, err))
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    check(not msg.defects, "message defects: %r" % msg.defects)
+    for h in ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version"):
+        check(msg[h] is not None, "header %s present" % h)
+    check(msg["Date"].datetime.isoformat() == "2026-11-23T00:00:00+00:00", "Date is --now: %s" % msg["Date"])
+    check(msg["Message-ID"].startswith("<") and "@" in msg["Message-ID"], "Message-ID form")
+    check(msg["To"].addresses[0].addr_spec == "pm@example.net", "To parsed")
+    check(msg.get_content_type() == "multipart/alternative", "multipart/alternative")
+    parts = [p.get_content_type() for p in msg.iter_parts()]
+    check(parts == ["text/plain", "text/html"], "parts: %r" % parts)
+    for p in msg.iter_parts():
+        check(p.get_content_charset() == "utf-8", "charset utf-8")
+        check(p["Content-Transfer-Encoding"] == "quoted-printable", "QP encoding")
+    subj = str(msg["Subject"])
+    check(subj == "TLS-RPT example.net, example.org 2026-11-19 to 2026-11-20: 6 failed of 104 sessions "
+                  "(94.23% TLS)", "Subject: %s" % subj)
+    check(all(b < 0x80 for b in out), "message is 7-bit")
+    text = msg.get_body(("plain",)).get_content()
+    for want in ("TLS success rate by policy domain", "Failures by type, sending organization and MX",
+                 "New since the previous period", "Reporters gone silent", "Policies reported",
+                 "starttls-not-supported", "Draft Mailer Ltd."):
+        check(want in text, "text body has %r" % want)
+    html = msg.get_body(("html",)).get_content()
+    check("<script" not in html.lower().replace("&lt;script", ""), "no <script> element in HTML")
+    check("&lt;script&gt;alert(1)&lt;/script&gt;" in html, "hostile org escaped in HTML")
+    check("\x1b" not in html, "no ESC in HTML")
+    check("http://" not in html and "https://" not in html and "<img" not in html, "no remote content")
+    check("<style" not in html and "<link" not in html, "inline styles only")
+    # a single day with one domain: the Subject of the issue's shape
+    rc, out, err = run(a, ["--db", db, "email", "--since", "2026-11-21", "--until", "2026-11-21"])
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    check(str(msg["Subject"]) == "TLS-RPT example.com 2026-11-21: 6 failed of 6 sessions (0.00% TLS)",
+          "one-day Subject: %s" % msg["Subject"])
+    # default period: yesterday (2026-11-22) had no reports
+    rc, out, err = run(a, ["--db", db, "email"])
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    check(rc == 0 and str(msg["Subject"]) == "TLS-RPT 2026-11-22: no reports received",
+          "default period Subject: %s" % msg["Subject"])
+    # --only-if-failures: a clean day sends nothing, a day with failures does.
+    rc, out, err = run(a, ["--db", db, "email", "--only-if-failures", "--since", "2026-11-11", "--until", "2026-11-11"])
+    check(rc == 0 and out == b"", "--only-if-failures on a clean day: rc %d, %d bytes" % (rc, len(out)))
+    rc, out, err = run(a, ["--db", db, "email", "--only-if-failures", "--since", "2026-11-21", "--until", "2026-11-21"])
+    check(rc == 0 and out.startswith(b"Date:") or b"\nSubject:" in out, "--only-if-failures sends on failures")
+    # --sendmail: the message arrives on stdin of PATH -t -i
+    sm = os.path.join(a.work, "fake-sendmail")
+    cap = os.path.join(a.work, "sent.eml")
+    with open(sm, "w") as f:
+        f.write("#!/bin/sh\necho \"$@\" > '%s.args'\ncat > '%s'\n" % (cap, cap))
+    os.chmod(sm, 0o755)
+    rc, out, err = run(a, base + ["--sendmail", sm, "--since", "2026-11-21", "--until", "2026-11-21"])
+    check(rc == 0 and out == b"", "--sendmail: rc %d, stdout %d bytes" % (rc, len(out)))
+    check(open(cap + ".args").read().strip() == "-t -i", "--sendmail args")
+    sent = email.message_from_bytes(open(cap, "rb").read(), policy=email.policy.default)
+    check(sent.get_content_type() == "multipart/alternative", "--sendmail got the message")
+    with open(sm, "w") as f:
+        f.write("#!/bin/sh\ncat >/dev/null\nexit 75\n")
+    rc, out, err = run(a, base + ["--sendmail", sm])
+    check(rc == 1 and b"status 75" in err, "--sendmail failure reported: rc %d %s" % (rc, err))
+
+
+# ---------------------------------------------------------------- screenshot
+
+def png_pixels(path):
+    """Decodes an 8-bit RGB/RGBA non-interlaced PNG: (width, height, rows)."""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    pos, idat = 8, b""
+    w = h = ctype = 0
+    while pos < len(data):
+        (n,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+            if depth != 8 or ctype not in (2, 6) or body[12] != 0:
+                return None
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    bpp = 4 if ctype == 6 else 3
+    stride = w * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            left = line[x - bpp] if x >= bpp else 0
+            up = prev[x]
+            ul = prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                line[x] = (line[x] + left) & 255
+            elif f == 2:
+                line[x] = (line[x] + up) & 255
+            elif f == 3:
+                line[x] = (line[x] + (left + up) // 2) & 255
+            elif f == 4:
+                p = left + up - ul
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - ul)
+                line[x] = (line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else ul)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return w, h, bpp, rows
+
+
+def screenshot(a):
+    chromium = "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        print("SKIP: %s not installed" % chromium)
+        sys.exit(77)
+    db = sample_db(a)
+    rc, out, err = run(a, ["--db", db, "email", "--since", "2026-11-19", "--until", "2026-11-20"])
+    check(rc == 0, "email exit %d" % rc)
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    html_path = os.path.join(a.work, "email.html")
+    png = os.path.join(a.work, "email.png")
+    open(html_path, "w", encoding="utf-8").write(msg.get_body(("html",)).get_content())
+    if os.path.exists(png):
+        os.unlink(png)
+    profile = tempfile.mkdtemp(prefix="tlsrpt-chromium-")
+    try:
+        p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                            "--disable-sync", "--user-data-dir=" + profile, "--screenshot=" + png,
+                            "--window-size=900,1400", "file://" + os.path.abspath(html_path)],
+                           capture_output=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    check(os.path.exists(png), "chromium wrote %s (exit %d): %s" % (png, p.returncode, p.stderr[-500:]))
+    if not os.path.exists(png):
+        return
+    check(os.path.getsize(png) > 20000, "screenshot is not trivial (%d bytes)" % os.path.getsize(png))
+    dec = png_pixels(png)
+    check(dec is not None, "PNG decodes")
+    if dec is None:
+        return
+    w, h, bpp, rows = dec
+    check((w, h) == (900, 1400), "screenshot size %dx%d" % (w, h))
+    colours = set()
+    red = 0
+    for y in range(0, h, 4):
+        r = rows[y]
+        for x in range(0, w * bpp, bpp * 4):
+            px = tuple(r[x:x + 3])
+            colours.add(px)
+            if px[0] > 150 and px[1] < 60 and px[2] < 60:
+                red += 1
+    check(len(colours) > 50, "screenshot has many colours (%d)" % len(colours))
+    check(red > 20, "failure bars/headline drawn in red (%d samples)" % red)
+    print("screenshot: %s (%dx%d, %d colours)" % (png, w, h, len(colours)))
+
+
+# ---------------------------------------------------------------- cli
+
+def cli(a):
+    db = sample_db(a)
+    cases = [
+        (["--version"], 0, b"tlsrpt-report "),
+        (["--help"], 0, b"Usage: tlsrpt-report"),
+        (["summary", "--help"], 0, b"--by"),
+        (["help", "email"], 0, b"--only-if-failures"),
+        ([], 2, b""),
+        (["bogus"], 2, b""),
+        (["--db", db, "summary", "--by", "nope"], 2, b""),
+        (["--db", db, "summary", "--by", "org,org"], 2, b""),
+        (["--db", db, "summary", "--since", "2026-13-01"], 2, b""),
+        (["--db", db, "summary", "--since", "2026-02-30"], 2, b""),
+        (["--db", db, "summary", "--since", "2026-11-10", "--until", "2026-11-01"], 2, b""),
+        (["--db", db, "summary", "--format", "xml"], 2, b""),
+        (["--db", db, "trend", "--interval", "year"], 2, b""),
+        (["--db", db, "reports", "--by", "org"], 2, b""),
+        (["--db", db, "show"], 2, b""),
+        (["--db", db, "show", "x"], 2, b""),
+        (["--db", db, "show", "99999"], 3, b""),
+        (["--db", db, "quarantine", "show", "99999"], 3, b""),
+        (["--db", os.path.join(a.work, "missing.db"), "summary"], 1, b""),
+        (["--db", db, "summary", "--since", "7d"], 0, b"Totals"),
+        (["--db", db, "summary", "--since", "friday"], 0, b"Totals 2026-11-20 to 2026-11-22"),
+        (["--db", db, "summary", "--since", "monday", "--until", "today"], 0, b"Totals 2026-11-23 (UTC)"),
+        (["--db", db, "summary", "--since", "2026-11-01T00:00:00+01:00"], 0, b"2026-10-31T23:00:00Z"),
+        (["--db", db, "summary", "--since", "3m"], 0, b"2026-08-23"),
+        (["--db", db, "summary", "--since", "1w", "--until", "yesterday"], 0, b"2026-11-16 to 2026-11-22"),
+    ]
+    for argv, want_rc, want_out in cases:
+        rc, out, err = run(a, argv)
+        check(rc == want_rc, "%r: exit %d, want %d (%s)" % (argv, rc, want_rc, err.decode(errors="replace")))
+        check(want_out in out, "%r: output lacks %r" % (argv, want_out))
+        if want_rc == 2:
+            check(err.startswith(b"tlsrpt-report: ") or err.startswith(b"Usage:"), "%r: error on stderr" % argv)
+    # TLSRPT_DB is honoured
+    rc, out, err = run(a, ["reports", "--format", "csv"], extra_env={"TLSRPT_DB": db})
+    check(rc == 0 and out.startswith(b"id,org,domains"), "TLSRPT_DB")
+    # a terminal width squeezes text columns
+    rc, out, err = run(a, ["--db", db, "reports"], extra_env={"COLUMNS": "110"})
+    check(rc == 0 and max(len(l) for l in out.decode().splitlines()) < 110, "COLUMNS=110 respected")
+    # --limit
+    rc, out, err = run(a, ["--db", db, "failures", "--limit", "2", "--format", "csv"])
+    check(rc == 0 and out.count(b"\r\n") == 3 and b"--limit 0" in err, "--limit 2")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("test", choices=["golden", "escaping", "email", "screenshot", "cli"])
+    ap.add_argument("--report", required=True)
+    ap.add_argument("--ingest", required=True)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    {"golden": golden, "escaping": escaping, "email": email_test, "screenshot": screenshot, "cli": cli}[a.test](a)
+    if FAILURES:
+        print("%d failed" % len(FAILURES))
+        sys.exit(1)
+    print("passed")
+
+
+if __name__ == "__main__":
+    main()
