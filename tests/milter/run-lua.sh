@@ -11,18 +11,27 @@ milter=$1 script=$2
 shift 2
 
 command -v miltertest >/dev/null || { echo "miltertest not installed (apt-get install miltertest)" >&2; exit 1; }
-dir=$(mktemp -d "${TMPDIR:-/tmp}/tlsrpt-lua.XXXXXX") || exit 1
+# Not $TMPDIR: as root the milter runs as nobody, who must reach it.
+dir=$(mktemp -d "${TLSRPT_E2E_TMPDIR:-/tmp}/tlsrpt-lua.XXXXXX") || exit 1
 chmod 755 "$dir"
 pid=
-cleanup() {
+stop_milter() {
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null
         for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
     fi
+    if [ -n "$pid" ]; then
+        wait "$pid" 2>/dev/null
+        milter_rc=$?
+        pid=
+    fi
+}
+cleanup() {
+    stop_milter
     rm -rf "$dir"
 }
+milter_rc=0
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
@@ -43,6 +52,13 @@ trap 'exit 1' INT TERM
 pid=$!
 miltertest -D "sock=unix:$dir/milter.sock" -D "spool=$dir/spool" -s "$script"
 rc=$?
+stop_milter
+# A clean run also means a clean milter: exit 0 after SIGTERM and no
+# sanitizer report (ASan/UBSan builds) in its log.
+if [ $rc -eq 0 ] && { [ "$milter_rc" -ne 0 ] || grep -qE 'Sanitizer|runtime error:' "$dir/milter.log"; }; then
+    echo "milter exited with $milter_rc or reported a sanitizer error" >&2
+    rc=1
+fi
 if [ $rc -ne 0 ]; then
     echo "--- milter log" >&2
     cat "$dir/milter.log" >&2

@@ -3,6 +3,7 @@
 
 function check(cond, what)
     if not cond then
+        mt.echo("FAIL: " .. what)
         error(what)
     end
 end
@@ -18,9 +19,10 @@ end
 
 -- Sends MAIL FROM and each RCPT TO with queue ID qid; expects CONTINUE.
 function envelope(conn, qid, from, rcpts)
-    mt.macro(conn, SMFIC_RCPT, "i", qid)
     check(mt.mailfrom(conn, from) == nil, "mailfrom failed")
     check(mt.getreply(conn) == SMFIR_CONTINUE, "mailfrom: unexpected reply")
+    -- after MAIL: mt.mailfrom() discards macros of later stages
+    mt.macro(conn, SMFIC_RCPT, "i", qid)
     for _, r in ipairs(rcpts) do
         check(mt.rcptto(conn, r) == nil, "rcptto failed")
         check(mt.getreply(conn) == SMFIR_CONTINUE, "rcptto " .. r .. ": unexpected reply")

@@ -5,8 +5,8 @@ dofile((debug.getinfo(1, "S").source:match("^@?(.*/)") or "./") .. "common.lua")
 local conn = open()
 
 -- Not for us: ACCEPT at DATA, nothing spooled.
-mt.macro(conn, SMFIC_RCPT, "i", "PLAIN1")
 check(mt.mailfrom(conn, "<a@sender.example>") == nil, "mailfrom failed")
+mt.macro(conn, SMFIC_RCPT, "i", "PLAIN1")
 check(mt.rcptto(conn, "<postmaster@example.net>") == nil, "rcptto failed")
 check(mt.getreply(conn) == SMFIR_CONTINUE, "rcptto: unexpected reply")
 check(mt.data(conn) == nil, "data failed")
@@ -28,8 +28,8 @@ check(mt.getreply(conn) == SMFIR_ACCEPT, "eom: want ACCEPT")
 -- Near misses are not rua addresses.
 for _, r in ipairs({ "<tlsrpt@example.net.evil>", "<xtlsrpt@example.net>", "<tlsrptx@example.net>",
                      "<tlsrpt@sub.example.net>" }) do
-    mt.macro(conn, SMFIC_RCPT, "i", "MISS")
     check(mt.mailfrom(conn, "<a@sender.example>") == nil, "mailfrom failed")
+    mt.macro(conn, SMFIC_RCPT, "i", "MISS")
     check(mt.rcptto(conn, r) == nil, "rcptto failed")
     check(mt.data(conn) == nil, "data failed")
     check(mt.getreply(conn) == SMFIR_ACCEPT, r .. " must not count as a rua address")
