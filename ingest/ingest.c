@@ -49,6 +49,7 @@ void tr_db_sink(struct tr_sink *s, struct tr_db *db)
     s->report = db_sink_report;
     s->reject = db_sink_reject;
     s->ctx = db;
+    s->report_owned = NULL;
 }
 
 /* Hands a rejection to the sink and counts it. */
@@ -111,7 +112,13 @@ static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_s
     } else if (tr_parse_report(json, json_len, hints, lim, &r, &why) < 0) {
         rc = reject(sink, p, &why, data, len, len, counts, err);
     } else {
-        rc = sink->report(sink->ctx, r, p, json, json_len, err);
+        if (sink->report_owned) {
+            struct tr_report *given = r;
+            r = NULL;                          /* the sink owns it now */
+            rc = sink->report_owned(sink->ctx, given, p, json, json_len, err);
+        } else {
+            rc = sink->report(sink->ctx, r, p, json, json_len, err);
+        }
         if (rc == TR_STORED)
             counts->stored++;
         else if (rc == TR_DUPLICATE)

