@@ -21,6 +21,10 @@
  * neither).  Grouping expressions come from a fixed table indexed by
  * enum rpt_key; no data is ever spliced into SQL.
  *
+ * rpt_q_failed() and rpt_q_sessions() read the rollups that the schema's
+ * triggers maintain (schema/002-rollups.sql) where they cover the keys and
+ * filters, and the raw rows otherwise (see query.c).
+ *
  * Functions return 0, or -1 with err (code TR_E_DB, or RPT_E_NOT_FOUND).
  * Tables passed in are filled by the function (caller owns them).
  */
@@ -37,7 +41,7 @@
 #define RPT_E_NOT_FOUND "not-found"
 /* Longest SQL text a query builds (the whitelisted fragments and one
  * "LIKE ?" per filter value). */
-#define RPT_SQL_MAX 32768
+#define RPT_SQL_MAX (1 << 20)
 /* Page cache of the report's read-only connection (negative: KiB). */
 #define RPT_CACHE_KIB "-65536"
 /* Largest raw JSON or quarantined input that show inflates. */
@@ -64,6 +68,11 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
 
 /* 1 when key can group rpt_q_sessions(). */
 int rpt_key_is_report_level(enum rpt_key k);
+
+/* 0 when $TLSRPT_NO_ROLLUP is set (and not "0"): rpt_q_failed() and
+ * rpt_q_sessions() then read the raw rows instead of the rollups of
+ * schema/002-rollups.sql (a debugging aid; the results are the same). */
+int rpt_rollups_enabled(void);
 
 /* The failure details themselves (deduplicated as above).  Columns: day,
  * report, org, domain, mx, type, ip, receiving_ip, failed_sessions,

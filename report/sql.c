@@ -4,6 +4,7 @@
 #include "sql.h"
 #include "tlsrpt/codes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,18 @@ int rpt_sql_prepare(sqlite3 *db, struct rpt_sql *q, sqlite3_stmt **st, struct tr
     if (q->overflow) {
         tr_err_set(err, TR_E_DB, "query too large (too many filter values)");
         return -1;
+    }
+    /* $TLSRPT_SQL_DEBUG: each statement on stderr, for EXPLAIN QUERY PLAN
+     * (the values are the ?s, in order; a debugging aid). */
+    if (getenv("TLSRPT_SQL_DEBUG") != NULL && getenv("TLSRPT_SQL_DEBUG")[0] != '\0') {
+        fprintf(stderr, "-- SQL:\n%s;\n-- values:", (const char *)q->text.data);
+        for (size_t i = 0; i < q->n_binds; i++) {
+            if (q->binds[i].is_int)
+                fprintf(stderr, " %lld", (long long)q->binds[i].i);
+            else
+                fprintf(stderr, " '%s'", q->binds[i].s);
+        }
+        fputc('\n', stderr);
     }
     if (sqlite3_prepare_v2(db, (const char *)q->text.data, -1, st, NULL) != SQLITE_OK) {
         tr_err_set(err, TR_E_DB, "%s", sqlite3_errmsg(db));

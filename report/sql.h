@@ -18,8 +18,8 @@
 #include "query.h"
 
 /* Placeholders in one statement: four filters, each RPT_MAX_FILTER values,
- * up to twice (subqueries), plus the window and a limit. */
-#define RPT_SQL_MAX_BINDS (8 * RPT_MAX_FILTER + 16)
+ * in each rollup segment and raw edge, plus the windows and a limit. */
+#define RPT_SQL_MAX_BINDS (40 * RPT_MAX_FILTER + 64)
 
 struct rpt_bind {
     int is_int;

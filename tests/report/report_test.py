@@ -14,6 +14,12 @@ TEST is one of:
   screenshot  the email's HTML rendered by headless Chromium to a PNG that
               must be non-trivial (exit 77 = skipped without /usr/bin/chromium)
   cli         usage errors, exit codes, --help, --version, dates
+  rollup      a seeded random database (sts+tlsa duplicates, repeated details,
+              missing fields, multi-domain reports, deletions): every query
+              that reads the rollups of schema/002-rollups.sql gives the same
+              output as with TLSRPT_NO_ROLLUP=1 (raw rows), on a database
+              built with the triggers and on one upgraded from version 1
+              (backfill)
 Python standard library only.  The reference date is fixed with TLSRPT_NOW.
 """
 import argparse
@@ -437,16 +443,221 @@ def cli(a):
     check(rc == 0 and out.count(b"\r\n") == 3 and b"--limit 0" in err, "--limit 2")
 
 
+# ---------------------------------------------------------------- rollup
+
+def random_rows(seed, n_reports):
+    """Report, policy and failure rows of a random database, in the order
+    tlsrpt-ingest writes them.  Built to exercise the counting rules: sts and
+    tlsa copies of the same details (some with a larger count), details
+    repeated within a policy, NULL and empty fields, a missing policy
+    domain, reports with several domains, starts at any hour."""
+    import random
+    rng = random.Random(seed)
+    orgs = ["Google Inc.", "Microsoft Corporation", "Mail.Ru", "Yahoo", "Org_%", "org*star"]
+    doms = ["example.com", "example.net", "example.org", "mx-only.example", "a_b.example"]
+    types = ["starttls-not-supported", "certificate-expired", "certificate-host-mismatch",
+             "sts-policy-fetch-error", "validation-failure"]
+    t0 = 1787097600   # 2026-08-19T00:00:00Z
+    reports, policies, failures = [], [], []
+    pid = 0
+
+    def detail():
+        mxh = rng.choice(["mx1.%s" % rng.choice(doms), "mx2.example.net", "", None])
+        rip = rng.choice(["192.0.2.1", "192.0.2.2", "", None])
+        return [rng.choice(types), rng.choice(["198.51.100.1", "198.51.100.2", "", None]), mxh,
+                rng.choice([None, "helo.example"]), rip, rng.randint(0, 20),
+                rng.choice([None, "X509_V_ERR", ""])]
+
+    for rid in range(1, n_reports + 1):
+        start = t0 + 86400 * rng.randrange(96) + (0 if rng.random() < 0.8 else 3600 * rng.randrange(24))
+        org = rng.choice(orgs)
+        reports.append((rid, org, "r%d" % rid, start, start + 86400 * rng.choice([1, 1, 1, 7])))
+        dom = rng.choice(doms + [None]) if rng.random() < 0.05 else rng.choice(doms)
+        shape = rng.random()
+        pols = []
+        if shape < 0.3:      # sts + tlsa, same sessions and details
+            base = [detail() for _ in range(rng.randrange(6))]
+            base += [list(base[0])] if base and rng.random() < 0.3 else []   # repeated within the policy
+            copy = [list(d) for d in base]
+            for d in copy:
+                if rng.random() < 0.3:
+                    d[5] += rng.randint(1, 5)
+            if copy and rng.random() < 0.3:
+                copy.append(detail())
+            ok, bad = rng.randint(0, 500), rng.randint(0, 50)
+            pols = [("sts", dom, ok, bad, base), ("tlsa", dom, ok + rng.choice([0, 0, 3]), bad, copy)]
+        else:
+            for k in range(rng.choice([1, 1, 1, 2, 3])):
+                d2 = dom if rng.random() < 0.85 else rng.choice(doms)
+                pols.append((rng.choice(["sts", "tlsa", "no-policy-found", "sts"]), d2, rng.randint(0, 500),
+                             rng.randint(0, 50), [detail() for _ in range(rng.randrange(5))]))
+        for idx, (pt, d, ok, bad, fds) in enumerate(pols):
+            pid += 1
+            policies.append((pid, rid, idx, pt, d, ok, bad))
+            for f in fds:
+                failures.append((pid, f[0], f[1], f[2], f[3], f[4], f[5], f[6]))
+    return reports, policies, failures
+
+
+def write_rows(con, rows, order):
+    reports, policies, failures = rows
+    raw = zlib.compress(b"{}")
+    ins_r = ("INSERT INTO report (id, org_name, report_id, start_time, end_time, received_time, source,"
+             " raw_json_z, raw_json_size, parser_version) VALUES (?, ?, ?, ?, ?, 0, 'test', ?, 2, 1)")
+    ins_p = ("INSERT INTO policy (id, report, idx, policy_type, policy_domain, successful_sessions,"
+             " failed_sessions) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    ins_f = ("INSERT INTO failure (policy, result_type, sending_mta_ip, receiving_mx_hostname,"
+             " receiving_mx_helo, receiving_ip, failed_sessions, failure_reason_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    if order == "ingest":          # report, then each policy followed by its details
+        by_pol = {}
+        for f in failures:
+            by_pol.setdefault(f[0], []).append(f)
+        by_rep = {}
+        for p in policies:
+            by_rep.setdefault(p[1], []).append(p)
+        for r in reports:
+            con.execute(ins_r, r + (raw,))
+            for p in by_rep.get(r[0], []):
+                con.execute(ins_p, p)
+                con.executemany(ins_f, by_pol.get(p[0], []))
+    else:                          # all reports, then all policies, then all details, shuffled
+        import random
+        fs = list(failures)
+        random.Random(7).shuffle(fs)
+        con.executemany(ins_r, [r + (raw,) for r in reports])
+        con.executemany(ins_p, policies)
+        con.executemany(ins_f, fs)
+
+
+def rollup_queries():
+    keys = ["org", "domain", "mx", "type", "ip", "policy", "day", "week", "month"]
+    windows = [["--since", "2026-08-01"], ["--since", "2026-09-03", "--until", "2026-10-20"],
+               ["--since", "2026-09-03T05:00:00Z", "--until", "2026-10-20T17:30:00Z"],
+               ["--since", "2026-10-05T10:00:00Z", "--until", "2026-10-05T20:00:00Z"]]
+    filters = [[], ["--domain", "example.com"], ["--domain", "*.example", "--domain", "example.org"],
+               ["--org", "Google*"], ["--org", "org_%"], ["--mx", "mx1.*"], ["--mx", "[192.0.2.1]"],
+               ["--type", "certificate-*"], ["--domain", "example.net", "--org", "M*", "--type", "*-expired"]]
+    qs = []
+    for i, w in enumerate(windows):
+        for k in keys:
+            qs.append(["summary", "--by", k] + w)
+        for k1, k2 in [("org", "day"), ("mx", "type"), ("domain", "org"), ("org", "mx"), ("ip", "type"),
+                       ("policy", "domain"), ("week", "org"), ("month", "type"), ("day", "ip"),
+                       ("domain", "week"), ("policy", "month")]:
+            qs.append(["summary", "--by", "%s,%s" % (k1, k2)] + w)
+        for f in filters:
+            qs.append(["summary", "--by", ["org", "domain", "mx", "ip"][i] + ",type"] + w + f)
+            qs.append(["summary", "--by", "org,domain"] + w + f)
+            qs.append(["summary", "--by", "ip"] + w + f)
+            qs.append(["trend", "--interval", ["day", "week", "month"][i % 3]] + w + f)
+        qs.append(["summary", "--by", "org,domain,mx,type,ip,policy,day"] + w)
+    qs.append(["summary", "--by", "week,month,org"])
+    qs.append(["trend", "--interval", "week", "--since", "2026-08-01", "--domain", "example.com"])
+    qs.append(["email", "--since", "2026-10-01", "--until", "2026-10-31", "--to", "a@example.net",
+               "--from", "b@example.net"])
+    qs.append(["email", "--since", "2026-10-10", "--until", "2026-10-10", "--domain", "example.org"])
+    return qs
+
+
+def compare_rollup(a, db, label):
+    n = 0
+    for q in rollup_queries():
+        argv = ["--db", db, "--format", "json"] + q if q[0] != "email" else ["--db", db] + q
+        rc1, out1, err1 = run(a, argv)
+        rc2, out2, err2 = run(a, argv, extra_env={"TLSRPT_NO_ROLLUP": "1"})
+        check(rc1 == 0 and rc2 == 0, "%s %r: exit %d/%d %s%s" % (label, q, rc1, rc2, err1, err2))
+        if q[0] == "email":   # Message-ID and boundaries are random
+            skip = (b"message-id", b"--", b"content-type")
+            out1 = b"\n".join(l for l in out1.split(b"\n") if not l.lower().startswith(skip))
+            out2 = b"\n".join(l for l in out2.split(b"\n") if not l.lower().startswith(skip))
+        if out1 != out2:
+            check(False, "%s %r: rollup and raw differ" % (label, q))
+            sys.stderr.write("rollup:\n%s\nraw:\n%s\n" % (out1.decode()[:1500], out2.decode()[:1500]))
+        n += 1
+    print("%s: %d queries equal with and without rollups" % (label, n))
+
+
+def rollup(a):
+    rows = random_rows(20261123, 3000)
+    files = sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql")))
+    # 1. Written through the triggers, in ingest order, then some reports deleted.
+    db1 = os.path.join(a.work, "rollup-triggers.db")
+    con = schema_db(a, db1)
+    con.execute("PRAGMA foreign_keys = ON")
+    write_rows(con, rows, "ingest")
+    con.commit()
+    con.execute("DELETE FROM report WHERE id % 97 = 0")
+    con.commit()
+    try:
+        con.execute("DELETE FROM failure WHERE id = 5")
+        check(False, "deleting a failure row alone is refused")
+    except sqlite3.DatabaseError:
+        pass
+    try:
+        con.execute("UPDATE report SET start_time = start_time + 86400 WHERE id = 1")
+        check(False, "moving a report in time is refused")
+    except sqlite3.DatabaseError:
+        pass
+    con.rollback()
+    check(con.execute("SELECT COUNT(*) FROM roll_cur").fetchone()[0] == 0, "roll_cur empty")
+    con.close()
+    compare_rollup(a, db1, "triggers")
+    # 2. Written in another order (all policies before any detail).
+    db2 = os.path.join(a.work, "rollup-order.db")
+    con = schema_db(a, db2)
+    write_rows(con, rows, "shuffled")
+    con.commit()
+    con.close()
+    compare_rollup(a, db2, "other order")
+    # 3. Version 1 with the rows, upgraded by tlsrpt-ingest (the backfill).
+    db3 = os.path.join(a.work, "rollup-backfill.db")
+    for f in (db3, db3 + "-wal", db3 + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    con = sqlite3.connect(db3)
+    con.executescript(open(files[0]).read())
+    con.execute("PRAGMA user_version = 1")
+    write_rows(con, rows, "ingest")
+    con.commit()
+    con.close()
+    empty = os.path.join(a.work, "empty-dir")
+    os.makedirs(empty, exist_ok=True)
+    p = subprocess.run([a.ingest, "--db", db3, empty], capture_output=True, env=env())
+    con = sqlite3.connect(db3)
+    ver = con.execute("PRAGMA user_version").fetchone()[0]
+    con.close()
+    check(ver == len(files), "tlsrpt-ingest upgraded the database to %d (%d): %s" % (len(files), ver, p.stderr))
+    compare_rollup(a, db3, "backfill")
+    # The backfilled rollups equal the ones the triggers wrote.
+    con = sqlite3.connect(db3)
+    con.execute("ATTACH ? AS t", (db2,))
+    for table, cols in (("roll_sess", "dom, g, t, org, n, r, ok, bad"),
+                        ("roll_fail_ip", "g, t, org, ip, ty, pt, c, n")):
+        # ids differ between the databases: compare by name
+        if table == "roll_sess":
+            q = ("SELECT d.name, g, t, o.name, n, r, ok, bad FROM %s.roll_sess s LEFT JOIN %s.dim_domain d"
+                 " ON d.id = s.dom JOIN %s.dim_org o ON o.id = s.org WHERE n <> 0 ORDER BY 1, 2, 3, 4")
+        else:
+            q = ("SELECT g, t, o.name, i.name, y.name, p.name, c, n FROM %s.roll_fail_ip s JOIN %s.dim_org o"
+                 " ON o.id = s.org JOIN %s.dim_ip i ON i.id = s.ip JOIN %s.dim_type y ON y.id = s.ty"
+                 " JOIN %s.dim_ptype p ON p.id = s.pt WHERE c <> 0 ORDER BY 1, 2, 3, 4, 5, 6")
+        got = con.execute(q % tuple(["main"] * q.count("%s"))).fetchall()
+        want = con.execute(q % tuple(["t"] * q.count("%s"))).fetchall()
+        check(got == want, "%s: backfill equals the triggers' rows (%d vs %d rows)" % (table, len(got), len(want)))
+    con.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("test", choices=["golden", "escaping", "email", "screenshot", "cli"])
+    ap.add_argument("test", choices=["golden", "escaping", "email", "screenshot", "cli", "rollup"])
     ap.add_argument("--report", required=True)
     ap.add_argument("--ingest", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    {"golden": golden, "escaping": escaping, "email": email_test, "screenshot": screenshot, "cli": cli}[a.test](a)
+    {"golden": golden, "escaping": escaping, "email": email_test, "screenshot": screenshot, "cli": cli,
+     "rollup": rollup}[a.test](a)
     if FAILURES:
         print("%d failed" % len(FAILURES))
         sys.exit(1)
