@@ -262,10 +262,26 @@ int tr_db_begin(struct tr_db *db, struct tr_err *err)
     return 0;
 }
 
+/*
+ * SQLite goes on writing into a database file that was deleted or renamed
+ * under it, and a commit "succeeds" into a file nobody will open again: the
+ * caller would then drop the input (a spool entry, say) as stored.  Checked
+ * before every commit; fails with TR_E_DB.
+ */
+static int check_not_moved(struct tr_db *db, struct tr_err *err)
+{
+    int moved = 0;
+    if (sqlite3_file_control(db->h, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
+        tr_err_set(err, TR_E_DB, "the database file was deleted or renamed while in use");
+        return -1;
+    }
+    return 0;
+}
+
 int tr_db_commit(struct tr_db *db, struct tr_err *err)
 {
     db->in_batch = 0;
-    if (exec(db, "COMMIT", err) < 0) {
+    if (check_not_moved(db, err) < 0 || exec(db, "COMMIT", err) < 0) {
         tr_db_rollback(db);
         return -1;
     }
@@ -411,7 +427,7 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
         return -1;
     }
     if (db->in_batch ? step_done(db, db->st[ST_RELEASE], err, "RELEASE report") < 0
-                     : exec(db, "COMMIT", err) < 0) {
+                     : (check_not_moved(db, err) < 0 || exec(db, "COMMIT", err) < 0)) {
         tr_db_rollback(db);
         return -1;
     }
@@ -446,6 +462,8 @@ int tr_db_quarantine(struct tr_db *db, const struct tr_provenance *p, const char
     char *digest;
     int rc;
 
+    if (!db->in_batch && check_not_moved(db, err) < 0)
+        return -1;
     if (tr_zblob_deflate(db->zb, raw, raw_len, &z, &zlen, err) < 0)
         return -1;
     if (zlen > INT32_MAX) {

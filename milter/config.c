@@ -181,8 +181,9 @@ static int set_rua(struct mconf *c, const struct param *p, const char *v, char *
             a[n - 1] = '\0';
             a++;
         }
-        at = strrchr(a, '@');
-        if (at == NULL || at == a || at[1] == '\0' || strpbrk(a, "<>\"") != NULL) {
+        at = strchr(a, '@');
+        if (at == NULL || at == a || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+            strpbrk(a, "<>\"") != NULL) {
             snprintf(why, cap, "\"%s\": want an address local@domain", item);
             return -1;
         }
@@ -194,6 +195,13 @@ static int set_rua(struct mconf *c, const struct param *p, const char *v, char *
         n = strlen(at + 1);
         if (at[n] == '.')
             at[n] = '\0';
+        /* A domain that no recipient can ever match is an error, not a
+         * silent pass-through: empty, leading dot, "..", trailing dot. */
+        if (at[1] == '\0' || at[1] == '.' || strstr(at + 1, "..") != NULL ||
+            at[strlen(at + 1)] == '.') {
+            snprintf(why, cap, "\"%s\": want a domain name after '@'", item);
+            return -1;
+        }
         c->rua_local[c->n_rua] = xstrdup(a);
         c->rua_domain[c->n_rua] = xstrdup(at + 1);
         lower(c->rua_local[c->n_rua]);

@@ -190,7 +190,7 @@ int rpt_parse_time(const char *s, int64_t now, int is_until, int64_t *out, struc
         }
     if (isdigit((unsigned char)s[0])) {
         long n = strtol(s, &end, 10);
-        if (end != s && end[1] == '\0' && n >= 0 && n <= 100000 && strchr("dwm", end[0]) && end[0]) {
+        if (end != s && end[0] != '\0' && end[1] == '\0' && strchr("dwm", end[0]) && n >= 0 && n <= 100000) {
             if (end[0] == 'd' || end[0] == 'w') {
                 *out = today - (int64_t)n * (end[0] == 'w' ? 7 : 1) * 86400;
             } else {

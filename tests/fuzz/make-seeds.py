@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs of every fuzz target into corpus/NAME/seed-*.
+
+Seeds come from samples/ (and the JSON and gzip parts extracted from its
+messages) plus a few hand-made edge cases.  Run again after samples/
+changes; files the fuzzers found (crash-*, and any others kept) are left
+alone.  usage: make-seeds.py [REPO-ROOT]"""
+import email, email.policy, gzip, io, os, struct, sys, zipfile, zlib
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..")
+samples = os.path.join(root, "samples")
+corpus = os.path.join(here, "corpus")
+
+def put(target, name, data):
+    d = os.path.join(corpus, target)
+    os.makedirs(d, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
+    with open(os.path.join(d, "seed-" + safe), "wb") as f:
+        f.write(data)
+
+jsons, emls = {}, {}
+for n in sorted(os.listdir(samples)):
+    p = os.path.join(samples, n)
+    with open(p, "rb") as f:
+        b = f.read()
+    if n.endswith(".json"):
+        jsons[n] = b
+    elif n.endswith(".eml"):
+        emls[n] = b
+
+# Parts of the sample messages, as sent (compressed) and inflated.
+parts = {}
+for n, b in emls.items():
+    msg = email.message_from_bytes(b, policy=email.policy.compat32)
+    for i, part in enumerate(msg.walk()):
+        if part.is_multipart():
+            continue
+        data = part.get_payload(decode=True) or b""
+        ct = part.get_content_type()
+        if ct.startswith("text/"):
+            continue
+        parts["%s.%d" % (n, i)] = data
+
+for n, b in jsons.items():
+    put("parse", n, b)
+    put("ingest", n, b)
+    put("gunzip", n + ".gz", gzip.compress(b, 9, mtime=0))
+    put("ingest", n + ".gz", gzip.compress(b, 9, mtime=0))
+for n, b in emls.items():
+    put("mime", n, b)
+    put("ingest", n, b)
+    put("mime", n + ".lf", b.replace(b"\r\n", b"\n"))
+for n, b in parts.items():
+    put("gunzip", n, b)
+    if b[:2] == b"\x1f\x8b":
+        b = gzip.decompress(b)
+    elif b[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(b)) as z:
+            b = z.read(z.namelist()[0])
+    put("parse", n + ".json", b)
+
+# Hints: "REPORT-DOMAIN\nFILENAME\0JSON" (see fuzz_parse.c).
+nodomain = jsons.get("google-no-policy-found-compact.json", b"{}")
+put("parse", "hint-filename", b"\nsender.example!example.org!1793923200!1794009599!id.json.gz\0" + nodomain)
+put("parse", "hint-domain", b"example.net\n\0" + nodomain)
+put("parse", "edge-deep", b"[" * 40 + b"]" * 40)
+put("parse", "edge-dates", b'{"organization-name":"o","report-id":"r","date-range":{"start-datetime":'
+    b'"9999-12-31T00:00:00Z","end-datetime":"9999-12-31T23:59:59Z"},"policies":[{"policy":'
+    b'{"policy-type":"sts","policy-domain":"d"},"summary":{"total-successful-session-count":1,'
+    b'"total-failure-session-count":0}}]}')
+put("parse", "edge-1970", b'{"organization-name":"o","report-id":"r","date-range":{"start-datetime":'
+    b'"1970-01-01T00:00:00Z","end-datetime":"1970-01-01T23:59:59+01:00"},"policies":[{"policy":'
+    b'{"policy-type":"tlsa","policy-domain":"d","policy-string":["[\\"3 1 1 ab\\"]"]},"summary":'
+    b'{"total-successful-session-count":9223372036854775807,"total-failure-session-count":-1.5}}]}')
+
+# gzip/zip/zlib edge cases.
+inner = jsons.get("google-sts-certificate-expired.json", b"{}")
+put("gunzip", "gzip-of-gzip", gzip.compress(gzip.compress(inner, mtime=0), mtime=0))
+put("gunzip", "two-members", gzip.compress(b"{", mtime=0) + gzip.compress(b"}", mtime=0))
+put("gunzip", "truncated", gzip.compress(inner, mtime=0)[:-9])
+put("gunzip", "small-bomb", gzip.compress(b"\0" * (2 << 20), 9, mtime=0))
+put("gunzip", "zlib", zlib.compress(inner))
+for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+    bio = io.BytesIO()
+    with zipfile.ZipFile(bio, "w", method) as z:
+        z.writestr("report.json", inner)
+    put("gunzip", "zip-%d" % method, bio.getvalue())
+    put("ingest", "zip-%d" % method, bio.getvalue())
+
+# The milter configuration.
+conf_path = os.path.join(root, "milter", "tlsrpt-milter.conf")
+if os.path.exists(conf_path):
+    with open(conf_path, "rb") as f:
+        put("mconf", "example.conf", f.read())
+put("mconf", "minimal", b"RuaAddress tlsrpt@example.com\n")
+put("mconf", "full", b"Socket inet:8895@127.0.0.1\nRuaAddress TLSRPT@Example.COM., rua+x@b.example\n"
+    b"RuaAddress c@d.example\nAction accept\nSpoolDir /tmp/s\nDatabase /tmp/d.db\n"
+    b"TrustedAuthservIDs mx.example.net, mx2.example.net\nRequireDKIM yes\n"
+    b"SyslogFacility local0\nLogLevel debug # comment\nMaxMessageSize 1K\nMaxInflatedSize 2M\n"
+    b"MaxJsonDepth 8\nMaxPolicies 3\nMaxFailureDetails 5\nMaxStringLength 100\nMaxMimeParts 9\n"
+    b"DrainInterval 5\nDrainRetryMax 60\nShutdownTimeout 1\nUserID nobody:nogroup\nPidFile /tmp/p\n")
+put("mconf", "errors", b"# comment\n\nUnknownKey 1\n")
+put("mconf", "twice", b"RuaAddress a@b\nAction accept\nAction discard\n")
+put("mconf", "long-line", b"RuaAddress " + b"a" * 5000 + b"@b\n")
+
+# --since/--until: flags, 8 bytes of now, the string, NUL, argv.
+now = struct.pack(">Q", 1773576000)  # 2026-03-15T12:00:00Z
+for i, s in enumerate([b"now", b"today", b"yesterday", b"monday", b"Sunday", b"7d", b"2w", b"3m",
+                       b"2026-02-28", b"2026-02-31", b"2026-03-15T10:00", b"2026-03-15 10:00:00Z",
+                       b"2026-03-15T10:00:00.123+02:00", b"9999-12-31", b"1970-01-01", b"5",
+                       b"100000m"]):
+    put("since", "time-%02d" % i, b"\0" + now + s)
+put("since", "argv", b"\1" + now + b"today\0summary\0--since\0" b"7d\0--until\0today\0--by\0org,domain"
+    b"\0--format\0csv\0--domain\0example.org\0--limit\0" b"10")
+put("since", "argv-bad", b"\1" + now + b"x\0--since\0tomorrow\0-hV\0--by\0org,org")
