@@ -58,6 +58,7 @@ enum stmt_id {
     ST_RESOLVE,
     ST_SAVEPOINT,
     ST_RELEASE,
+    ST_FOLD,
     ST_COUNT
 };
 
@@ -85,6 +86,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         "UPDATE quarantine SET resolved_time = ?2 WHERE id = ?1",
     [ST_SAVEPOINT] = "SAVEPOINT report",
     [ST_RELEASE] = "RELEASE report",
+    /* Folds the reports stored in this transaction into the rollups
+     * (schema/003-rollup-fold.sql): set-based, once per commit. */
+    [ST_FOLD] = "UPDATE roll_state SET folds = folds + 1 WHERE id = 1"
+                " AND EXISTS (SELECT 1 FROM roll_pending)",
 };
 
 struct tr_db {
@@ -278,14 +283,24 @@ static int check_not_moved(struct tr_db *db, struct tr_err *err)
     return 0;
 }
 
-int tr_db_commit(struct tr_db *db, struct tr_err *err)
+static int step_done(struct tr_db *db, sqlite3_stmt *st, struct tr_err *err, const char *what);
+
+/* Ends the open transaction: folds its reports into the rollups, checks
+ * the file is still there, commits.  Rolls back on failure. */
+static int fold_and_commit(struct tr_db *db, struct tr_err *err)
 {
     db->in_batch = 0;
-    if (check_not_moved(db, err) < 0 || exec(db, "COMMIT", err) < 0) {
+    if (step_done(db, db->st[ST_FOLD], err, "updating the rollups") < 0 ||
+        check_not_moved(db, err) < 0 || exec(db, "COMMIT", err) < 0) {
         tr_db_rollback(db);
         return -1;
     }
     return 0;
+}
+
+int tr_db_commit(struct tr_db *db, struct tr_err *err)
+{
+    return fold_and_commit(db, err);
 }
 
 void tr_db_rollback(struct tr_db *db)
@@ -426,9 +441,12 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
         }
         return -1;
     }
-    if (db->in_batch ? step_done(db, db->st[ST_RELEASE], err, "RELEASE report") < 0
-                     : (check_not_moved(db, err) < 0 || exec(db, "COMMIT", err) < 0)) {
-        tr_db_rollback(db);
+    if (db->in_batch) {
+        if (step_done(db, db->st[ST_RELEASE], err, "RELEASE report") < 0) {
+            tr_db_rollback(db);
+            return -1;
+        }
+    } else if (fold_and_commit(db, err) < 0) {
         return -1;
     }
     return rc;

@@ -168,10 +168,20 @@ static unsigned col_dim(const char *col)
     return D_TIME;   /* "t" */
 }
 
-int rpt_rollups_enabled(void)
+int rpt_rollups_usable(sqlite3 *db)
 {
     const char *e = getenv("TLSRPT_NO_ROLLUP");
-    return e == NULL || e[0] == '\0' || strcmp(e, "0") == 0;
+    sqlite3_stmt *st;
+    int pending = 1;
+
+    if (e != NULL && e[0] != '\0' && strcmp(e, "0") != 0)
+        return 0;
+    if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM roll_pending)", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        pending = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return !pending;
 }
 
 /* The window cut into rollup segments and raw edges. */
@@ -404,7 +414,7 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
     }
     rpt_table_add_col(out, "failed_sessions", RPT_S_FAIL);
 
-    if (rpt_rollups_enabled())
+    if (rpt_rollups_usable(db))
         for (size_t i = 0; i < sizeof fail_rollups / sizeof fail_rollups[0] && ru == NULL; i++)
             if ((need & ~D_TIME & ~fail_rollups[i].dims) == 0)
                 ru = &fail_rollups[i];
@@ -483,7 +493,7 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
     struct rpt_sql q;
     struct plan plan;
     unsigned need = filter_dims(s, 0);
-    int by_policy = 0, by_domain = 0, rc, use = rpt_rollups_enabled(), branches = 0;
+    int by_policy = 0, by_domain = 0, rc, use = rpt_rollups_usable(db), branches = 0;
 
     for (size_t i = 0; i < n_keys; i++) {
         if (!rpt_key_is_report_level(keys[i])) {

@@ -69,10 +69,12 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
 /* 1 when key can group rpt_q_sessions(). */
 int rpt_key_is_report_level(enum rpt_key k);
 
-/* 0 when $TLSRPT_NO_ROLLUP is set (and not "0"): rpt_q_failed() and
- * rpt_q_sessions() then read the raw rows instead of the rollups of
- * schema/002-rollups.sql (a debugging aid; the results are the same). */
-int rpt_rollups_enabled(void);
+/* 1 when rpt_q_failed() and rpt_q_sessions() may read the rollups of
+ * schema/002-rollups.sql; 0 makes them read the raw rows (the results are
+ * the same, only slower): when $TLSRPT_NO_ROLLUP is set and not "0" (a
+ * debugging aid), or when reports stored by another tool are still queued
+ * for the rollups (schema/003-rollup-fold.sql). */
+int rpt_rollups_usable(sqlite3 *db);
 
 /* The failure details themselves (deduplicated as above).  Columns: day,
  * report, org, domain, mx, type, ip, receiving_ip, failed_sessions,

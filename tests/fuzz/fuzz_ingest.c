@@ -7,7 +7,7 @@
  * each with at least one policy; ingesting the same input again stores
  * nothing new (every report a duplicate, every quarantine the same entry
  * seen once more); the database stays consistent (foreign keys,
- * quick_check) and so do the rollups kept by triggers (check_rollups).
+ * quick_check) and so do the rollups folded at commit (check_rollups).
  */
 #include "fuzz.h"
 #include "tlsrpt/db.h"
@@ -52,7 +52,7 @@ static const char *qtext(struct tr_db *db, const char *sql, char *buf, size_t ca
 }
 
 /*
- * The rollup tables of schema 002 (kept by triggers) against the raw rows:
+ * The rollup tables (schema 002, folded at commit by 003) against the raw rows:
  * each report counted once, each failure detail once at every granularity
  * that has days; after every report is deleted, nothing is left.  Skipped
  * when the schema has no rollups.

@@ -18,8 +18,9 @@ TEST is one of:
               missing fields, multi-domain reports, deletions): every query
               that reads the rollups of schema/002-rollups.sql gives the same
               output as with TLSRPT_NO_ROLLUP=1 (raw rows), on a database
-              built with the triggers and on one upgraded from version 1
-              (backfill)
+              folded every 37 reports, on one folded once (and read before
+              the fold: pending reports are counted), and on one upgraded
+              from version 1 (backfill)
 Python standard library only.  The reference date is fixed with TLSRPT_NOW.
 """
 import argparse
@@ -499,7 +500,11 @@ def random_rows(seed, n_reports):
     return reports, policies, failures
 
 
-def write_rows(con, rows, order):
+# What a writer runs before it commits (schema/003-rollup-fold.sql).
+FOLD = "UPDATE roll_state SET folds = folds + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM roll_pending)"
+
+
+def write_rows(con, rows, order, fold_every=0):
     reports, policies, failures = rows
     raw = zlib.compress(b"{}")
     ins_r = ("INSERT INTO report (id, org_name, report_id, start_time, end_time, received_time, source,"
@@ -515,11 +520,14 @@ def write_rows(con, rows, order):
         by_rep = {}
         for p in policies:
             by_rep.setdefault(p[1], []).append(p)
-        for r in reports:
+        for i, r in enumerate(reports):
             con.execute(ins_r, r + (raw,))
             for p in by_rep.get(r[0], []):
                 con.execute(ins_p, p)
                 con.executemany(ins_f, by_pol.get(p[0], []))
+            if fold_every and (i + 1) % fold_every == 0:
+                con.execute(FOLD)
+                con.commit()
     else:                          # all reports, then all policies, then all details, shuffled
         import random
         fs = list(failures)
@@ -580,14 +588,23 @@ def compare_rollup(a, db, label):
 def rollup(a):
     rows = random_rows(20261123, 3000)
     files = sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql")))
-    # 1. Written through the triggers, in ingest order, then some reports deleted.
+    # 1. Written in ingest order and folded every 37 reports (the folds
+    #    meet the same rollup keys again), then some reports deleted.
     db1 = os.path.join(a.work, "rollup-triggers.db")
     con = schema_db(a, db1)
     con.execute("PRAGMA foreign_keys = ON")
-    write_rows(con, rows, "ingest")
+    write_rows(con, rows, "ingest", fold_every=37)
+    con.execute(FOLD)
     con.commit()
+    check(con.execute("SELECT COUNT(*) FROM roll_pending").fetchone()[0] == 0, "roll_pending empty after a fold")
     con.execute("DELETE FROM report WHERE id % 97 = 0")
     con.commit()
+    try:
+        con.execute("INSERT INTO policy (report, idx, policy_type, successful_sessions, failed_sessions)"
+                    " VALUES (1, 99, 'sts', 1, 1)")
+        check(False, "adding a policy to a folded report is refused")
+    except sqlite3.DatabaseError:
+        pass
     try:
         con.execute("DELETE FROM failure WHERE id = 5")
         check(False, "deleting a failure row alone is refused")
@@ -599,16 +616,23 @@ def rollup(a):
     except sqlite3.DatabaseError:
         pass
     con.rollback()
-    check(con.execute("SELECT COUNT(*) FROM roll_cur").fetchone()[0] == 0, "roll_cur empty")
     con.close()
-    compare_rollup(a, db1, "triggers")
-    # 2. Written in another order (all policies before any detail).
+    compare_rollup(a, db1, "folded per batch")
+    # 2. Written in another order (all policies before any detail), by a
+    #    tool that does not fold: tlsrpt-report must not read the stale
+    #    rollups (a pending report is counted); then folded at once.
     db2 = os.path.join(a.work, "rollup-order.db")
     con = schema_db(a, db2)
     write_rows(con, rows, "shuffled")
     con.commit()
+    q = ["--db", db2, "--format", "json", "summary", "--by", "org,type", "--since", "2026-08-01"]
+    rc1, out1, _ = run(a, q)
+    rc2, out2, _ = run(a, q, extra_env={"TLSRPT_NO_ROLLUP": "1"})
+    check(rc1 == 0 and out1 == out2 and b"failed_sessions" in out1, "reports not folded yet are counted")
+    con.execute(FOLD)
+    con.commit()
     con.close()
-    compare_rollup(a, db2, "other order")
+    compare_rollup(a, db2, "other order, one fold")
     # 3. Version 1 with the rows, upgraded by tlsrpt-ingest (the backfill).
     db3 = os.path.join(a.work, "rollup-backfill.db")
     for f in (db3, db3 + "-wal", db3 + "-shm"):
@@ -628,7 +652,7 @@ def rollup(a):
     con.close()
     check(ver == len(files), "tlsrpt-ingest upgraded the database to %d (%d): %s" % (len(files), ver, p.stderr))
     compare_rollup(a, db3, "backfill")
-    # The backfilled rollups equal the ones the triggers wrote.
+    # The backfilled rollups equal the ones the fold wrote.
     con = sqlite3.connect(db3)
     con.execute("ATTACH ? AS t", (db2,))
     for table, cols in (("roll_sess", "dom, g, t, org, n, r, ok, bad"),
@@ -643,7 +667,7 @@ def rollup(a):
                  " JOIN %s.dim_ptype p ON p.id = s.pt WHERE c <> 0 ORDER BY 1, 2, 3, 4, 5, 6")
         got = con.execute(q % tuple(["main"] * q.count("%s"))).fetchall()
         want = con.execute(q % tuple(["t"] * q.count("%s"))).fetchall()
-        check(got == want, "%s: backfill equals the triggers' rows (%d vs %d rows)" % (table, len(got), len(want)))
+        check(got == want, "%s: backfill equals the fold's rows (%d vs %d rows)" % (table, len(got), len(want)))
     con.close()
 
 
