@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,6 +456,9 @@ int main(int argc, char **argv)
     int retry = 0, c, rc = EX_DONE;
     struct tr_err err;
 
+    /* Past RLIMIT_FSIZE a write must fail with EFBIG (the database error
+     * path: exit 3, nothing half-stored), not kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
     memset(&run, 0, sizeof run);
     tr_ingest_opts_default(&run.opts);
     run.batch = DEFAULT_BATCH;

@@ -8,7 +8,13 @@
  *    written under tmp/ (O_CREAT|O_EXCL, 0600), fsynced, closed, renamed
  *    into new/, and new/ is fsynced; any failure on the way unlinks what
  *    was made, so the caller can answer 4xx and nothing half-written is
- *    ever drained.  (OpenSMTPD queue_fs.c, Postfix mail_stream.c.)
+ *    ever drained.  (OpenSMTPD queue_fs.c, Postfix mail_stream.c.)  The
+ *    writer holds flock(LOCK_EX) on the temporary file until it closes it,
+ *    so a file in tmp/ whose lock can be taken was left by a writer that
+ *    died (kill -9, power loss) and is removed by tr_spool_sweep_tmp().
+ *    Should a sweep remove a live writer's file (in the instants between
+ *    its open and flock, or its close and rename), the writer's rename
+ *    fails and it answers 4xx: never an acknowledged entry lost.
  *
  *  - Claiming: an entry is owned by whoever holds flock(LOCK_EX) on its
  *    inode.  A drainer opens new/NAME, takes the lock without blocking, and
@@ -209,6 +215,10 @@ int tr_spool_write(const char *dir, const struct tr_envelope *env,
         tr_err_set(err, TR_E_IO, "create %s: %s", tmp, strerror(errno));
         goto fail;
     }
+    /* Marks the file as being written, for tr_spool_sweep_tmp().  Should
+     * the lock fail (a sweep holding it, no lock support), the entry is
+     * written all the same: the rename then decides. */
+    (void)flock(fd, LOCK_EX | LOCK_NB);
     if (write_all(fd, hdr.data, hdr.len) < 0 || write_all(fd, msg, len) < 0) {
         tr_err_set(err, TR_E_IO, "write %s: %s", tmp, strerror(errno));
         goto fail_unlink;
@@ -495,6 +505,35 @@ int tr_spool_fail(const char *dir, struct tr_spool_entry *e, struct tr_err *err)
 int tr_spool_release(const char *dir, struct tr_spool_entry *e, struct tr_err *err)
 {
     return move_entry(dir, e, "new", err);
+}
+
+long tr_spool_sweep_tmp(const char *dir, struct tr_err *err)
+{
+    char path[SPOOL_PATH_MAX];
+    char **names = NULL;
+    long n = list_names(dir, "tmp", &names, err), removed = 0;
+
+    if (n < 0)
+        return -1;
+    for (long i = 0; i < n; i++) {
+        struct stat st, cur;
+        int fd;
+
+        if (spool_path(path, sizeof path, dir, "tmp", names[i], NULL) < 0)
+            continue;
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;                  /* gone (renamed by its writer) or a link */
+        /* The lock taken: its writer is gone.  Still the same file at the
+         * name (not renamed away meanwhile): remove it. */
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+            && lstat(path, &cur) == 0 && cur.st_ino == st.st_ino && cur.st_dev == st.st_dev
+            && unlink(path) == 0)
+            removed++;
+        close(fd);
+    }
+    free_names(names, n);
+    return removed;
 }
 
 /* Regular entries in dir/sub, or 0 when it cannot be read. */

@@ -17,7 +17,8 @@
  *   2. as root: UserID is required; the socket is opened (umask 007, then
  *      handed to UserID), SpoolDir and the database's directory are
  *      created for UserID if missing;
- *   3. daemon (unless -f), PidFile, then the drop to UserID;
+ *   3. daemon (unless -f), PidFile, then the drop to UserID; files a dead
+ *      milter left in the spool's tmp/ are removed;
  *   4. signals are blocked in every thread; the worker thread and the
  *      libmilter thread start; this thread waits for signals:
  *        SIGHUP, SIGUSR1  reload the configuration (on error, keep the old)
@@ -223,12 +224,25 @@ int main(int argc, char **argv)
         return EX_OSERR;
     }
     umask(027);                           /* spool 0700/0600, database 0640 */
-    if (tr_spool_init(conf->spool_dir, &err) < 0)
+    if (tr_spool_init(conf->spool_dir, &err) < 0) {
         mlog(LOG_ERR, NULL, "SpoolDir: %s (reports will be answered 4xx until fixed)", err.detail);
+    } else {
+        /* Temporary files of a milter that died while writing (never
+         * answered 250): nothing else ever removes them. */
+        long swept = tr_spool_sweep_tmp(conf->spool_dir, &err);
+        if (swept < 0)
+            mlog(LOG_WARNING, NULL, "SpoolDir: %s", err.detail);
+        else if (swept > 0)
+            mlog(LOG_NOTICE, NULL, "removed %ld unfinished spool file(s) left in tmp/ by a process that died",
+                 swept);
+    }
 
     /* 4. Threads. */
     tr_mime_init();
     signal(SIGPIPE, SIG_IGN);
+    /* Past RLIMIT_FSIZE a write must fail with EFBIG (a 4xx for the
+     * message), not kill the daemon with SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);

@@ -3,7 +3,7 @@
 it, when it is killed, and at every named limit.  One CASE per CTest:
 
   disk-full    the database's filesystem fills up (a 1 MiB tmpfs when one
-               can be mounted, and always RLIMIT_FSIZE with SIGXFSZ ignored)
+               can be mounted, and always RLIMIT_FSIZE with SIGXFSZ at its default)
   read-only    the database file cannot be written (chattr +i, or the
                program run as nobody; chmod when not root)
   locked       another writer holds BEGIN EXCLUSIVE past the 5 s busy timeout
@@ -16,6 +16,13 @@ it, when it is killed, and at every named limit.  One CASE per CTest:
   utf8         invalid UTF-8 and NUL in every string field (and a key)
   hostile      HTML, <script>, quotes, CSV formulas, ANSI escapes, newlines
                in org names, domains, reason codes and file names
+  attachnames  attachment file names that are paths (../../etc/passwd,
+               /etc/passwd, a/b, backslashes), with NUL (raw and RFC 2231
+               %00), control characters, encoded-words, 5000 bytes: stored,
+               attachment_name inert (a base name without controls, at most
+               255 bytes), no file created or changed outside the database
+               (the working directory an empty temp dir), via files and via
+               a spool drained with --spool (the milter's path)
 
 A database fault must give exit status 3 and a clear message on stderr,
 leave the source files untouched, and a rerun after the fault is removed
@@ -227,7 +234,9 @@ def case_disk_full(tmp):
     import resource
 
     def limit_fsize():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        # SIGXFSZ at its default (Python ignores it, and an ignored signal
+        # stays ignored across exec): tlsrpt-ingest must ignore it itself.
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
         resource.setrlimit(resource.RLIMIT_FSIZE, (512 << 10, 512 << 10))
 
     db = os.path.join(tmp, "f.db")
@@ -772,9 +781,184 @@ def case_hostile(tmp):
     note("%d hostile strings in 5 fields each, a hostile file name and Subject" % len(HOSTILE))
 
 
+# ---- attachment file names ----
+
+# (label, the part's header lines, what attachment_name must be: bytes,
+# None for "no name", or ... for "anything inert").
+ATTACH_NAMES = [
+    ("dotdot", b'Content-Disposition: attachment; filename="../../etc/passwd"', b"passwd"),
+    ("absolute", b'Content-Disposition: attachment; filename="/etc/passwd"', b"passwd"),
+    ("ctype-name", b'Content-Type: application/tlsrpt+gzip; name="a/b"', b"b"),
+    ("both", b'Content-Type: application/tlsrpt+gzip; name="/etc/shadow"\r\n'
+             b'Content-Disposition: attachment; filename="../../../../../../etc/passwd"', b"passwd"),
+    ("rfc2231", b"Content-Disposition: attachment; filename*=utf-8''..%2F..%2Fetc%2Fpasswd", b"passwd"),
+    ("rfc2231-nul", b"Content-Disposition: attachment; filename*=utf-8''r.json.gz%00..%2F..%2Fetc%2Fpasswd",
+     b"r.json.gz"),
+    ("rfc2231-ctl", b"Content-Disposition: attachment; filename*=us-ascii'en'%0D%0A%1B%5B2J..%2Fx%07y.json",
+     b"xy.json"),
+    ("rfc2231-cont", b"Content-Disposition: attachment;\r\n filename*0*=utf-8''..%2F..%2F;\r\n"
+                     b' filename*1="etc/passwd"', b"passwd"),
+    ("rfc2231-backslash", b"Content-Disposition: attachment; filename*=utf-8''..%5C..%5Cwindows%5Cwin.ini",
+     b"win.ini"),
+    # In a quoted-string a backslash escapes the next character (RFC 822
+    # quoted-pair): one is dropped, two give one.
+    ("backslash-quoted", b'Content-Disposition: attachment; filename="..\\..\\win\\x.ini"', b"....winx.ini"),
+    ("backslash", b'Content-Disposition: attachment; filename="..\\\\..\\\\windows\\\\win.ini"', b"win.ini"),
+    ("raw-nul", b'Content-Disposition: attachment; filename="r\x00../../etc/passwd"', ...),
+    ("raw-ctl", b'Content-Disposition: attachment; filename="a\x01b\x1b[31mc\x7fd\x08.json.gz"',
+     b"ab[31mcd.json.gz"),
+    ("long", b'Content-Disposition: attachment; filename="' + b"A" * 5000 + b'.json.gz"', b"A" * 255),
+    ("long-dotdot", b'Content-Disposition: attachment; filename="' + b"../" * 2000 + b'etc/passwd"', b"passwd"),
+    ("long-utf8", b'Content-Disposition: attachment; filename="' + "\u00e9".encode() * 300 + b'"',
+     "\u00e9".encode() * 127),
+    # Encoded-words in a parameter are not standard; GMime decodes them.
+    ("ew-q", b'Content-Disposition: attachment; filename="=?utf-8?q?=2E=2E=2F=2E=2E=2Fetc=2Fpasswd?="', ...),
+    ("ew-b", b'Content-Disposition: attachment; filename="=?utf-8?b?'
+             + base64.b64encode(b"../x\r\n\x00y/../../etc/passwd\x1b[0m") + b'?="', ...),
+    ("dots", b'Content-Disposition: attachment; filename=".."', None),
+    ("dot", b'Content-Type: application/tlsrpt+gzip; name="."', None),
+    ("bad-utf8", b'Content-Disposition: attachment; filename="caf\xe9\xff.json.gz"', ...),
+    ("description", b"Content-Type: application/octet-stream\r\n"
+                    b"Content-Description: ../../etc/passwd.json.gz", b"passwd.json.gz"),
+]
+
+
+def attach_message(i, label, part_headers):
+    """A report message whose one report part carries part_headers."""
+    b = "attach-boundary"
+    if not part_headers.lower().startswith(b"content-type:") and b"\r\nContent-Type:" not in part_headers:
+        part_headers = b"Content-Type: application/tlsrpt+gzip\r\n" + part_headers
+    rep = report_json(3000 + i, npol=1)
+    return (("From: tlsrpt@sender.example\r\nTo: rua@example.net\r\nSubject: Report %s\r\n"
+             "TLS-Report-Domain: example.net\r\nTLS-Report-Submitter: sender.example\r\n"
+             "Message-ID: <attach-%d@sender.example>\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: multipart/report; report-type=tlsrpt; boundary=\"%s\"\r\n\r\n"
+             "--%s\r\nContent-Type: text/plain\r\n\r\nreport\r\n--%s\r\n" % (label, i, b, b, b)).encode()
+            + part_headers + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(gzip.compress(rep, mtime=0)).replace(b"\n", b"\r\n")
+            + ("--%s--\r\n" % b).encode())
+
+
+def inert_name(v):
+    """Why attachment_name v (bytes or None) is not inert, or None."""
+    if v is None:
+        return None
+    if not v:
+        return "empty"
+    bad = [c for c in v if c < 0x20 or c == 0x7f]
+    if bad:
+        return "control bytes %s" % sorted(set(bad))
+    if b"/" in v or b"\\" in v:
+        return "a path separator"
+    if v in (b".", b".."):
+        return "a dot name"
+    if len(v) > 255:
+        return "%d bytes (over 255)" % len(v)
+    try:
+        v.decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid UTF-8"
+    return None
+
+
+def tree_listing(d, skip=()):
+    """{relative path: (size, mtime_ns)} of everything under d."""
+    out = {}
+    for root, dirs, files in os.walk(d):
+        for fn in dirs + files:
+            p = os.path.join(root, fn)
+            if p in skip:
+                continue
+            st = os.lstat(p)
+            out[os.path.relpath(p, d)] = (st.st_size if not os.path.isdir(p) else 0, st.st_mtime_ns
+                                          if not os.path.isdir(p) else 0)
+    return out
+
+
+def case_attachnames(tmp):
+    """Hostile attachment file names: stored inert, never used as a path."""
+    def passwd_state():
+        st = os.stat("/etc/passwd")
+        with open("/etc/passwd", "rb") as f:
+            return (st.st_ino, st.st_size, st.st_mtime_ns, hashlib.sha256(f.read()).hexdigest())
+
+    src = os.path.join(tmp, "src")
+    os.mkdir(src)
+    want = {}
+    for i, (label, hdrs, expect) in enumerate(ATTACH_NAMES):
+        with open(os.path.join(src, "m%02d.eml" % i), "wb") as f:
+            f.write(attach_message(i, label, hdrs))
+        want["fault-%06d" % (3000 + i)] = (label, expect)
+    # The milter's path: the same messages as spool entries, under the
+    # names and in the format tr_spool_write() gives them (spool.h).
+    spool = os.path.join(tmp, "spool")
+    for sub in ("", "tmp", "new", "cur", "failed"):
+        os.mkdir(os.path.join(spool, sub), 0o700)
+    for i, (label, hdrs, _) in enumerate(ATTACH_NAMES):
+        msg = attach_message(i, label, hdrs)
+        env = ("TLSRPT-SPOOL 1\nSender: tlsrpt@sender.example\nRecipient: rua@example.net\n"
+               "Client: 192.0.2.1\nQueue-ID: ATT%02d\nTime: 1795447625\nSize: %d\n\n" % (i, len(msg))).encode()
+        with open(os.path.join(spool, "new", "1795447625.1_%d.%06x.ATT%02d" % (i, i, i)), "wb") as f:
+            f.write(env + msg)
+    cwd = os.path.join(tmp, "cwd")
+    os.mkdir(cwd)
+    dbs = {"files": os.path.join(tmp, "a.db"), "spool": os.path.join(tmp, "s.db")}
+    db_files = {db + ext for db in dbs.values() for ext in ("", "-wal", "-shm", "-journal")}
+    before = tree_listing(tmp)
+    pw = passwd_state()
+    # The names a careless writer would create, where it would create them.
+    spots = [os.path.join(d, n) for d in (cwd, "/", "/etc", os.path.dirname(tmp), src)
+             for n in ("b", "win.ini", "x.ini", "xy.json", "r.json.gz", "passwd.json.gz", "shadow", "y")]
+    existed = {p for p in spots if os.path.lexists(p)}
+    runs = {"files": ["--db", dbs["files"], "-v", src], "spool": ["--db", dbs["spool"], "-v", "--spool", spool]}
+    for how, args in runs.items():
+        p = subprocess.run([INGEST] + args, capture_output=True, timeout=60, cwd=cwd)
+        check(p.returncode == 0, "attachnames (%s): exit 0 (every report stored), got %d: %s"
+              % (how, p.returncode, p.stderr.decode("utf-8", "replace")[:300]))
+        bad = sorted({c for c in p.stdout + p.stderr if (c < 0x20 and c != 0x0a) or c == 0x7f})
+        check(not bad, "attachnames (%s): -v output has no raw control bytes, found %s" % (how, bad))
+        con = db_connect(dbs[how])
+        rows = {rid: (name, source) for rid, name, source in con.execute(
+            "SELECT report_id, CAST(attachment_name AS BLOB), source FROM report")}
+        quar = con.execute("SELECT source, reason FROM quarantine").fetchall()
+        con.close()
+        check(not quar, "attachnames (%s): nothing quarantined, got %s" % (how, quar[:5]))
+        check(set(rows) == set(want), "attachnames (%s): %d of %d reports stored, missing %s"
+              % (how, len(rows), len(want), sorted(want[r][0] for r in set(want) - set(rows))))
+        for rid, (label, expect) in sorted(want.items()):
+            if rid not in rows:
+                continue
+            name, source = rows[rid]
+            why = inert_name(name)
+            check(why is None, "attachnames (%s) %s: attachment_name %r is not inert: %s" % (how, label, name, why))
+            if expect is not ...:
+                check(name == expect, "attachnames (%s) %s: attachment_name %r, want %r" % (how, label, name, expect))
+            if how == "spool":
+                check(source.startswith("spool:1795447625.1_") and "passwd" not in source,
+                      "attachnames (spool) %s: source %r is the entry's own name" % (label, source))
+        note("%s: %s" % (how, ", ".join("%s=%r" % (want[r][0], rows[r][0] if rows[r][0] is None or len(rows[r][0]) < 24
+                                                   else rows[r][0][:20] + b"...") for r in sorted(rows))))
+    # Nothing was created, moved or changed outside the databases.
+    after = tree_listing(tmp)
+    db_rel = {os.path.relpath(p, tmp) for p in db_files}
+    spool_entries = {k for k in before if k.startswith("spool" + os.sep + "new" + os.sep)}
+    changed = sorted(k for k in set(before) | set(after)
+                     if k not in db_rel and k not in spool_entries and before.get(k) != after.get(k))
+    check(not changed, "attachnames: files created or changed outside the databases: %s" % changed[:10])
+    check(os.listdir(cwd) == [], "attachnames: the working directory stays empty: %s" % os.listdir(cwd)[:10])
+    left = [os.path.join(s, n) for s in ("tmp", "new", "cur", "failed") for n in os.listdir(os.path.join(spool, s))]
+    check(not left, "attachnames: the spool drained completely, left %s" % left[:5])
+    check(sorted(os.listdir(spool)) == ["cur", "failed", "new", "tmp"],
+          "attachnames: nothing but the spool's own directories in it: %s" % sorted(os.listdir(spool)))
+    check(passwd_state() == pw, "attachnames: /etc/passwd unchanged")
+    appeared = [p for p in spots if p not in existed and os.path.lexists(p)]
+    check(not appeared, "attachnames: files named after attachments appeared: %s" % appeared)
+    note("%d hostile names, via files and via the spool" % len(ATTACH_NAMES))
+
+
 CASES = {"disk-full": case_disk_full, "read-only": case_read_only, "locked": case_locked,
          "deleted": case_deleted, "corrupt": case_corrupt, "kill9": case_kill9, "limits": case_limits,
-         "dates": case_dates, "utf8": case_utf8, "hostile": case_hostile}
+         "dates": case_dates, "utf8": case_utf8, "hostile": case_hostile, "attachnames": case_attachnames}
 
 
 def main():

@@ -48,7 +48,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pfharness import RUA, Fail, Harness, check, log, wait_for  # noqa: E402
+from pfharness import RUA, Fail, Harness, check, log, run_scenario, wait_for  # noqa: E402
 
 SCENARIO_TIMEOUT = 240     # seconds; below CTest's TIMEOUT so cleanup runs
 SAMPLES = None
@@ -432,29 +432,7 @@ def main():
     a = ap.parse_args()
     SAMPLES = a.samples
     INGEST = a.ingest and os.path.abspath(a.ingest)
-    if os.geteuid() != 0:
-        print("skipped: needs root (a private Postfix, and the milter's drop to nobody)")
-        return 77
-    for tool in ("postfix", "postqueue"):
-        if not any(os.access(os.path.join(d, tool), os.X_OK) for d in os.environ.get("PATH", "").split(":")
-                   + ["/usr/sbin"]):
-            print("FAIL: %s not installed (tests/install-deps.sh installs postfix)" % tool)
-            return 1
-    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
-
-    def on_alarm(signum, frame):
-        raise Fail("scenario took longer than %ss" % SCENARIO_TIMEOUT)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(Fail("terminated")))
-    signal.alarm(SCENARIO_TIMEOUT)
-    t0 = time.monotonic()
-    try:
-        SCENARIOS[a.scenario](a.milter)
-    except Fail as e:
-        print("FAIL %s: %s" % (a.scenario, e), flush=True)
-        return 1
-    print("PASS %s (%.1fs)" % (a.scenario, time.monotonic() - t0))
-    return 0
+    return run_scenario(SCENARIOS, a.scenario, a.milter, SCENARIO_TIMEOUT)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
  * spool.h - the durable hand-off between tlsrpt-milter and ingest.
  *
  * Layout of a spool directory (all 0700, owned by the milter's user):
- *   tmp/     entries being written (O_EXCL temp files)
+ *   tmp/     entries being written (O_EXCL temp files, locked by the writer)
  *   new/     complete entries waiting for ingest
  *   cur/     entries claimed by an ingest process
  *   failed/  entries whose input was quarantined but could not be kept
@@ -69,6 +69,14 @@ struct tr_spool_entry {
     size_t msg_len;
     size_t msg_full_len;       /* the message's size on disk; > msg_len when max_len cut it */
 };
+
+/* Removes the files in tmp/ whose writer is gone: a writer holds
+ * flock(LOCK_EX) on its temporary file while writing it, so a file whose
+ * lock can be taken was left by a process that died before the rename
+ * (its message was never acknowledged).  For a writer at start-up (the
+ * milter).  Returns the number removed, or -1 (err set) when tmp/ cannot
+ * be read. */
+long tr_spool_sweep_tmp(const char *dir, struct tr_err *err);
 
 /* Claims the oldest entry in new/ (or an abandoned one in cur/).  Returns 1
  * with *out set (caller-owned), 0 when there is nothing to claim, -1 on
