@@ -9,7 +9,8 @@ CONFLICT DO NOTHING, the JSON as sent zlib-compressed at level 6),
 policy, failure, and quarantine for inputs that yield no report.  The
 database is set up like ours (WAL, synchronous=FULL, foreign keys on) and
 written like ours: one transaction per batch of --batch reports, each
-report a savepoint so it is stored whole or not at all.
+report a savepoint so it is stored whole or not at all, and the batch
+folded into the rollups before each commit.
 
 It is written to be fast, not to be a strawman: one connection, prepared
 (cached) statements via executemany-free execute with constant SQL,
@@ -38,6 +39,7 @@ import time
 import zlib
 
 PARSER_VERSION = 1
+FOLD = "UPDATE roll_state SET folds = folds + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM roll_pending)"
 SCHEMA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schema")
 REPORT_TYPES = ("application/tlsrpt+gzip", "application/tlsrpt+json", "application/tlsrpt",
                 "application/gzip", "application/x-gzip", "application/json",
@@ -219,12 +221,17 @@ class Store:
                     with open(os.path.join(SCHEMA_DIR, name)) as f:
                         self.c.executescript("BEGIN;" + f.read() + ";PRAGMA user_version = %d;COMMIT;"
                                              % int(name.split("-")[0]))
+        self.fold = self.c.execute("SELECT 1 FROM sqlite_schema WHERE name = 'roll_pending'").fetchone() is not None
         self.batch, self.pending = batch, 0
         self.stored = self.duplicates = self.quarantined = 0
         self.cur = self.c.cursor()
         self.cur.execute("BEGIN IMMEDIATE")
 
     def roll(self, final=False):
+        # What every writer of the schema does before it commits
+        # (schema/003-rollup-fold.sql): fold the batch into the rollups.
+        if self.fold:
+            self.cur.execute(FOLD)
         self.cur.execute("COMMIT")
         self.pending = 0
         if not final:
