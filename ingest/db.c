@@ -22,10 +22,16 @@
  * temp_store = MEMORY, which keeps each report's savepoint sub-journal (the
  * original of every page the report touches, ~9 pages) in memory: in a
  * temporary file it was 350 MB of pwrite() per 10,000 reports.
+ *
+ * Rollups: each stored report's contributions are summed in memory
+ * (rollup.c) and written with one upsert per rollup key just before the
+ * transaction commits; the same statement then folds reports that other
+ * writers left queued (schema/003-rollup-fold.sql).
  */
 #include "tlsrpt/db.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/gunzip.h"
+#include "tlsrpt/rollup.h"
 #include "tlsrpt/schema.h"
 
 #include <errno.h>
@@ -97,6 +103,7 @@ struct tr_db {
     sqlite3_stmt *st[ST_COUNT];
     int in_batch;
     struct tr_zblob *zb;        /* owned: compressor of the stored blobs, reused */
+    struct tr_rollup *ru;       /* owned: rollup sums of the open transaction */
 };
 
 static int db_fail(struct tr_db *db, struct tr_err *err, const char *what)
@@ -227,6 +234,11 @@ int tr_db_open(const char *path, int flags, struct tr_db **out, struct tr_err *e
             }
         }
         db->zb = tr_zblob_new();
+        db->ru = tr_rollup_new(db->h, err);
+        if (db->ru == NULL) {
+            tr_db_close(db);
+            return -1;
+        }
     }
     *out = db;
     return 0;
@@ -238,6 +250,7 @@ void tr_db_close(struct tr_db *db)
         return;
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
+    tr_rollup_free(db->ru);
     sqlite3_close(db->h);
     tr_zblob_free(db->zb);
     free(db);
@@ -290,7 +303,8 @@ static int step_done(struct tr_db *db, sqlite3_stmt *st, struct tr_err *err, con
 static int fold_and_commit(struct tr_db *db, struct tr_err *err)
 {
     db->in_batch = 0;
-    if (step_done(db, db->st[ST_FOLD], err, "updating the rollups") < 0 ||
+    if (tr_rollup_flush(db->ru, err) < 0 ||
+        step_done(db, db->st[ST_FOLD], err, "updating the rollups") < 0 ||
         check_not_moved(db, err) < 0 || exec(db, "COMMIT", err) < 0) {
         tr_db_rollback(db);
         return -1;
@@ -306,6 +320,7 @@ int tr_db_commit(struct tr_db *db, struct tr_err *err)
 void tr_db_rollback(struct tr_db *db)
 {
     db->in_batch = 0;
+    tr_rollup_discard(db->ru, 0);
     if (!sqlite3_get_autocommit(db->h))
         exec(db, "ROLLBACK", NULL);
 }
@@ -332,7 +347,7 @@ static int step_done(struct tr_db *db, sqlite3_stmt *st, struct tr_err *err, con
 
 /* Inserts the policy rows and their failure details of report row rid. */
 static int insert_policies(struct tr_db *db, sqlite3_int64 rid, const struct tr_report *r,
-                           struct tr_err *err)
+                           sqlite3_int64 *pids, struct tr_err *err)
 {
     sqlite3_stmt *sp = db->st[ST_INSERT_POLICY], *sf = db->st[ST_INSERT_FAILURE];
 
@@ -357,6 +372,7 @@ static int insert_policies(struct tr_db *db, sqlite3_int64 rid, const struct tr_
         if (rc < 0)
             return -1;
         pid = sqlite3_last_insert_rowid(db->h);
+        pids[i] = pid;
         for (size_t k = 0; k < p->n_failures; k++) {
             const struct tr_failure *f = &p->failures[k];
             sqlite3_bind_int64(sf, 1, pid);
@@ -426,16 +442,23 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
                      : exec(db, "BEGIN IMMEDIATE", err) < 0)
         return -1;
     rc = insert_report(db, r, p, z, zlen, raw_len, &rid, err);
-    if (rc == TR_STORED && insert_policies(db, rid, r, err) < 0)
-        rc = -1;
+    if (rc == TR_STORED) {
+        sqlite3_int64 *pids = xcalloc(r->n_policies ? r->n_policies : 1, sizeof *pids);
+        if (insert_policies(db, rid, r, pids, err) < 0 || tr_rollup_add(db->ru, rid, pids, r, err) < 0)
+            rc = -1;
+        free(pids);
+    }
     if (rc < 0) {
         if (db->in_batch) {
             /* A failed statement can have ended the whole transaction
              * (SQLITE_FULL, IOERR): then there is no savepoint left. */
-            if (sqlite3_get_autocommit(db->h))
+            if (sqlite3_get_autocommit(db->h)) {
                 db->in_batch = 0;
-            else
+                tr_rollup_discard(db->ru, 0);
+            } else {
                 exec(db, "ROLLBACK TO report; RELEASE report", NULL);
+                tr_rollup_discard(db->ru, 1);
+            }
         } else {
             tr_db_rollback(db);
         }

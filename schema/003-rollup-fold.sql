@@ -11,9 +11,11 @@
 --     UPDATE roll_state SET folds = folds + 1
 --     WHERE id = 1 AND EXISTS (SELECT 1 FROM roll_pending);
 --
--- which fires roll_fold below.  tlsrpt-ingest and the milter's worker do so
--- in every transaction that stores reports (ingest/db.c), so the queue is
--- empty between their transactions.  Another tool that inserts reports
+-- which fires roll_fold below.  tlsrpt-ingest and the milter's worker do the
+-- same work in C instead (ingest/rollup.c: sums kept in memory, one upsert
+-- per rollup key at commit, their reports taken off the queue; checked
+-- against roll_fold by tests/report's rollup test), and run the statement
+-- too, for reports another writer left queued.  Another tool that inserts reports
 -- should run the same statement before committing; until someone does,
 -- tlsrpt-report sees a non-empty queue and reads the raw rows (right, only
 -- slower).

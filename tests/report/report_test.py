@@ -585,6 +585,87 @@ def compare_rollup(a, db, label):
     print("%s: %d queries equal with and without rollups" % (label, n))
 
 
+def rows_as_json_files(rows, out):
+    """The random rows as RFC 8460 report files, for tlsrpt-ingest (absent
+    and empty values left out: the parser stores both as NULL)."""
+    import datetime
+    reports, policies, failures = rows
+    os.makedirs(out, exist_ok=True)
+    by_pol, by_rep = {}, {}
+    for f in failures:
+        by_pol.setdefault(f[0], []).append(f)
+    for p in policies:
+        by_rep.setdefault(p[1], []).append(p)
+
+    def iso(t):
+        return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def present(d):
+        return {k: v for k, v in d.items() if v not in (None, "")}
+    for rid, org, report_id, start, end in reports:
+        pols = []
+        for pid, _, idx, pt, dom, ok, bad in by_rep.get(rid, []):
+            fds = [present({"result-type": f[1], "sending-mta-ip": f[2], "receiving-mx-hostname": f[3],
+                            "receiving-mx-helo": f[4], "receiving-ip": f[5], "failed-session-count": f[6],
+                            "failure-reason-code": f[7]}) for f in by_pol.get(pid, [])]
+            pol = {"policy": present({"policy-type": pt, "policy-domain": dom}),
+                   "summary": {"total-successful-session-count": ok, "total-failure-session-count": bad}}
+            if fds:
+                pol["failure-details"] = fds
+            pols.append(pol)
+        doc = {"organization-name": org, "date-range": {"start-datetime": iso(start), "end-datetime": iso(end)},
+               "contact-info": "tlsrpt@example.org", "report-id": report_id, "policies": pols}
+        with open(os.path.join(out, "r%05d.json" % rid), "w") as fh:
+            json.dump(doc, fh)
+
+
+# Every rollup row by names (ids differ between ways of writing).
+ROLLUP_BY_NAME = {
+    "roll_sess": "SELECT coalesce(d.name, '-'), g, t, o.name, n, r, ok, bad FROM roll_sess s"
+                 " LEFT JOIN dim_domain d ON d.id = s.dom JOIN dim_org o ON o.id = s.org"
+                 " WHERE n <> 0 OR r <> 0 OR ok <> 0 OR bad <> 0",
+    "roll_fail": "SELECT coalesce(d.name, '-'), t, o.name, m.name, y.name, p.name, c, s.n, s.d FROM roll_fail s"
+                 " LEFT JOIN dim_domain d ON d.id = s.dom JOIN dim_org o ON o.id = s.org JOIN dim_mx m"
+                 " ON m.id = s.mx JOIN dim_type y ON y.id = s.ty JOIN dim_ptype p ON p.id = s.pt WHERE c <> 0",
+    "roll_fail_mx": "SELECT coalesce(d.name, '-'), g, t, m.name, y.name, p.name, c, s.n, s.d FROM roll_fail_mx s"
+                    " LEFT JOIN dim_domain d ON d.id = s.dom JOIN dim_mx m ON m.id = s.mx JOIN dim_type y"
+                    " ON y.id = s.ty JOIN dim_ptype p ON p.id = s.pt WHERE c <> 0",
+    "roll_fail_ip": "SELECT g, t, o.name, i.name, y.name, p.name, c, s.n, s.d FROM roll_fail_ip s"
+                    " JOIN dim_org o ON o.id = s.org JOIN dim_ip i ON i.id = s.ip JOIN dim_type y ON y.id = s.ty"
+                    " JOIN dim_ptype p ON p.id = s.pt WHERE c <> 0",
+    "roll_policy": "SELECT r.id, report, day, wk, mo, o.name, coalesce(d.name, '-'), p.name, multi, first"
+                   " FROM roll_policy r JOIN dim_org o ON o.id = r.org LEFT JOIN dim_domain d ON d.id = r.dom"
+                   " JOIN dim_ptype p ON p.id = r.pt",
+    "roll_multidom": "SELECT report, day FROM roll_multidom",
+}
+
+
+def rollups_by_name(path):
+    con = sqlite3.connect(path)
+    out = {t: sorted(con.execute(q).fetchall(), key=repr) for t, q in ROLLUP_BY_NAME.items()}
+    con.close()
+    return out
+
+
+def check_fold_equals_sql(a, db, label):
+    """The rollups tlsrpt-ingest wrote (ingest/rollup.c) equal what 003's
+    roll_fold computes from the same rows."""
+    c_rows = rollups_by_name(db)
+    again = db + ".sqlfold"
+    shutil.copyfile(db, again)
+    con = sqlite3.connect(again, isolation_level=None)
+    con.executescript("BEGIN; DELETE FROM roll_sess; DELETE FROM roll_fail; DELETE FROM roll_fail_mx;"
+                      " DELETE FROM roll_fail_ip; DELETE FROM roll_policy; DELETE FROM roll_multidom;"
+                      " INSERT INTO roll_pending SELECT id FROM report; " + FOLD + "; COMMIT;")
+    con.close()
+    sql_rows = rollups_by_name(again)
+    for t in ROLLUP_BY_NAME:
+        check(c_rows[t] == sql_rows[t], "%s: %s written by tlsrpt-ingest equals roll_fold's (%d vs %d rows)"
+              % (label, t, len(c_rows[t]), len(sql_rows[t])))
+    check(sum(len(v) for v in c_rows.values()) > 0, "%s: rollups not empty" % label)
+    os.unlink(again)
+
+
 def rollup(a):
     rows = random_rows(20261123, 3000)
     files = sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql")))
@@ -652,6 +733,25 @@ def rollup(a):
     con.close()
     check(ver == len(files), "tlsrpt-ingest upgraded the database to %d (%d): %s" % (len(files), ver, p.stderr))
     compare_rollup(a, db3, "backfill")
+    # 4. The same rows as report files through tlsrpt-ingest, which sums the
+    #    rollups in C: equal to roll_fold's, and to the raw rows.  Twice
+    #    over, the second run all duplicates; batches of 50.
+    db4 = os.path.join(a.work, "rollup-ingest.db")
+    files = os.path.join(a.work, "rollup-json")
+    shutil.rmtree(files, ignore_errors=True)
+    rows_as_json_files(rows, files)
+    for f in (db4, db4 + "-wal", db4 + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    for _ in range(2):
+        p = subprocess.run([a.ingest, "--db", db4, "-q", "--batch", "50", files], capture_output=True, env=env())
+        check(p.returncode == 0, "tlsrpt-ingest of the random reports: exit %d %s" % (p.returncode, p.stderr))
+    con = sqlite3.connect(db4)
+    n = con.execute("SELECT COUNT(*) FROM report").fetchone()[0]
+    con.close()
+    check(n == len(rows[0]), "all %d random reports stored (%d)" % (len(rows[0]), n))
+    check_fold_equals_sql(a, db4, "ingest")
+    compare_rollup(a, db4, "ingest")
     # The backfilled rollups equal the ones the fold wrote.
     con = sqlite3.connect(db3)
     con.execute("ATTACH ? AS t", (db2,))
