@@ -1,7 +1,8 @@
 /*
  * test_spool.c - the spool (spool.h): layout and modes, the entry format,
  * claim / release / done / fail, takeover of abandoned entries, truncation,
- * failure to write leaving nothing behind, and several processes draining
+ * failure to write leaving nothing behind, the sweep of a dead writer's
+ * tmp/ files, and several processes draining
  * one spool at once without taking any entry twice.
  */
 #include "check.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -216,6 +218,34 @@ static void test_takeover_and_bare(void)
     unlink(a);
 }
 
+/* tmp/ files of a writer that died are swept; a live writer's (locked)
+ * file is kept; entries in new/ are never touched. */
+static void test_sweep_tmp(void)
+{
+    struct tr_err err;
+    char dead[PATH_CAP], live[PATH_CAP], name[TR_SPOOL_NAME_MAX];
+    int fd_dead, fd_live;
+
+    CHECK_INT(write_one("<kept@example.org>", "KEPT", "m\r\n", name), 0);
+    path_of(dead, "tmp", "1700000000.dead");
+    path_of(live, "tmp", "1700000000.live");
+    fd_dead = open(dead, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    fd_live = open(live, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    CHECK(fd_dead >= 0 && fd_live >= 0);
+    close(fd_dead);                                   /* its writer is gone: no lock */
+    CHECK_INT(flock(fd_live, LOCK_EX | LOCK_NB), 0);  /* a writer still at work */
+    CHECK_INT(tr_spool_sweep_tmp(root, &err), 1);
+    CHECK(access(dead, F_OK) != 0 && errno == ENOENT);
+    CHECK_INT(access(live, F_OK), 0);
+    CHECK_INT(count_in("new"), 1);
+    close(fd_live);
+    CHECK_INT(tr_spool_sweep_tmp(root, &err), 1);     /* now its writer is gone too */
+    CHECK_INT(count_in("tmp"), 0);
+    CHECK_INT(count_in("new"), 1);
+    path_of(dead, "new", name);
+    CHECK_INT(unlink(dead), 0);
+}
+
 static void test_truncation(void)
 {
     struct tr_spool_entry *e;
@@ -312,6 +342,7 @@ int main(void)
     test_format();
     test_claim_cycle();
     test_takeover_and_bare();
+    test_sweep_tmp();
     test_truncation();
     test_write_failure();
     test_concurrent_drainers();
