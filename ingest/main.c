@@ -109,30 +109,24 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Prints s with control characters shown as \xNN (C0, DEL) or \u{NNNN}
- * (C1 controls such as CSI, and the bidi overrides and isolates), so that
- * text from a report cannot move the cursor, change colours or reorder
- * what a terminal shows. */
+/* Most bytes one -v field prints (fields are capped by the string-length
+ * limit already; this bounds the escaped copy). */
+#define PUT_SAFE_MAX ((size_t)1 << 20)
+
+/* Prints s (NULL as "-") escaped by tr_term_escape(), so that text from a
+ * report cannot move the cursor, change colours or reorder what a
+ * terminal shows. */
 static void put_safe(FILE *f, const char *s)
 {
+    char *e;
+
     if (s == NULL) {
         fputc('-', f);
         return;
     }
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            fprintf(f, "\\x%02x", *p);
-        } else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
-            fprintf(f, "\\u{%04x}", p[1]);                     /* U+0080..U+009F */
-            p++;
-        } else if (p[0] == 0xE2 && ((p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE) ||
-                                    (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
-            fprintf(f, "\\u{%04x}", 0x2000 | ((p[1] & 0x0F) << 6) | (p[2] & 0x3F));
-            p += 2;                                                /* U+202A..E, U+2066..9 */
-        } else {
-            fputc(*p, f);
-        }
-    }
+    e = tr_term_escape(s, strlen(s), 0, PUT_SAFE_MAX);
+    fputs(e, f);
+    free(e);
 }
 
 static void progress(struct run *run, int final)

@@ -63,6 +63,12 @@ int tr_read_fd(int fd, size_t max, unsigned char **out, size_t *len, struct tr_e
 /* 1 when the bytes are valid UTF-8 without NUL, else 0. */
 int tr_utf8_valid(const char *s, size_t n);
 
+/* A copy of s[0..len) safe to print on a terminal: invalid UTF-8 bytes and
+ * C0 controls and DEL as \xNN (tab and newline kept when keep_nl), C1
+ * controls and bidi marks/overrides/isolates as \uNNNN; past cap bytes the
+ * copy ends in "...".  Caller-owned, NUL-terminated. */
+char *tr_term_escape(const char *s, size_t len, int keep_nl, size_t cap);
+
 /* Returns the basename part of a path (borrowed, points into path). */
 const char *tr_basename(const char *path);
 
