@@ -33,6 +33,9 @@
 DROP TRIGGER roll_report_ai;
 DROP TRIGGER roll_policy_ai;
 DROP TRIGGER roll_failure_bi;
+-- Scratch state of those triggers: roll_cur is dead; roll_fdup stays (002's
+-- delete trigger still names it) but is never filled again.
+DROP TABLE roll_cur;
 DELETE FROM roll_fdup;
 
 ALTER TABLE roll_state ADD COLUMN folds INTEGER NOT NULL DEFAULT 0;

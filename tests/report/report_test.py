@@ -671,7 +671,7 @@ def rollup(a):
     files = sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql")))
     # 1. Written in ingest order and folded every 37 reports (the folds
     #    meet the same rollup keys again), then some reports deleted.
-    db1 = os.path.join(a.work, "rollup-triggers.db")
+    db1 = os.path.join(a.work, "rollup-batches.db")
     con = schema_db(a, db1)
     con.execute("PRAGMA foreign_keys = ON")
     write_rows(con, rows, "ingest", fold_every=37)
