@@ -439,31 +439,88 @@ static int try_claim(const char *dir, const char *sub, const char *name, size_t 
     return 1;
 }
 
-/* Claims the first claimable entry of dir/sub. */
-static int claim_from(const char *dir, const char *sub, size_t max_len,
-                      struct tr_spool_entry **out, struct tr_err *err)
-{
-    char **names = NULL;
-    long n = list_names(dir, sub, &names, err);
-    int rc = 0;
+struct tr_spool_scan {
+    char *dir;
+    const char *sub;      /* the directory listed: "new" or "cur" */
+    char **names;         /* its entry names, sorted */
+    long n, next;         /* listed, tried so far */
+    int fresh;            /* nothing claimed since the listing was taken */
+};
 
-    if (n < 0)
-        return -1;
-    for (long i = 0; i < n && rc == 0; i++)
-        rc = try_claim(dir, sub, names[i], max_len, out, err);
-    free_names(names, n);
-    return rc;
+struct tr_spool_scan *tr_spool_scan_new(const char *dir)
+{
+    struct tr_spool_scan *s = xcalloc(1, sizeof *s);
+    s->dir = xstrdup(dir);
+    s->sub = "new";
+    return s;
+}
+
+static void scan_drop(struct tr_spool_scan *s)
+{
+    free_names(s->names, s->n);
+    s->names = NULL;
+    s->n = s->next = 0;
+}
+
+void tr_spool_scan_free(struct tr_spool_scan *s)
+{
+    if (s == NULL)
+        return;
+    scan_drop(s);
+    free(s->dir);
+    free(s);
+}
+
+/*
+ * Order of listings: new/ again after a listing that gave something; after
+ * a fresh listing of new/ that gave nothing, cur/ (entries abandoned by a
+ * dead drainer); after a fresh listing of cur/ that gave nothing, the scan
+ * is done (0) and starts over with new/ on the next call.
+ */
+int tr_spool_claim_next(struct tr_spool_scan *s, size_t max_len, struct tr_spool_entry **out,
+                        struct tr_err *err)
+{
+    *out = NULL;
+    for (;;) {
+        long n;
+
+        while (s->next < s->n) {
+            int rc = try_claim(s->dir, s->sub, s->names[s->next++], max_len, out, err);
+            if (rc != 0) {
+                if (rc > 0)
+                    s->fresh = 0;
+                return rc;
+            }
+        }
+        scan_drop(s);
+        if (s->fresh && strcmp(s->sub, "cur") == 0) {
+            s->sub = "new";
+            s->fresh = 0;
+            return 0;
+        }
+        s->sub = s->fresh ? "cur" : "new";
+        n = list_names(s->dir, s->sub, &s->names, err);
+        if (n < 0)
+            return -1;
+        s->n = n;
+        s->fresh = 1;
+    }
 }
 
 int tr_spool_claim(const char *dir, size_t max_len, struct tr_spool_entry **out, struct tr_err *err)
 {
-    int rc;
-
-    *out = NULL;
-    rc = claim_from(dir, "new", max_len, out, err);
-    if (rc == 0)
-        rc = claim_from(dir, "cur", max_len, out, err);   /* abandoned by a dead drainer */
+    struct tr_spool_scan *s = tr_spool_scan_new(dir);
+    int rc = tr_spool_claim_next(s, max_len, out, err);
+    tr_spool_scan_free(s);
     return rc;
+}
+
+void tr_spool_entry_unload(struct tr_spool_entry *e)
+{
+    free(e->data);
+    e->data = NULL;
+    e->len = 0;
+    e->msg = NULL;                  /* msg_len and msg_full_len stay: they tell truncation */
 }
 
 /* Moves a claimed entry from cur/ to sub/ (still locked), fsyncs sub/. */

@@ -2,8 +2,8 @@
  * test_spool.c - the spool (spool.h): layout and modes, the entry format,
  * claim / release / done / fail, takeover of abandoned entries, truncation,
  * failure to write leaving nothing behind, the sweep of a dead writer's
- * tmp/ files, and several processes draining
- * one spool at once without taking any entry twice.
+ * tmp/ files, and several processes draining one spool at once (claiming
+ * one by one and from scans) without taking any entry twice.
  */
 #include "check.h"
 #include "tlsrpt/spool.h"
@@ -298,10 +298,15 @@ static void test_concurrent_drainers(void)
             struct tr_spool_entry *e;
             struct tr_err err;
             int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-            while (tr_spool_claim(root, 1 << 20, &e, &err) == 1) {
+            /* Half claim one by one, half from a scan (a listing that
+             * goes stale as the others take its entries). */
+            struct tr_spool_scan *scan = k % 2 ? tr_spool_scan_new(root) : NULL;
+            while ((scan ? tr_spool_claim_next(scan, 1 << 20, &e, &err)
+                         : tr_spool_claim(root, 1 << 20, &e, &err)) == 1) {
                 dprintf(fd, "%s\n", e->name);
                 tr_spool_done(root, e, &err);
             }
+            tr_spool_scan_free(scan);
             close(fd);
             _exit(0);
         }

@@ -1,5 +1,5 @@
 /*
- * drain.h - empty a spool (spool.h) into the database, entry by entry.
+ * drain.h - empty a spool (spool.h) into the database, in batches.
  *
  * Used by tlsrpt-milter's worker thread and by `tlsrpt-ingest --spool`;
  * both may drain the same spool at the same time (entries are claimed by
@@ -15,6 +15,12 @@
  *  - the database could not be written (locked, read-only, full): the
  *    entry goes back to new/ (tr_spool_release) and draining stops with
  *    -1, so the caller backs off and tries again later.
+ *
+ * Entries are ingested in batches of up to TR_DRAIN_BATCH_MAX, one
+ * database transaction each, and settled only after it commits; when the
+ * transaction fails, every entry of the batch goes back to new/ (the
+ * rollback took all their rows).  Each entry's bytes are freed once
+ * ingested, so a batch holds one message in memory at a time.
  */
 #ifndef TLSRPT_DRAIN_H
 #define TLSRPT_DRAIN_H
@@ -23,18 +29,21 @@
 #include "tlsrpt/ingest.h"
 #include "tlsrpt/spool.h"
 
+#define TR_DRAIN_BATCH_MAX 64   /* entries per transaction (and open fds) */
+
 /* What became of one entry, for the log callback. */
 enum tr_drain_outcome {
     TR_DRAIN_DONE,       /* removed from the spool */
     TR_DRAIN_FAILED,     /* moved to failed/ (truncated message, quarantined) */
-    TR_DRAIN_RETRY,      /* released to new/: the sink failed (err says why) */
+    TR_DRAIN_RETRY,      /* released to new/: its batch failed (err says why) */
 };
 
 /*
  * Called once per claimed entry when its outcome is decided, just before
  * the entry is moved accordingly.  e is borrowed, valid during the call
- * only.  delta holds what this entry added to the counts; err is the
- * sink's error for TR_DRAIN_RETRY, else NULL.
+ * only; its message bytes are already freed (name and envelope remain).
+ * delta holds what this entry added to the counts; err is the error that
+ * rolled its batch back for TR_DRAIN_RETRY, else NULL.
  */
 typedef void (*tr_drain_log_cb)(void *ctx, const struct tr_spool_entry *e,
                                 enum tr_drain_outcome outcome, const struct tr_counts *delta,

@@ -80,8 +80,32 @@ long tr_spool_sweep_tmp(const char *dir, struct tr_err *err);
 
 /* Claims the oldest entry in new/ (or an abandoned one in cur/).  Returns 1
  * with *out set (caller-owned), 0 when there is nothing to claim, -1 on
- * error.  max_len caps the bytes read (message-size limit plus envelope). */
+ * error.  max_len caps the bytes read (message-size limit plus envelope).
+ * Reads the directory once per call: to claim many, use a scan. */
 int tr_spool_claim(const char *dir, size_t max_len, struct tr_spool_entry **out, struct tr_err *err);
+
+/*
+ * A scan claims entries one after another from one listing of the
+ * directory, in name (time) order, and lists again only when that listing
+ * is used up: draining N entries reads new/ about once, not N times (a
+ * backlog of 5,000 entries took 15.8 s to drain that way, most of it
+ * listing).  Entries written after the listing are found by the next one.
+ * tr_spool_scan_new copies dir; the scan is the caller's, freed with
+ * tr_spool_scan_free (NULL is fine).
+ */
+struct tr_spool_scan;
+struct tr_spool_scan *tr_spool_scan_new(const char *dir);
+void tr_spool_scan_free(struct tr_spool_scan *s);
+
+/* As tr_spool_claim, from the scan: 1 with *out set, 0 when a fresh
+ * listing of new/ and then of cur/ has nothing claimable, -1 on error. */
+int tr_spool_claim_next(struct tr_spool_scan *s, size_t max_len, struct tr_spool_entry **out,
+                        struct tr_err *err);
+
+/* Frees a claimed entry's bytes (data, msg) once they are ingested; its
+ * name, envelope strings, sizes (msg_len, msg_full_len), fd and lock stay
+ * until it is finished. */
+void tr_spool_entry_unload(struct tr_spool_entry *e);
 
 /* Finishing a claimed entry; each frees e. */
 int tr_spool_done(const char *dir, struct tr_spool_entry *e, struct tr_err *err);    /* unlink */
