@@ -186,7 +186,9 @@ class Harness:
     # -- configuration --------------------------------------------------
     # Defaults an extra line with the same key replaces (a key set twice is
     # an error in the milter's configuration; lists such as RuaAddress add).
-    OVERRIDABLE = ("LogLevel", "DrainInterval", "DrainRetryMax", "ShutdownTimeout")
+    # SpoolDir and Database: only for tests/bench/run, whose checks do not
+    # read self.spool or self.db.
+    OVERRIDABLE = ("LogLevel", "DrainInterval", "DrainRetryMax", "ShutdownTimeout", "SpoolDir", "Database")
 
     def write_milter_conf(self, extra=None):
         extra_lines = self.extra_conf + list(extra or [])
