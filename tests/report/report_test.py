@@ -24,9 +24,11 @@ TEST is one of:
 Python standard library only.  The reference date is fixed with TLSRPT_NOW.
 """
 import argparse
+import csv
 import email
 import email.policy
 import glob
+import io
 import json
 import os
 import shutil
@@ -567,9 +569,27 @@ def rollup_queries():
     return qs
 
 
+def check_trend_type_order(a, db, label, q):
+    """trend's type columns come in the order of summary --by type (most
+    failed sessions first, ties by name): trend computes that order itself
+    from its per-bucket rows, summary is asked of SQLite."""
+    argv = ["--db", db, "--format", "csv"]
+    rc1, out1, err1 = run(a, argv + q)
+    window = [x for x in q[1:] if x not in ("--interval", "day", "week", "month")]
+    rc2, out2, err2 = run(a, argv + ["summary", "--by", "type"] + window)
+    check(rc1 == 0 and rc2 == 0, "%s %r: exit %d/%d %s%s" % (label, q, rc1, rc2, err1, err2))
+    cols = next(csv.reader(io.StringIO(out1.decode())), [])[7:]
+    totals = [(r[0], int(r[1])) for r in list(csv.reader(io.StringIO(out2.decode())))[1:]]
+    want = [t for t, _ in sorted(totals, key=lambda x: (-x[1], x[0].encode()))]
+    check(cols == want, "%s %r: trend types %r, summary --by type gives %r" % (label, q, cols, want))
+    return bool(want)
+
+
 def compare_rollup(a, db, label):
-    n = 0
+    n = ordered = 0
     for q in rollup_queries():
+        if q[0] == "trend":
+            ordered += check_trend_type_order(a, db, label, q)
         argv = ["--db", db, "--format", "json"] + q if q[0] != "email" else ["--db", db] + q
         rc1, out1, err1 = run(a, argv)
         rc2, out2, err2 = run(a, argv, extra_env={"TLSRPT_NO_ROLLUP": "1"})
@@ -582,7 +602,8 @@ def compare_rollup(a, db, label):
             check(False, "%s %r: rollup and raw differ" % (label, q))
             sys.stderr.write("rollup:\n%s\nraw:\n%s\n" % (out1.decode()[:1500], out2.decode()[:1500]))
         n += 1
-    print("%s: %d queries equal with and without rollups" % (label, n))
+    print("%s: %d queries equal with and without rollups; trend's type order checked on %d windows"
+          % (label, n, ordered))
 
 
 def rows_as_json_files(rows, out):
