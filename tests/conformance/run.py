@@ -6,20 +6,14 @@ expected reason, a second run all duplicates.
 usage: run.py TLSRPT-INGEST SAMPLES-DIR EXPECTED-TSV
 Exits 77 (CTest: skipped) when SAMPLES-DIR does not exist."""
 import json, os, sqlite3, subprocess, sys, tempfile
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pycheck import check, tally, exit_status  # noqa: E402
 
 ingest, samples, expected_path = sys.argv[1:4]
 if not os.path.isdir(samples):
     print(f"SKIP: {samples} not found; conformance needs ../shared/external-samples")
     sys.exit(77)
 
-passed = failed = 0
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
 
 def run(db, *paths):
     p = subprocess.run([ingest, "--db", db, "--json", *paths], capture_output=True, text=True)
@@ -102,5 +96,5 @@ with tempfile.TemporaryDirectory() as tmp:
     check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "integrity_check")
     check(con.execute("SELECT count(*) FROM report").fetchone()[0] == len(distinct), "distinct report rows")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+print("%d passed, %d failed" % tally())
+sys.exit(exit_status())

@@ -33,21 +33,14 @@ usage: faults.py TLSRPT-INGEST CASE        (FAULTS_SEED=N to vary kill9)
 exit: 0 passed, 1 failed, 77 skipped (the case cannot run here)"""
 import base64, gzip, hashlib, json, os, random, shutil, signal, sqlite3
 import subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pycheck import check, tally  # noqa: E402
 
 INGEST = os.path.abspath(sys.argv[1])
 CASE = sys.argv[2]
 SKIP = 77
-passed = failed = 0
 
 
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what, flush=True)
-    return cond
 
 
 def note(msg):
@@ -975,6 +968,7 @@ def main():
         if os.path.ismount(mnt):
             subprocess.run(["umount", "-l", mnt])
         shutil.rmtree(tmp, ignore_errors=True)
+    passed, failed = tally()
     if r == SKIP and failed == 0:
         print("%s: skipped" % CASE)
         return SKIP

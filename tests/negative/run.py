@@ -6,21 +6,15 @@ when the input is odd but valid), with no crash and bounded memory.
 
 usage: run.py TLSRPT-INGEST"""
 import gzip, json, os, resource, sqlite3, subprocess, sys, tempfile, zlib
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pycheck import check, tally, exit_status  # noqa: E402
 
 ingest = sys.argv[1]
-passed = failed = 0
 # Peak RSS allowed for one run (KiB).  Generous: sanitizer builds roughly
 # double memory use; what matters is that a 256 MiB bomb or a 100,000-deep
 # nesting does not translate into memory of that order.
 MAX_RSS_KIB = 400 * 1024
 
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
 
 def report(**over):
     r = {"organization-name": "Neg Test", "date-range": {"start-datetime": "2026-11-10T00:00:00Z",
@@ -145,5 +139,5 @@ with tempfile.TemporaryDirectory() as tmp:
         con.close()
         print(f"ok   {name}: rc={rc} rss={rss // 1024} MiB")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+print("%d passed, %d failed" % tally())
+sys.exit(exit_status())
