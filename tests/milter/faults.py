@@ -44,6 +44,7 @@ otherwise.  Exit 0 pass, 1 fail.  Python standard library only.
 
 import argparse
 import base64
+import contextlib
 import fcntl
 import gzip
 import json
@@ -256,6 +257,26 @@ def milter_alive(h, pid, what):
 
 # -- kill9 ----------------------------------------------------------------------
 
+@contextlib.contextmanager
+def streaming(threads, go_on, abort, stats):
+    """Runs the client threads through the with block.  On the way out go_on
+    is cleared and every thread joined; when the block failed, abort is set
+    first (the clients stop retrying and the failure is reported).  Then no
+    client may have reported an error."""
+    for t in threads:
+        t.start()
+    try:
+        yield
+    except BaseException:
+        abort.set()
+        raise
+    finally:
+        go_on.clear()
+        for t in threads:
+            t.join()
+    check(not stats.errors, "errors: %s" % stats.errors[:3])
+
+
 def sc_kill9(milter, kills_wanted=50, min_messages=300, clients=4):
     seed = int(os.environ.get("FAULTS_SEED", "8460"))
     rnd = random.Random(seed)
@@ -347,10 +368,8 @@ def sc_kill9(milter, kills_wanted=50, min_messages=300, clients=4):
 
         threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
         threads.append(threading.Thread(target=drainer))
-        for t in threads:
-            t.start()
         kills, down_s = 0, 0.0
-        try:
+        with streaming(threads, killing, abort, stats):
             while kills < kills_wanted and not stats.errors:
                 check(time.monotonic() < deadline - 60, "only %d kills in the time allowed" % kills)
                 # A random point: deliveries, spool writes and drains go on
@@ -363,14 +382,6 @@ def sc_kill9(milter, kills_wanted=50, min_messages=300, clients=4):
                     time.sleep(rnd.uniform(0.0, 0.3))      # down a while: Postfix must tempfail
                 h.start_milter()
                 down_s += time.monotonic() - t1
-        except BaseException:
-            abort.set()                # the clients stop retrying, the failure is reported
-            raise
-        finally:
-            killing.clear()
-            for t in threads:
-                t.join()
-        check(not stats.errors, "errors: %s" % stats.errors[:3])
         stream_s = time.monotonic() - t0
         log("%d kills (down %.1fs in all), %d messages (%d distinct report-ids, %d duplicates) in %.1fs"
             % (kills, down_s, stats.sends, plan["distinct"], plan["dups"], stream_s))
@@ -614,10 +625,8 @@ def sc_postfix_restart(milter, clients=3):
                 c.close()
 
         threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-        for t in threads:
-            t.start()
         events = []
-        try:
+        with streaming(threads, running, abort, stats):
             for what in ("stop", "reload", "stop", "reload", "stop"):
                 before = stats.ok
                 wait_for(lambda: stats.ok >= before + 10 or stats.errors, 60, "deliveries going on")
@@ -632,14 +641,6 @@ def sc_postfix_restart(milter, clients=3):
                 milter_alive(h, pid, "after postfix %s" % what)
             before = stats.ok
             wait_for(lambda: stats.ok >= before + 10 or stats.errors, 60, "deliveries after the last restart")
-        except BaseException:
-            abort.set()
-            raise
-        finally:
-            running.clear()
-            for t in threads:
-                t.join()
-        check(not stats.errors, "errors: %s" % stats.errors[:3])
         log("postfix %s during %d deliveries" % ("/".join(events), stats.sends))
         h.wait_queue_empty(60)
         wait_stored(h, org, stats.accepted)
