@@ -116,7 +116,10 @@ static int exec(struct tr_db *db, const char *sql, struct tr_err *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        tr_err_set(err, TR_E_DB, "%s: %s", sql, msg ? msg : sqlite3_errmsg(db->h));
+        /* SQLite's message first, then the statement's first line (a
+         * migration's names its version): the whole text would bury it. */
+        tr_err_set(err, TR_E_DB, "%s (in: %.*s)", msg ? msg : sqlite3_errmsg(db->h),
+                   (int)strcspn(sql, "\n"), sql);
         sqlite3_free(msg);
         return -1;
     }

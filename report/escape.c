@@ -41,28 +41,27 @@ size_t rpt_width_offset(const char *s, size_t w)
 
 char *rpt_csv_field(const char *s)
 {
-    struct tr_buf b;
-    int inert = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0';
-    int quote = inert || strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' ||
-                (s[0] && s[strlen(s) - 1] == ' ');
+    /* Capped so the escaped form (each '"' doubled) fits RPT_ESCAPED_MAX. */
+    size_t len = strnlen(s, RPT_ESCAPED_MAX / 2 - 2), quotes = 0;
+    int inert = len > 0 && strchr("=+-@\t\r", s[0]) != NULL;
+    int quote = inert || strpbrk(s, ",\"\r\n") != NULL || (len > 0 && (s[0] == ' ' || s[len - 1] == ' '));
+    char *out, *p;
 
-    tr_buf_init(&b, RPT_ESCAPED_MAX);
-    if (quote)
-        tr_buf_append(&b, "\"", 1);
+    if (!quote)            /* no '"' either: the field is the string */
+        return xstrndup(s, len);
+    for (size_t i = 0; i < len; i++)
+        quotes += s[i] == '"';
+    p = out = xmalloc(len + quotes + 4);
+    *p++ = '"';
     if (inert)
-        tr_buf_append(&b, "'", 1);
-    for (; *s; s++) {
-        if (*s == '"' && tr_buf_append(&b, "\"", 1) < 0)
-            break;
-        if (tr_buf_append(&b, s, 1) < 0)
-            break;
+        *p++ = '\'';
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            *p++ = '"';
+        *p++ = s[i];
     }
-    if (quote)
-        tr_buf_append(&b, "\"", 1);
-    {
-        size_t len_out;
-        char *res = (char *)tr_buf_steal(&b, &len_out);
-        return xrealloc(res, len_out + 1);
-    }
+    *p++ = '"';
+    *p = '\0';
+    return out;
 }
 

@@ -343,9 +343,16 @@ static int write_csv(struct rpt_out *o, const struct rpt_table *t)
     rc |= fputs("\r\n", o->fp) < 0 ? -1 : 0;
     for (size_t r = 0; r < t->nrows && rc == 0; r++) {
         for (size_t c = 0; c < t->ncols; c++) {
-            char *f = cell_csv(rpt_table_cell(t, r, c));
-            rc |= fprintf(o->fp, "%s%s", c ? "," : "", f) < 0 ? -1 : 0;
-            free(f);
+            const struct rpt_cell *cell = rpt_table_cell(t, r, c);
+            if (c > 0 && putc(',', o->fp) == EOF)
+                rc = -1;
+            if (cell->kind == RPT_INT) {   /* most cells: no string made */
+                rc |= fprintf(o->fp, "%lld", (long long)cell->i) < 0 ? -1 : 0;
+            } else {
+                char *f = cell_csv(cell);
+                rc |= fputs(f, o->fp) < 0 ? -1 : 0;
+                free(f);
+            }
         }
         rc |= fputs("\r\n", o->fp) < 0 ? -1 : 0;
     }

@@ -116,7 +116,9 @@ static void add_failure_core(struct rpt_sql *q, const struct rpt_scope *s, int64
  * rollup whose dimensions cover its keys and filters; the window is cut
  * into whole months, weeks and days of that rollup, and the partial days at
  * either end (a window that does not start or end at midnight) are read
- * from the raw rows.  Queries no rollup covers (--by ip with a domain or MX
+ * from the raw rows.  A window that holds every stored report reads the
+ * rollup's total table instead when it has one and the query has no time
+ * key (schema/004-rollup-total.sql).  Queries no rollup covers (--by ip with a domain or MX
  * key or filter, sessions --by policy) read the raw rows, as does every
  * query when TLSRPT_NO_ROLLUP is set to anything but "0" (a debugging aid:
  * the test suite compares both). */
@@ -130,15 +132,18 @@ struct rollup {
     int has_g;                      /* a g column (else days only) */
     int dom_lead;                   /* the primary key starts with dom */
     const char *const cols[7];      /* key columns in primary-key order */
+    const char *total;              /* the same sums over all time, or NULL */
 };
 
 static const struct rollup fail_rollups[] = {
-    {"roll_fail_ip", D_ORG | D_IP | D_TYPE | D_PT, G_DAY | G_MONTH, 1, 0, {"t", "org", "ip", "ty", "pt"}},
-    {"roll_fail_mx", D_DOM | D_MX | D_TYPE | D_PT, G_DAY | G_WEEK | G_MONTH, 1, 1, {"dom", "t", "mx", "ty", "pt"}},
-    {"roll_fail", D_ORG | D_DOM | D_MX | D_TYPE | D_PT, G_DAY, 0, 1, {"dom", "t", "org", "mx", "ty", "pt"}},
+    {"roll_fail_ip", D_ORG | D_IP | D_TYPE | D_PT, G_DAY | G_MONTH, 1, 0, {"t", "org", "ip", "ty", "pt"}, NULL},
+    {"roll_fail_mx", D_DOM | D_MX | D_TYPE | D_PT, G_DAY | G_WEEK | G_MONTH, 1, 1, {"dom", "t", "mx", "ty", "pt"},
+     NULL},
+    {"roll_fail", D_ORG | D_DOM | D_MX | D_TYPE | D_PT, G_DAY, 0, 1, {"dom", "t", "org", "mx", "ty", "pt"},
+     "roll_fail_tot"},
 };
 static const struct rollup sess_rollup = {
-    "roll_sess", D_ORG | D_DOM, G_DAY | G_WEEK | G_MONTH, 1, 1, {"dom", "t", "org"}};
+    "roll_sess", D_ORG | D_DOM, G_DAY | G_WEEK | G_MONTH, 1, 1, {"dom", "t", "org"}, NULL};
 
 /* Rollup column -> its dimension, dim table and the uniform alias. */
 static const struct { unsigned bit; const char *col, *dim, *alias; } dim_info[] = {
@@ -186,6 +191,7 @@ int rpt_rollups_usable(sqlite3 *db)
 
 /* The window cut into rollup segments and raw edges. */
 #define MAX_SEGS 8
+#define G_TOTAL (-1)   /* a segment's g: the total table, all of time */
 struct plan {
     struct { int g; int64_t lo, hi; } seg[MAX_SEGS];   /* t in [lo, hi), day numbers */
     size_t n_seg;
@@ -250,6 +256,50 @@ static int plan_window(const struct rpt_scope *s, unsigned grains, struct plan *
     }
     add_edge(p, b * 86400, s->until);
     return 0;
+}
+
+/* 1 when no stored report starts outside [since, until) (two index
+ * probes on report_start), 0 when one does or on error. */
+static int window_holds_all(sqlite3 *db, const struct rpt_scope *s)
+{
+    sqlite3_stmt *st;
+    int all = 0;
+
+    if (sqlite3_prepare_v2(db, "SELECT NOT EXISTS (SELECT 1 FROM report WHERE start_time < ?1)"
+                               " AND NOT EXISTS (SELECT 1 FROM report WHERE start_time >= ?2)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, s->since);
+    sqlite3_bind_int64(st, 2, s->until);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        all = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return all;
+}
+
+/* The plan of a window that holds every stored report, for a rollup with
+ * a total table and a query without time keys: that table alone. */
+static void plan_total(struct plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->seg[0].g = G_TOTAL;
+    p->n_seg = 1;
+}
+
+/* 1 when a database has a policy domain literally named "(none)", what a
+ * missing domain shows as (key_expr): the two then group together. */
+static int domain_named_none(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int found = 1;
+
+    if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM dim_domain WHERE name = '(none)')", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        found = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return found;
 }
 
 /* Grains the time keys allow: day rows serve every time key; week rows
@@ -324,19 +374,21 @@ static void add_rollup_part(struct rpt_sql *q, const struct rpt_scope *s, const 
             }
         rpt_sql_add(q, seg_meas);
         rpt_sql_add(q, " FROM ");
-        rpt_sql_add(q, ru->table);
+        rpt_sql_add(q, p->seg[i].g == G_TOTAL ? ru->total : ru->table);
         rpt_sql_add(q, " WHERE 1");
         if (s->f->domain.n > 0)
             add_dim_filter(q, "dom", "dim_domain", &s->f->domain);
-        else if (ru->dom_lead)   /* seek per domain rather than scan the table */
+        else if (ru->dom_lead && p->seg[i].g != G_TOTAL)   /* seek per domain rather than scan */
             rpt_sql_add(q, " AND dom IN (SELECT 0 UNION ALL SELECT id FROM dim_domain)");
-        if (ru->has_g) {
+        if (ru->has_g && p->seg[i].g != G_TOTAL) {
             rpt_sql_add(q, " AND g = ?");
             rpt_sql_bind_int(q, p->seg[i].g);
         }
-        rpt_sql_add(q, " AND t >= ? AND t < ?");
-        rpt_sql_bind_int(q, p->seg[i].lo);
-        rpt_sql_bind_int(q, p->seg[i].hi);
+        if (p->seg[i].g != G_TOTAL) {
+            rpt_sql_add(q, " AND t >= ? AND t < ?");
+            rpt_sql_bind_int(q, p->seg[i].lo);
+            rpt_sql_bind_int(q, p->seg[i].hi);
+        }
         if (ru->dims & D_ORG)
             add_dim_filter(q, "org", "dim_org", &s->f->org);
         if (ru->dims & D_MX)
@@ -404,29 +456,37 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
     const struct rollup *ru = NULL;
     struct plan plan;
     struct rpt_sql q;
-    unsigned need = filter_dims(s, 1);
-    int by_policy = 0, rc, first = 1, branches = 0;
+    unsigned need = filter_dims(s, 1), key_dims = 0;
+    int by_policy = 0, rc, first = 1, branches = 0, flat;
 
     for (size_t i = 0; i < n_keys; i++) {
         rpt_table_add_col(out, rpt_key_names[keys[i]], RPT_S_TEXT);
         by_policy |= keys[i] == RPT_K_POLICY;
-        need |= key_dim(keys[i]);
+        key_dims |= key_dim(keys[i]);
     }
+    need |= key_dims;
     rpt_table_add_col(out, "failed_sessions", RPT_S_FAIL);
 
     if (rpt_rollups_usable(db))
         for (size_t i = 0; i < sizeof fail_rollups / sizeof fail_rollups[0] && ru == NULL; i++)
             if ((need & ~D_TIME & ~fail_rollups[i].dims) == 0)
                 ru = &fail_rollups[i];
-    if (plan_window(s, ru ? grains_for(keys, n_keys) & ru->grains : 0, &plan) < 0) {
+    if (ru != NULL && ru->total != NULL && !(need & D_TIME) && window_holds_all(db, s)) {
+        plan_total(&plan);
+    } else if (plan_window(s, ru ? grains_for(keys, n_keys) & ru->grains : 0, &plan) < 0) {
         ru = NULL;
         plan_window(s, 0, &plan);
     }
+    /* The rollup part alone, grouped by exactly the keys' ids (no time key,
+     * no filter's dimension): its rows are already one per key, so the
+     * outer GROUP BY, which sorted them all by name again, is left out. */
+    flat = n_keys > 0 && ru != NULL && plan.n_seg > 0 && plan.n_edge == 0 && need == key_dims &&
+           !(need & D_TIME) && (!(need & D_DOM) || !domain_named_none(db));
 
     rpt_sql_init(&q);
     rpt_sql_add(&q, "SELECT ");
     add_key_selects(&q, keys, n_keys);
-    rpt_sql_add(&q, "SUM(n) AS failed FROM (");
+    rpt_sql_add(&q, flat ? "n AS failed FROM (" : "SUM(n) AS failed FROM (");
     if (ru != NULL && plan.n_seg > 0) {
         add_rollup_part(&q, s, ru, &plan, need, by_policy ? "n, c" : "d AS n, c", "SUM(n) AS n, SUM(c) AS c",
                         "x.n AS n, x.c AS c");
@@ -440,10 +500,14 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
         rpt_sql_add(&q, ")");
     }
     rpt_sql_add(&q, ")");
-    if (n_keys > 0) {
+    if (flat) {
+        rpt_sql_add(&q, " WHERE c > 0 ORDER BY ");
+    } else if (n_keys > 0) {
         rpt_sql_add(&q, " GROUP BY ");
         add_key_aliases(&q, n_keys);
         rpt_sql_add(&q, " HAVING SUM(c) > 0 ORDER BY ");
+    }
+    if (n_keys > 0) {
         for (size_t i = 0; i < n_keys; i++)
             if (is_time_key(keys[i])) {
                 rpt_sql_add(&q, first ? "" : ", ");

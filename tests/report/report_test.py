@@ -562,11 +562,53 @@ def rollup_queries():
             qs.append(["trend", "--interval", ["day", "week", "month"][i % 3]] + w + f)
         qs.append(["summary", "--by", "org,domain,mx,type,ip,policy,day"] + w)
     qs.append(["summary", "--by", "week,month,org"])
+    qs += all_time_queries()
     qs.append(["trend", "--interval", "week", "--since", "2026-08-01", "--domain", "example.com"])
     qs.append(["email", "--since", "2026-10-01", "--until", "2026-10-31", "--to", "a@example.net",
                "--from", "b@example.net"])
     qs.append(["email", "--since", "2026-10-10", "--until", "2026-10-10", "--domain", "example.org"])
     return qs
+
+
+def all_time_queries():
+    """Windows holding every report (schema/004's roll_fail_tot; without a
+    filter's dimension the rollup rows are not grouped again) and one that
+    leaves the first day's reports out."""
+    qs = []
+    for w in (["--since", "1970-01-01"], ["--since", "2026-08-19", "--until", "2026-11-24"],
+              ["--since", "2026-08-20"]):
+        for k in ("org,domain,type", "org,mx", "domain,org", "org,domain,mx,type,policy", "policy,org,domain"):
+            qs.append(["summary", "--by", k] + w)
+        for f in (["--type", "certificate-*"], ["--domain", "example.com"], ["--mx", "mx1.*"], ["--org", "M*"]):
+            qs.append(["summary", "--by", "org,domain"] + w + f)
+    return qs
+
+
+def check_fail_tot(db, label):
+    """roll_fail_tot holds roll_fail summed over days (004's triggers)."""
+    con = sqlite3.connect(db)
+    q_days = ("SELECT dom, org, mx, ty, pt, SUM(c), SUM(n), SUM(d) FROM roll_fail GROUP BY dom, org, mx, ty, pt"
+              " HAVING SUM(c) <> 0 OR SUM(n) <> 0 OR SUM(d) <> 0")
+    q_tot = "SELECT dom, org, mx, ty, pt, c, n, d FROM roll_fail_tot WHERE c <> 0 OR n <> 0 OR d <> 0"
+    days, tot = sorted(con.execute(q_days).fetchall()), sorted(con.execute(q_tot).fetchall())
+    con.close()
+    check(days == tot and tot, "%s: roll_fail_tot equals roll_fail summed over days (%d vs %d rows)"
+          % (label, len(tot), len(days)))
+
+
+def add_none_domain(db):
+    """A report whose policy domain is literally "(none)", what a missing
+    domain shows as: the two must be summed together."""
+    con = sqlite3.connect(db)
+    rid = con.execute("SELECT MAX(id) + 1 FROM report").fetchone()[0]
+    pid = con.execute("SELECT MAX(id) + 1 FROM policy").fetchone()[0]
+    write_rows(con, ([(rid, "Yahoo", "r%d" % rid, 1787097600 + 5 * 86400, 1787097600 + 6 * 86400)],
+                     [(pid, rid, 0, "sts", "(none)", 10, 5)],
+                     [(pid, "starttls-not-supported", "198.51.100.1", "mx1.example.com", None, None, 5, None)]),
+               "ingest")
+    con.execute(FOLD)
+    con.commit()
+    con.close()
 
 
 def check_trend_type_order(a, db, label, q):
@@ -585,9 +627,9 @@ def check_trend_type_order(a, db, label, q):
     return bool(want)
 
 
-def compare_rollup(a, db, label):
+def compare_rollup(a, db, label, queries=None):
     n = ordered = 0
-    for q in rollup_queries():
+    for q in queries or rollup_queries():
         if q[0] == "trend":
             ordered += check_trend_type_order(a, db, label, q)
         argv = ["--db", db, "--format", "json"] + q if q[0] != "email" else ["--db", db] + q
@@ -604,6 +646,7 @@ def compare_rollup(a, db, label):
         n += 1
     print("%s: %d queries equal with and without rollups; trend's type order checked on %d windows"
           % (label, n, ordered))
+    check_fail_tot(db, label)
 
 
 def rows_as_json_files(rows, out):
@@ -658,6 +701,9 @@ ROLLUP_BY_NAME = {
                    " FROM roll_policy r JOIN dim_org o ON o.id = r.org LEFT JOIN dim_domain d ON d.id = r.dom"
                    " JOIN dim_ptype p ON p.id = r.pt",
     "roll_multidom": "SELECT report, day FROM roll_multidom",
+    "roll_fail_tot": "SELECT coalesce(d.name, '-'), o.name, m.name, y.name, p.name, c, s.n, s.d FROM roll_fail_tot s"
+                     " LEFT JOIN dim_domain d ON d.id = s.dom JOIN dim_org o ON o.id = s.org JOIN dim_mx m"
+                     " ON m.id = s.mx JOIN dim_type y ON y.id = s.ty JOIN dim_ptype p ON p.id = s.pt WHERE c <> 0",
 }
 
 
@@ -720,6 +766,8 @@ def rollup(a):
     con.rollback()
     con.close()
     compare_rollup(a, db1, "folded per batch")
+    add_none_domain(db1)
+    compare_rollup(a, db1, "a domain named (none)", all_time_queries())
     # 2. Written in another order (all policies before any detail), by a
     #    tool that does not fold: tlsrpt-report must not read the stale
     #    rollups (a pending report is counted); then folded at once.
