@@ -302,6 +302,33 @@ static int domain_named_none(sqlite3 *db)
     return found;
 }
 
+/* 1 when the rollup part of plan p, alone (no raw edges), yields one row
+ * per value of the keys: it is grouped by the keys' ids, and the time key,
+ * if any, is that of every segment's grain (a day key over day rows; not
+ * a week key over day rows).  The outer GROUP BY by names, which sorted
+ * every row again, can then be left out.  Not when a policy domain is
+ * literally named "(none)", what a missing one shows as. */
+static int rows_one_per_key(sqlite3 *db, const struct plan *p, const enum rpt_key *keys, size_t n_keys)
+{
+    int grain = -1, by_domain = 0;
+
+    if (n_keys == 0 || p->n_seg == 0 || p->n_edge > 0)
+        return 0;
+    for (size_t i = 0; i < n_keys; i++) {
+        int g = keys[i] == RPT_K_DAY ? 0 : keys[i] == RPT_K_WEEK ? 1 : keys[i] == RPT_K_MONTH ? 2 : -1;
+        if (g >= 0) {
+            if (grain >= 0)
+                return 0;
+            grain = g;
+        }
+        by_domain |= keys[i] == RPT_K_DOMAIN;
+    }
+    for (size_t i = 0; i < p->n_seg; i++)
+        if (grain >= 0 && p->seg[i].g != grain)
+            return 0;
+    return !by_domain || !domain_named_none(db);
+}
+
 /* Grains the time keys allow: day rows serve every time key; week rows
  * serve week keys, month rows month keys; none when both are asked. */
 static unsigned grains_for(const enum rpt_key *keys, size_t n_keys)
@@ -335,18 +362,20 @@ static void add_dim_filter(struct rpt_sql *q, const char *col, const char *dim, 
 /* The rollup part of a query: rows of the uniform columns st, org, pd, mx,
  * ty, ip, pt (dim_info[] order, which the raw branches follow) and the
  * measures meas_out, from the window's segments of rollup ru (each segment
- * row selecting the needed key columns and seg_meas), summed (meas_sum) per
- * needed key column first, then joined to the names. */
+ * row selecting the key columns in `keys` (dimension bits, D_TIME for the
+ * bucket) and seg_meas), summed (meas_sum) per key column first, then
+ * joined to the names.  A filter's dimension is applied in each segment's
+ * WHERE and not selected: grouping by it would only split the sums. */
 static void add_rollup_part(struct rpt_sql *q, const struct rpt_scope *s, const struct rollup *ru,
-                            const struct plan *p, unsigned need, const char *seg_meas,
+                            const struct plan *p, unsigned keys, const char *seg_meas,
                             const char *meas_sum, const char *meas_out)
 {
     int first;
 
     rpt_sql_add(q, "SELECT ");
-    rpt_sql_add(q, (need & D_TIME) ? "x.t * 86400 AS st" : "NULL AS st");
+    rpt_sql_add(q, (keys & D_TIME) ? "x.t * 86400 AS st" : "NULL AS st");
     for (size_t i = 0; i < N_DIMS; i++) {
-        if ((ru->dims & dim_info[i].bit) && (need & dim_info[i].bit)) {
+        if ((ru->dims & dim_info[i].bit) && (keys & dim_info[i].bit)) {
             rpt_sql_add(q, ", ");
             rpt_sql_add(q, dim_info[i].dim);
             rpt_sql_add(q, ".name AS ");
@@ -359,7 +388,7 @@ static void add_rollup_part(struct rpt_sql *q, const struct rpt_scope *s, const 
     rpt_sql_add(q, meas_out);
     rpt_sql_add(q, " FROM (SELECT ");
     for (size_t c = 0; ru->cols[c]; c++)
-        if (need & col_dim(ru->cols[c])) {
+        if (keys & col_dim(ru->cols[c])) {
             rpt_sql_add(q, ru->cols[c]);
             rpt_sql_add(q, ", ");
         }
@@ -368,7 +397,7 @@ static void add_rollup_part(struct rpt_sql *q, const struct rpt_scope *s, const 
     for (size_t i = 0; i < p->n_seg; i++) {
         rpt_sql_add(q, i ? " UNION ALL SELECT " : "SELECT ");
         for (size_t c = 0; ru->cols[c]; c++)
-            if (need & col_dim(ru->cols[c])) {
+            if (keys & col_dim(ru->cols[c])) {
                 rpt_sql_add(q, ru->cols[c]);
                 rpt_sql_add(q, ", ");
             }
@@ -399,14 +428,14 @@ static void add_rollup_part(struct rpt_sql *q, const struct rpt_scope *s, const 
     rpt_sql_add(q, ")");
     first = 1;
     for (size_t c = 0; ru->cols[c]; c++)
-        if (need & col_dim(ru->cols[c])) {
+        if (keys & col_dim(ru->cols[c])) {
             rpt_sql_add(q, first ? " GROUP BY " : ", ");
             rpt_sql_add(q, ru->cols[c]);
             first = 0;
         }
     rpt_sql_add(q, ") x");
     for (size_t i = 0; i < N_DIMS; i++)
-        if ((ru->dims & dim_info[i].bit) && (need & dim_info[i].bit)) {
+        if ((ru->dims & dim_info[i].bit) && (keys & dim_info[i].bit)) {
             rpt_sql_add(q, " LEFT JOIN ");
             rpt_sql_add(q, dim_info[i].dim);
             rpt_sql_add(q, " ON ");
@@ -477,18 +506,14 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
         ru = NULL;
         plan_window(s, 0, &plan);
     }
-    /* The rollup part alone, grouped by exactly the keys' ids (no time key,
-     * no filter's dimension): its rows are already one per key, so the
-     * outer GROUP BY, which sorted them all by name again, is left out. */
-    flat = n_keys > 0 && ru != NULL && plan.n_seg > 0 && plan.n_edge == 0 && need == key_dims &&
-           !(need & D_TIME) && (!(need & D_DOM) || !domain_named_none(db));
+    flat = ru != NULL && rows_one_per_key(db, &plan, keys, n_keys);
 
     rpt_sql_init(&q);
     rpt_sql_add(&q, "SELECT ");
     add_key_selects(&q, keys, n_keys);
     rpt_sql_add(&q, flat ? "n AS failed FROM (" : "SUM(n) AS failed FROM (");
     if (ru != NULL && plan.n_seg > 0) {
-        add_rollup_part(&q, s, ru, &plan, need, by_policy ? "n, c" : "d AS n, c", "SUM(n) AS n, SUM(c) AS c",
+        add_rollup_part(&q, s, ru, &plan, key_dims, by_policy ? "n, c" : "d AS n, c", "SUM(n) AS n, SUM(c) AS c",
                         "x.n AS n, x.c AS c");
         branches++;
     }
@@ -556,8 +581,8 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
 {
     struct rpt_sql q;
     struct plan plan;
-    unsigned need = filter_dims(s, 0);
-    int by_policy = 0, by_domain = 0, rc, use = rpt_rollups_usable(db), branches = 0;
+    unsigned key_dims = 0;
+    int by_policy = 0, by_domain = 0, rc, use = rpt_rollups_usable(db), branches = 0, flat;
 
     for (size_t i = 0; i < n_keys; i++) {
         if (!rpt_key_is_report_level(keys[i])) {
@@ -567,7 +592,7 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
         rpt_table_add_col(out, rpt_key_names[keys[i]], RPT_S_TEXT);
         by_policy |= keys[i] == RPT_K_POLICY;
         by_domain |= keys[i] == RPT_K_DOMAIN;
-        need |= key_dim(keys[i]);
+        key_dims |= key_dim(keys[i]);
     }
     rpt_table_add_col(out, "reports", RPT_S_COUNT);
     rpt_table_add_col(out, "successful_sessions", RPT_S_COUNT);
@@ -583,14 +608,16 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
     }
     if (plan_window(s, use ? grains_for(keys, n_keys) & sess_rollup.grains : 0, &plan) < 0)
         plan_window(s, 0, &plan);
+    flat = rows_one_per_key(db, &plan, keys, n_keys);
 
     rpt_sql_init(&q);
     rpt_sql_add(&q, "SELECT ");
     add_key_selects(&q, keys, n_keys);
-    rpt_sql_add(&q, "coalesce(SUM(rep), 0), coalesce(SUM(ok), 0), coalesce(SUM(bad), 0) FROM (");
+    rpt_sql_add(&q, flat ? "rep, ok, bad FROM ("
+                         : "coalesce(SUM(rep), 0), coalesce(SUM(ok), 0), coalesce(SUM(bad), 0) FROM (");
     if (plan.n_seg > 0) {
         /* reports: per domain n (pairs), else r (each report once) */
-        add_rollup_part(&q, s, &sess_rollup, &plan, need,
+        add_rollup_part(&q, s, &sess_rollup, &plan, key_dims,
                         by_domain || s->f->domain.n ? "n AS rep, ok, bad" : "r AS rep, ok, bad",
                         "SUM(rep) AS rep, SUM(ok) AS ok, SUM(bad) AS bad", "x.rep AS rep, x.ok AS ok, x.bad AS bad");
         branches++;
@@ -614,9 +641,11 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
                                   : " GROUP BY r.id, p.policy_domain)");
     }
     rpt_sql_add(&q, ")");
-    if (n_keys > 0) {
+    if (n_keys > 0 && !flat) {
         rpt_sql_add(&q, " GROUP BY ");
         add_key_aliases(&q, n_keys);
+    }
+    if (n_keys > 0) {
         rpt_sql_add(&q, " ORDER BY ");
         add_key_aliases(&q, n_keys);
     }
