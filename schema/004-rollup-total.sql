@@ -2,15 +2,15 @@
 -- roll_fail but the day.
 --
 -- A summary over all time whose keys need roll_fail (an organization with a
--- domain or MX: --by org,domain,type, say) summed every day row of it:
--- 4,828,870 rows at 1,000,000 reports, 7.3 s (BENCHMARKS.md).  roll_fail_tot
--- holds SUM over t of roll_fail per (domain, organization, MX, type, policy
--- type): 833,579 rows there, +19 bytes a report, and as much again for an
--- index.  The key's order (type before MX) lets --by org,domain[,type] be
--- summed in key order, unsorted; the index does the same for the default
--- --by org,mx,type.  tlsrpt-report reads it when
--- a query has no time key and its window holds every stored report
--- (report/query.c).
+-- domain or MX: the default --by org,mx,type, say) summed every day row of
+-- it: 4,828,870 rows at 1,000,000 reports, 22 s for the default summary
+-- (BENCHMARKS.md).  roll_fail_tot holds SUM over t of roll_fail per
+-- (organization, MX, type, domain, policy type): 833,579 rows there, +21
+-- bytes a report.  The key's order is the default summary's, which is then
+-- summed in key order, unsorted (a covering index for --by org,domain,type
+-- too saved 0.5 s of its 1.2 s, for 3.7% more instructions per ingested
+-- report: not kept).  tlsrpt-report reads it when a query has no time key
+-- and its window holds every stored report (report/query.c).
 --
 -- It has no counting rules of its own: the triggers below keep it equal to
 -- that sum whenever roll_fail changes, whoever writes it (ingest/rollup.c,
@@ -23,12 +23,8 @@ CREATE TABLE roll_fail_tot (
     dom INTEGER NOT NULL, org INTEGER NOT NULL, mx INTEGER NOT NULL, ty INTEGER NOT NULL,
     pt INTEGER NOT NULL,
     c INTEGER NOT NULL, n INTEGER NOT NULL, d INTEGER NOT NULL,
-    PRIMARY KEY (dom, org, ty, mx, pt)
+    PRIMARY KEY (org, mx, ty, dom, pt)
 ) WITHOUT ROWID;
-
--- The same rows in the order of the default summary (--by org,mx,type) and
--- of --by org,mx, with the measures (covering: no lookup back).
-CREATE INDEX roll_fail_tot_omt ON roll_fail_tot (org, mx, ty, c, n, d);
 
 INSERT INTO roll_fail_tot (dom, org, mx, ty, pt, c, n, d)
     SELECT dom, org, mx, ty, pt, SUM(c), SUM(n), SUM(d) FROM roll_fail GROUP BY dom, org, mx, ty, pt;
