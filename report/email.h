@@ -1,5 +1,5 @@
 /*
- * email.h - the summary email as a MIME message (GMime), and handing it to
+ * email.h - the summary email as a MIME message, and handing it to
  * a sendmail program.
  */
 #ifndef RPT_EMAIL_H
@@ -21,10 +21,13 @@ struct rpt_email_opts {
 
 /*
  * Builds the whole message: From, To, Subject (RFC 2047 encoded when not
- * ASCII), Date, Message-ID, MIME-Version, Auto-Submitted, and a
+ * printable ASCII), Date, Message-ID, MIME-Version, Auto-Submitted, and a
  * multipart/alternative body with a text/plain and a text/html part, both
- * UTF-8, quoted-printable.  LF line ends (what sendmail -t expects on a
- * pipe).  *out is caller-owned.  Returns 0 or -1 with err.
+ * UTF-8, quoted-printable; 7-bit throughout.  --from/--to take a
+ * comma-separated list of name@domain, Name <name@domain> or a bare local
+ * part (ASCII addresses; names in any UTF-8); anything else, or a control
+ * character, fails with TR_E_USAGE.  LF line ends (what sendmail -t
+ * expects on a pipe).  *out is caller-owned.  Returns 0 or -1 with err.
  */
 int rpt_email_build(const struct rpt_digest *d, const struct rpt_email_opts *o, char **out,
                     size_t *out_len, struct tr_err *err);
