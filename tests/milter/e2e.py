@@ -25,6 +25,10 @@ Scenarios (CTest registers each as milter.e2e.NAME):
   parallel    20 SMTP clients x 50 reports, 300 of them duplicates, while
               `tlsrpt-ingest --spool` drains the same spool too: each
               distinct report stored once, duplicates counted.
+  summary     the whole product: reports captured over SMTP, then the
+              morning email (tlsrpt-report email --sendmail) handed to this
+              Postfix's own sendmail, delivered to a mailbox and read back
+              with Python's email parser.
   throughput  (not in CTest) messages/s of ordinary mail with and without
               the milter.
 
@@ -34,6 +38,8 @@ otherwise.  Exit 0 pass, 1 fail.
 
 import argparse
 import base64
+import email
+import email.policy
 import grp
 import gzip
 import json
@@ -53,6 +59,7 @@ from pfharness import RUA, Fail, Harness, check, log, run_scenario, wait_for  # 
 SCENARIO_TIMEOUT = 240     # seconds; below CTest's TIMEOUT so cleanup runs
 SAMPLES = None
 INGEST = None              # tlsrpt-ingest, for the concurrent drainer
+REPORT = None              # tlsrpt-report, for the summary email
 
 # What the samples must turn into (see SAMPLES.md):
 # report_id -> (org, start, end, [(policy_type, domain, ok, failed, [result types])])
@@ -391,6 +398,44 @@ def sc_parallel(milter, clients=20, per_client=50, distinct=700):
                len(ingest_counts)))
 
 
+def sc_summary(milter):
+    check(REPORT is not None, "summary needs --report")
+    with Harness(milter, ["Action discard"]) as h:
+        for name in ("google-like.eml", "microsoft-like.eml", "mailru-like.eml"):
+            expect_250(h.send(sample(name), [RUA]), name)
+        wait_reports(h, 3)
+        # Postfix's sendmail, pointed at this private instance: postdrop,
+        # pickup, cleanup, qmgr, virtual - the path cron's mail takes.
+        env = dict(os.environ, MAIL_CONFIG=os.path.join(h.root, "etc"))
+        p = subprocess.run([REPORT, "--db", h.db, "--now", "2026-11-23T00:00:00Z", "email", "--since", "1970-01-01",
+                            "--to", "Post Master <alice@example.test>", "--from", "TLS Reports <tlsrpt-report@example.test>",
+                            "--sendmail", "/usr/sbin/sendmail"], env=env, capture_output=True, timeout=60)
+        check(p.returncode == 0, "tlsrpt-report email --sendmail: exit %d %s" % (p.returncode, p.stderr))
+        wait_for(lambda: len(h.maildir("alice")) == 1, 60, "the summary in alice's mailbox")
+        raw = h.maildir("alice")[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        check(not msg.defects, "delivered summary: defects %r" % msg.defects)
+        check(msg["To"].addresses[0].addr_spec == "alice@example.test" and
+              msg["From"].addresses[0].display_name == "TLS Reports", "addresses as sent: %s / %s"
+              % (msg["To"], msg["From"]))
+        check(str(msg["Subject"]).startswith("TLS-RPT ") and "sessions" in str(msg["Subject"]),
+              "Subject: %s" % msg["Subject"])
+        check(any("mx.example.test" in str(r) for r in msg.get_all("Received", [])),
+              "delivered through this Postfix (Received by mx.example.test)")
+        check([x.get_content_type() for x in msg.iter_parts()] == ["text/plain", "text/html"], "parts")
+        text = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        orgs = [r[0] for r in h.query("SELECT DISTINCT org_name FROM report")]
+        check(len(orgs) == 3 and all(o in text for o in orgs), "the text names the 3 organizations %r" % orgs)
+        check(str(msg["Subject"]) == text.split("\n")[0], "the text starts with the Subject")
+        check(html.lstrip().lower().startswith("<!doctype html") and "</html>" in html, "an HTML document")
+        dbdir = os.path.dirname(h.db)
+        owners = {n: os.stat(os.path.join(dbdir, n)).st_uid for n in os.listdir(dbdir)}
+        check(all(u == h.nobody_uid for u in owners.values()),
+              "tlsrpt-report (run as root, read-only) left every database file the milter's: %r" % owners)
+        log("summary of 3 captured reports delivered through Postfix's sendmail: %d bytes" % len(raw))
+
+
 def sc_throughput(milter, n=600, clients=10):
     def run(h):
         msg = plain_message("bench", 20)
@@ -418,20 +463,22 @@ def sc_throughput(milter, n=600, clients=10):
 SCENARIOS = {
     "capture": sc_capture, "discard": sc_discard, "ordinary": sc_ordinary, "oversize": sc_oversize,
     "spoolfail": sc_spoolfail, "dblocked": sc_dblocked, "milterdown": sc_milterdown, "reload": sc_reload, "dkim": sc_dkim,
-    "parallel": sc_parallel, "throughput": sc_throughput,
+    "parallel": sc_parallel, "summary": sc_summary, "throughput": sc_throughput,
 }
 
 
 def main():
-    global SAMPLES, INGEST
+    global SAMPLES, INGEST, REPORT
     ap = argparse.ArgumentParser()
     ap.add_argument("--milter", required=True)
     ap.add_argument("--ingest")
+    ap.add_argument("--report")
     ap.add_argument("--samples", required=True)
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
     a = ap.parse_args()
     SAMPLES = a.samples
     INGEST = a.ingest and os.path.abspath(a.ingest)
+    REPORT = a.report and os.path.abspath(a.report)
     return run_scenario(SCENARIOS, a.scenario, a.milter, SCENARIO_TIMEOUT)
 
 
