@@ -346,8 +346,10 @@ static int write_csv(struct rpt_out *o, const struct rpt_table *t)
             const struct rpt_cell *cell = rpt_table_cell(t, r, c);
             if (c > 0 && putc(',', o->fp) == EOF)
                 rc = -1;
-            if (cell->kind == RPT_INT) {   /* most cells: no string made */
+            if (cell->kind == RPT_INT) {   /* numbers: no string made */
                 rc |= fprintf(o->fp, "%lld", (long long)cell->i) < 0 ? -1 : 0;
+            } else if (cell->kind == RPT_REAL) {
+                rc |= fprintf(o->fp, "%.2f", cell->d) < 0 ? -1 : 0;
             } else {
                 char *f = cell_csv(cell);
                 rc |= fputs(f, o->fp) < 0 ? -1 : 0;

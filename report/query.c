@@ -526,13 +526,14 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
     }
     rpt_sql_add(&q, ")");
     if (flat) {
-        rpt_sql_add(&q, " WHERE c > 0 ORDER BY ");
+        rpt_sql_add(&q, " WHERE c > 0");
     } else if (n_keys > 0) {
         rpt_sql_add(&q, " GROUP BY ");
         add_key_aliases(&q, n_keys);
-        rpt_sql_add(&q, " HAVING SUM(c) > 0 ORDER BY ");
+        rpt_sql_add(&q, " HAVING SUM(c) > 0");
     }
-    if (n_keys > 0) {
+    if (n_keys > 0 && !s->any_order) {
+        rpt_sql_add(&q, " ORDER BY ");
         for (size_t i = 0; i < n_keys; i++)
             if (is_time_key(keys[i])) {
                 rpt_sql_add(&q, first ? "" : ", ");

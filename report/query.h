@@ -51,11 +51,13 @@
 struct rpt_scope {
     int64_t since, until;              /* report start_time in [since, until) */
     const struct rpt_filters *f;
+    int any_order;                     /* rpt_q_failed: rows in any order (the caller orders them) */
 };
 
 /* Failed sessions from the failure details, grouped by keys (any of the
  * --by keys).  Columns: the key names, then failed_sessions.  Rows ordered
- * by the time keys, then failed_sessions descending, then the other keys. */
+ * by the time keys, then failed_sessions descending, then the other keys
+ * (in any order when s->any_order). */
 int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *keys, size_t n_keys,
                  struct rpt_table *out, struct tr_err *err);
 

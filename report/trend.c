@@ -85,6 +85,7 @@ int rpt_trend_build(sqlite3 *db, const struct rpt_scope *s, enum rpt_interval iv
     struct rpt_trend *t = xcalloc(1, sizeof *t);
     struct rpt_table *sess = rpt_table_new(), *fail = rpt_table_new();
     enum rpt_key keys[2] = {bucket_key[iv], RPT_K_TYPE};
+    struct rpt_scope fail_scope;
     char (*labels)[RPT_LABEL_MAX] = NULL;      /* owned: label of each bucket */
     int rc = -1;
 
@@ -107,7 +108,9 @@ int rpt_trend_build(sqlite3 *db, const struct rpt_scope *s, enum rpt_interval iv
     t->ok = xcalloc(t->n, sizeof(int64_t));
     t->bad = xcalloc(t->n, sizeof(int64_t));
 
-    if (rpt_q_sessions(db, s, keys, 1, sess, err) < 0 || rpt_q_failed(db, s, keys, 2, fail, err) < 0)
+    fail_scope = *s;
+    fail_scope.any_order = 1;       /* summed and ordered below */
+    if (rpt_q_sessions(db, s, keys, 1, sess, err) < 0 || rpt_q_failed(db, &fail_scope, keys, 2, fail, err) < 0)
         goto done;
     for (size_t r = 0; r < sess->nrows; r++) {
         long b = find_bucket(labels, t->n, rpt_table_cell(sess, r, 0)->s);
