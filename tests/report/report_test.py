@@ -2,6 +2,7 @@
 """tests/report/report_test.py - tests of tlsrpt-report (CTest label "report").
 
 Usage: report_test.py TEST --report BIN --ingest BIN --source DIR --work DIR
+                      [--mailfmt BIN]
 
 TEST is one of:
   golden      every case in cases.txt against golden/NAME.out, over a database
@@ -10,7 +11,9 @@ TEST is one of:
   escaping    a database with hostile strings (ESC, OSC, C1, bidi, HTML,
               formula prefixes): table, CSV, JSON and HTML output are inert
   email       the email parsed back with Python's email package: headers,
-              both parts, HTML escaping, --only-if-failures, --sendmail
+              both parts, HTML escaping, --only-if-failures, --sendmail;
+              and report/mailfmt.c's quoted-printable, encoded words and
+              address lists (through --mailfmt) decoded back to the input
   screenshot  the email's HTML rendered by headless Chromium to a PNG that
               must be non-trivial (exit 77 = skipped without /usr/bin/chromium)
   cli         usage errors, exit codes, --help, --version, dates
@@ -25,13 +28,17 @@ Python standard library only.  The reference date is fixed with TLSRPT_NOW.
 """
 import argparse
 import base64
+import binascii
 import csv
 import email
+import email.header
 import email.policy
 import glob
 import io
 import json
 import os
+import quopri
+import random
 import re
 import shutil
 import sqlite3
@@ -308,6 +315,9 @@ def email_test(a):
     check(rc == 1 and b"status 75" in err, "--sendmail failure reported: rc %d %s" % (rc, err))
     email_addresses(a, db)
     email_hostile_subjects(a)
+    check(a.mailfmt is not None, "--mailfmt given")
+    if a.mailfmt:
+        email_encoders(a)
 
 
 def parse_email(out, what):
@@ -318,16 +328,7 @@ def parse_email(out, what):
     head, _, body = out.partition(b"\n\n")
     check(not msg.defects, "%s: no defects %r" % (what, msg.defects))
     check(all(len(l) <= 76 for l in body.split(b"\n")), "%s: body lines <= 76" % what)
-    for line in head.split(b"\n"):
-        check(len(line) <= (76 if b"=?" in line else 78) or b" " not in line.strip(),
-              "%s: header line of %d: %r" % (what, len(line), line[:80]))
-    # RFC 2047 5: each encoded word holds whole characters (a parser may
-    # join neighbours, so the whole header decoding is not enough).
-    for ew in re.findall(rb"=\?utf-8\?B\?([A-Za-z0-9+/=]*)\?=", head):
-        try:
-            base64.b64decode(ew, validate=True).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            check(False, "%s: encoded word %r is not whole UTF-8" % (what, ew))
+    check_header_syntax(head, what)
     return msg
 
 
@@ -383,6 +384,144 @@ def email_hostile_subjects(a):
         first = msg.get_body(("plain",)).get_content().split("\n")[0]
         check(str(msg["Subject"]) == first and first.startswith("TLS-RPT "),
               "Subject round-trips: %r vs %r" % (str(msg["Subject"])[:60], first[:60]))
+
+
+def check_header_syntax(head, what, strict=False):
+    """Header lines within 76 columns when they hold encoded words, else 78
+    (unless strict, longer only for one word that cannot be folded: a long
+    address), continuation lines folded with a space, each encoded word at
+    most 75 long and whole UTF-8 (RFC 2047 2 and 5: a parser may join
+    neighbours, so decoding the whole header is not enough)."""
+    for i, line in enumerate(head.split(b"\n")):
+        rest = line.lstrip(b" \t") if i > 0 else line.partition(b": ")[2]
+        check(len(line) <= (76 if b"=?" in line else 78) or (not strict and b" " not in rest),
+              "%s: header line of %d: %r" % (what, len(line), line[:80]))
+        check(i == 0 or line[:1] in (b" ", b"\t") or b":" in line, "%s: folded line %r" % (what, line[:40]))
+        check(line.strip() != b"" or line == b"", "%s: a header line of white space only" % what)
+    for ew in re.findall(rb"=\?utf-8\?B\?([A-Za-z0-9+/=]*)\?=", head):
+        check(len(ew) + 12 <= 75, "%s: encoded word of %d" % (what, len(ew) + 12))
+        try:
+            base64.b64decode(ew, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            check(False, "%s: encoded word %r is not whole UTF-8" % (what, ew))
+
+
+def mailfmt(a, args, data):
+    p = subprocess.run([a.mailfmt] + args, input=data, capture_output=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def qp_cases():
+    """Inputs that trip a careless quoted-printable encoder: long lines,
+    '=', an escape or a multibyte character at each column around the
+    wrap, white space before a line end or the end, CR, "From ", every
+    byte value; then seeded random mixes of those."""
+    cases = [b"", b"a", b"=", b"a=b\n", b"x" * 200, b"x" * 200 + b"\n", b"trailing   \nspace\t\n",
+             b"ends in a space ", b"ends in a tab\t", b"crlf\r\ncrlf\r\n", b"From the start\nFrom\nFrom x\n",
+             bytes(range(256)), bytes(range(256)) * 3 + b"\n", b" \n \n\t\n", b"\n\n\n", b".\n.\n"]
+    for k in range(66, 80):
+        cases += [b"x" * k + b"=yz", b"x" * k + "\u00e9\u20ac\U0001f600".encode() * 3, b"x" * k + b" " + b"y" * 5,
+                  b"x" * k + b" \n", b"x" * k + b"\t", b"x" * k + b"\x00" + b"y" * 3]
+    rnd = random.Random(2045)
+    alphabet = [b"a", b"b", b" ", b"\t", b"=", b"\n", b"\r", b"\x00", b"\xff", "\u00e9".encode(), b"From ", b"."]
+    for _ in range(300):
+        cases.append(b"".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 400))))
+    return cases
+
+
+def text_cases():
+    """Subjects: plain ASCII to fold, and what must be encoded words (not
+    ASCII, a control, "=?", white space at an end, a run too long to
+    fold), with 2-, 3- and 4-byte characters at every split offset."""
+    cases = ["TLS-RPT example.com 2026-11-21: 6 failed of 6 sessions (0.00% TLS)", "", "a",
+             " ".join("word%d" % i for i in range(60)), "double  spaces   inside", " leading", "trailing ",
+             "x" * 200, "x" * 201, ("x" * 150 + " ") * 3 + "end", "=?utf-8?q?x?=", "a =? b", "tab\there",
+             "esc\x1b[31m", "\u00e9" * 100, "\u65e5\u672c\u8a9e" * 40, "caf\u00e9 " * 30]
+    for k in range(8):
+        cases += ["a" * k + "\U0001f600" * 40, "a" * k + "\u20ac" * 60, "a" * k + "\u00e9" * 70]
+    for k in range(66, 81):   # a word that just fits, first on the line or after a fold
+        cases += ["x" * k + " b", "a " + "x" * k, "a " + "x" * k + " b"]
+    rnd = random.Random(2046)
+    for _ in range(100):      # plain ASCII words of every length, folds at every column
+        cases.append(" ".join("w" * rnd.randrange(1, 30) for _ in range(rnd.randrange(1, 25))))
+    rnd = random.Random(2047)
+    alphabet = ["a", " ", "\u00e9", "\u20ac", "\U0001f600", "=?", "x" * 30, "\x1b", "\t"]
+    for _ in range(100):
+        cases.append("".join(rnd.choice(alphabet) for _ in range(rnd.randrange(1, 60))))
+    return cases
+
+
+def email_encoders(a):
+    """report/mailfmt.c through tests/report/mailfmt_drv: the output decoded
+    by Python (quopri, binascii, the email package) is the input again,
+    and has the shape RFC 2045 and 2047 ask for."""
+    for inp in qp_cases():
+        what = "qp %r" % inp[:30]
+        rc, out, err = mailfmt(a, ["qp"], inp)
+        check(rc == 0, "%s: exit %d %s" % (what, rc, err))
+        lines = out.split(b"\n")
+        check(all(0x20 <= b < 0x7f or b in (0x09, 0x0a) for b in out), "%s: printable ASCII only" % what)
+        check(all(len(l) <= 76 for l in lines), "%s: lines <= 76: %r" % (what, max(lines, key=len)[:80]))
+        check(not any(l.endswith((b" ", b"\t")) for l in lines), "%s: white space before a line end" % what)
+        check(re.fullmatch(rb"(?:[^=]|=[0-9A-F]{2}|=\n)*", out) is not None, "%s: '=' not an escape" % what)
+        check(b"=_" not in out, "%s: holds the boundary prefix" % what)
+        check(not any(l.startswith(b"From ") for l in lines), "%s: a line starts with From" % what)
+        check(quopri.decodestring(out) == inp and binascii.a2b_qp(out) == inp, "%s: decodes back" % what)
+    for s in text_cases():
+        what = "Subject %r" % s[:30]
+        rc, out, err = mailfmt(a, ["text", "Subject"], s.encode())
+        check(rc == 0 and out.startswith(b"Subject: ") and out.endswith(b"\n"), "%s: exit %d %s" % (what, rc, err))
+        check(all(b < 0x80 for b in out), "%s: 7-bit" % what)
+        check_header_syntax(out[:-1], what, strict=True)
+        msg = email.message_from_bytes(out + b"\n", policy=email.policy.default)
+        check(str(msg["Subject"]) == s and not msg.defects, "%s: parsed back as %r" % (what, str(msg["Subject"])))
+        value = out[len(b"Subject: "):-1].replace(b"\n", b"").decode("ascii")
+        got = "".join(t if isinstance(t, str) else t.decode(c or "ascii") for t, c in email.header.decode_header(value))
+        check(got == s, "%s: decode_header gives %r" % (what, got[:40]))
+    good = [("J\u00fcrgen M\u00fcller <jm@example.net>", [("J\u00fcrgen M\u00fcller", "jm@example.net")]),
+            ("\"Doe, John\" <jd@example.org>, x@example.com", [("Doe, John", "jd@example.org"), ("", "x@example.com")]),
+            ("\"Back\\\\slash \\\"q\\\"\" <b@example.org>", [("Back\\slash \"q\"", "b@example.org")]),
+            ("postmaster", [("", "postmaster")]),
+            ("a.b+c_d@[192.0.2.1]", [("", "a.b+c_d@[192.0.2.1]")]),
+            ("J. R. Smith <jrs@example.org>", [("J. R. Smith", "jrs@example.org")]),
+            ("\"=?utf-8?B?QUJD?=\" <e@example.org>", [("=?utf-8?B?QUJD?=", "e@example.org")]),
+            ("\u00c4" * 60 + " <long@example.org>", [("\u00c4" * 60, "long@example.org")]),
+            ("x\U0001f600" * 25 + " <emoji@example.org>", [("x\U0001f600" * 25, "emoji@example.org")]),
+            (" ".join(["Word"] * 30) + " <w@example.org>", [(" ".join(["Word"] * 30), "w@example.org")]),
+            ("\"" + "quoted, " * 12 + "end\" <q@example.org>", [("quoted, " * 12 + "end", "q@example.org")]),
+            ("\"two  spaces\" <t@example.org>", [("two  spaces", "t@example.org")]),
+            ("<bare@example.org>", [("", "bare@example.org")]),
+            ("Name <" + "l" * 64 + "@" + "d" * 60 + ".example.org>", [("Name", "l" * 64 + "@" + "d" * 60 + ".example.org")]),
+            ("A <a@example.org>, " * 5 + "b@x-y.example.org", [("A", "a@example.org")] * 5 + [("", "b@x-y.example.org")])]
+    for value, want in good:
+        what = "To %r" % value[:30]
+        rc, out, err = mailfmt(a, ["addresses", "To", "to"], value.encode())
+        check(rc == 0 and all(b < 0x80 for b in out), "%s: exit %d %s" % (what, rc, err))
+        check_header_syntax(out[:-1], what)
+        msg = email.message_from_bytes(out + b"\n", policy=email.policy.default)
+        got = [(x.display_name, x.addr_spec) for x in msg["To"].addresses]
+        if out.count(b"=?") > 1:
+            # Python's address parser keeps the white space between the
+            # encoded words of a phrase, which RFC 2047 6.2 drops (its
+            # decode_header drops it): the name as RFC 2047 reads it.
+            value = out[len(b"To: "):-1].replace(b"\n", b"").decode("ascii")
+            phrase = value[:value.rindex(" <")]
+            name = "".join(t.decode(c) for t, c in email.header.decode_header(phrase))
+            got = [(name, got[0][1])]
+        check(got == want, "%s: parsed back as %r" % (what, got))
+        check(not msg["To"].defects or any("@" not in w[1] for w in want),   # a bare local part is one
+              "%s: defects %r" % (what, msg["To"].defects))
+    bad = ["", " ", ",", "a@b,", ",a@b", "a@b,,c@d", "a..b@example.org", ".a@example.org", "a.@example.org",
+           "a@example.org.", "a@example..org", "a@-example.org", "a@example-.org", "a@", "@example.org", "a@b@c",
+           "a b@c", "a\"b@c", "<unclosed@example.org", "Name <a@b", "Name a@b>", "a@b>", "\"open <a@b>",
+           "Na\\me <a@b>", "(comment) a@b", "a@b (comment)", "Name <a@b> trailing", "Name <<a@b>>", "Name <a@b\x7f>",
+           "Ctl\x01 <a@b>", "C1 \u0085 <a@b>", "a@b\rBcc: x@y", "a@b\nBcc: x@y", "n\u00e4me@example.net",
+           "a@[1.2.3.4", "a@[1 2]", "x" * 300 + "@example.net", "a@b, " * 250 + "c@d", b"\xff <a@b>"]
+    for value in bad:
+        data = value if isinstance(value, bytes) else value.encode()
+        rc, out, err = mailfmt(a, ["addresses", "To", "to"], data)
+        check(rc == 2 and out == b"" and b"--to: " in err and b"\n" not in err.rstrip(b"\n"),
+              "address %r refused: rc %d %s" % (value[:40], rc, err))
 
 
 # ---------------------------------------------------------------- screenshot
@@ -926,6 +1065,7 @@ def main():
     ap.add_argument("--ingest", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--mailfmt", help="tests/report/mailfmt_drv (the email test)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     {"golden": golden, "escaping": escaping, "email": email_test, "screenshot": screenshot, "cli": cli,
