@@ -106,9 +106,15 @@ struct tr_db {
     struct tr_rollup *ru;       /* owned: rollup sums of the open transaction */
 };
 
+/* TR_E_DB_REFUSED when the database refused the statement's own rows (a
+ * constraint, a trigger's RAISE, a value too big): the same rows would be
+ * refused every time, unlike a locked, full or read-only database, which
+ * a retry can get past (TR_E_DB). */
 static int db_fail(struct tr_db *db, struct tr_err *err, const char *what)
 {
-    tr_err_set(err, TR_E_DB, "%s: %s", what, sqlite3_errmsg(db->h));
+    int primary = sqlite3_errcode(db->h) & 0xff;
+    tr_err_set(err, primary == SQLITE_CONSTRAINT || primary == SQLITE_TOOBIG ? TR_E_DB_REFUSED : TR_E_DB,
+               "%s: %s", what, sqlite3_errmsg(db->h));
     return -1;
 }
 
@@ -429,12 +435,32 @@ static int insert_report(struct tr_db *db, const struct tr_report *r, const stru
     return TR_STORED;
 }
 
+/* A report whose rows the database refused (TR_E_DB_REFUSED in why) is
+ * quarantined with that reason instead, so that one report cannot stop an
+ * import or block a spool; z is its JSON compressed.  The transaction (if
+ * any) is still open, the report's savepoint rolled back.  Returns
+ * TR_QUARANTINED or -1 with err. */
+static int quarantine_refused(struct tr_db *db, const struct tr_provenance *p, const unsigned char *z,
+                              size_t zlen, size_t raw_len, const struct tr_err *why, struct tr_err *err)
+{
+    unsigned char *raw;
+    size_t n;
+    int rc;
+
+    if (tr_zinflate(z, zlen, raw_len, &raw, &n, err) < 0)
+        return -1;
+    rc = tr_db_quarantine(db, p, TR_E_DB_REFUSED, why->detail, raw, n, n, err);
+    free(raw);
+    return rc < 0 ? -1 : TR_QUARANTINED;
+}
+
 /* Stores r with its blob z (zlen bytes, the JSON of raw_len bytes
  * compressed): see tr_db_store_report. */
 static int store(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
                  const unsigned char *z, size_t zlen, size_t raw_len, struct tr_err *err)
 {
     sqlite3_int64 rid = 0;
+    int was_batch = db->in_batch;
     int rc;
 
     if (zlen > INT32_MAX) {
@@ -464,6 +490,12 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
             }
         } else {
             tr_db_rollback(db);
+        }
+        /* Not when the refusal ended the whole batch (a trigger's
+         * RAISE(ROLLBACK)): the batch's earlier reports are gone too. */
+        if (err->code && strcmp(err->code, TR_E_DB_REFUSED) == 0 && db->in_batch == was_batch) {
+            struct tr_err why = *err;
+            return quarantine_refused(db, p, z, zlen, raw_len, &why, err);
         }
         return -1;
     }

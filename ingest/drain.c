@@ -56,11 +56,33 @@ static void release_all(const char *dir, struct tr_spool_entry **batch, size_t n
     }
 }
 
+/* ingest_batch's answer when it set one entry aside (nothing committed). */
+#define BATCH_SET_ASIDE (-2)
+
+/* An entry whose rows the database refuses even as a quarantine row
+ * (TR_E_DB_REFUSED: a constraint or trigger of the database's own) would
+ * fail its batch every time and block the spool behind it: it goes to
+ * failed/, where its bytes stay, and the rest of its batch back to new/. */
+static long set_aside(const char *dir, struct tr_spool_entry **batch, long n, tr_drain_log_cb log,
+                      void *log_ctx, struct tr_err *err)
+{
+    static const struct tr_counts none = { 0, 0, 0 };
+    struct tr_err why = *err;
+
+    release_all(dir, batch, (size_t)n, log, log_ctx, &why);
+    if (log)
+        log(log_ctx, batch[n], TR_DRAIN_FAILED, &none, &why);
+    if (tr_spool_fail(dir, batch[n], err) < 0)
+        return -1;
+    return BATCH_SET_ASIDE;
+}
+
 /*
  * Claims and ingests up to cap entries in one transaction; on success
  * returns how many (0: the spool had none), with batch[] and delta[]
  * filled; the caller settles them.  On failure everything claimed is
- * released and -1 returned with err set.
+ * released and -1 returned with err set; BATCH_SET_ASIDE when one entry
+ * went to failed/ instead (set_aside) and the rest were released.
  */
 static long ingest_batch(const char *dir, struct tr_spool_scan *scan, size_t max_len,
                          const struct tr_ingest_opts *o, struct tr_db *db,
@@ -84,6 +106,8 @@ static long ingest_batch(const char *dir, struct tr_spool_scan *scan, size_t max
         memset(&delta[n], 0, sizeof delta[n]);
         if (ingest_entry(batch[n], o, sink, &delta[n], err) < 0) {
             tr_db_rollback(db);
+            if (err->code && strcmp(err->code, TR_E_DB_REFUSED) == 0)
+                return set_aside(dir, batch, n, log, log_ctx, err);
             release_all(dir, batch, (size_t)n + 1, log, log_ctx, err);
             return -1;
         }
@@ -128,6 +152,10 @@ long tr_spool_drain_log(const char *dir, const struct tr_ingest_opts *o, struct 
         if (max_entries >= 0 && max_entries - done < cap)
             cap = max_entries - done;
         n = ingest_batch(dir, scan, max_len, o, db, &sink, cap, batch, delta, log, log_ctx, err);
+        if (n == BATCH_SET_ASIDE) {
+            done++;                            /* in failed/; the rest are claimed again */
+            continue;
+        }
         if (n <= 0) {
             failed = n < 0;
             break;

@@ -322,6 +322,8 @@ static int deliver(const struct jobs_writer *w, struct job *j, struct tr_counts 
                 counts->stored++;
             else if (rc == TR_DUPLICATE)
                 counts->duplicates++;
+            else if (rc == TR_QUARANTINED)
+                counts->quarantined++;
             break;
         case OUT_REJECT:
             if (w->reject(w->ctx, &o->prov, o->code, o->detail, o->bytes, o->n_bytes,

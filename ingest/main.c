@@ -149,7 +149,8 @@ static void progress(struct run *run, int final)
 
 /* ---- sinks: the database (with batching and -v) and --dump ---- */
 
-/* The -v line of a stored or duplicate report (rc from the store). */
+/* The -v line of a stored, duplicate or refused report (rc from the
+ * store; a refused one was quarantined as TR_E_DB_REFUSED). */
 static void print_stored(const struct run *run, int rc, const struct tr_report *r,
                          const struct tr_provenance *p)
 {
@@ -157,7 +158,8 @@ static void print_stored(const struct run *run, int rc, const struct tr_report *
         char start[32];
         tr_format_datetime(r->start, start, sizeof start);
         start[10] = '\0';
-        printf("%-10s ", rc == TR_STORED ? "stored" : "duplicate");
+        printf("%-10s ", rc == TR_STORED ? "stored" : rc == TR_DUPLICATE ? "duplicate"
+                                                    : "quarantine " TR_E_DB_REFUSED);
         put_safe(stdout, r->organization_name);
         fputs("  ", stdout);
         put_safe(stdout, r->n_policies ? r->policies[0].policy_domain : NULL);
@@ -279,6 +281,19 @@ static void on_source_error(void *ctx, const char *path, const struct tr_err *er
     fprintf(stderr, PROG ": %s: %s\n", path, err->detail);
 }
 
+/* --spool: an entry the database refused went to failed/ (drain.h); it
+ * counts as unreadable (exit status 1) and is named on stderr. */
+static void on_spool_entry(void *ctx, const struct tr_spool_entry *e, enum tr_drain_outcome outcome,
+                           const struct tr_counts *delta, const struct tr_err *err)
+{
+    struct run *run = ctx;
+    (void)delta;
+    if (outcome == TR_DRAIN_FAILED && err != NULL) {
+        run->unreadable++;
+        fprintf(stderr, PROG ": spool entry %s kept in failed/: %s\n", e->name, err->detail);
+    }
+}
+
 /* ---- --retry-quarantine ---- */
 
 struct retry {
@@ -291,8 +306,10 @@ static int retry_report(void *ctx, const struct tr_report *r, const struct tr_pr
 {
     struct retry *rt = ctx;
     int rc = run_report(rt->run, r, p, raw, len, err);
-    if (rc > 0)
+    if (rc == TR_STORED || rc == TR_DUPLICATE)
         rt->stored++;
+    else if (rc == TR_QUARANTINED)
+        rt->rejected++;                        /* the database refuses it still */
     return rc;
 }
 
@@ -532,7 +549,8 @@ int main(int argc, char **argv)
     }
 
     if (spool) {
-        if (tr_spool_drain(spool, &run.opts, run.db, &run.counts, -1, &run.db_err) < 0)
+        if (tr_spool_drain_log(spool, &run.opts, run.db, &run.counts, -1, on_spool_entry, &run,
+                               &run.db_err) < 0)
             run.failed_db = 1;
     } else if (retry) {
         if (tr_db_begin(run.db, &run.db_err) < 0 || retry_quarantine(&run) < 0 || batch_roll(&run, 0) < 0)

@@ -48,8 +48,11 @@ static void log_entry(void *ctx, const struct tr_spool_entry *e, enum tr_drain_o
              e->name, d->stored, d->duplicates, d->quarantined);
         break;
     case TR_DRAIN_FAILED:
-        mlog(LOG_WARNING, qid, "ingested %s: quarantined %ld; message over MaxMessageSize kept in failed/",
-             e->name, d->quarantined);
+        if (err)
+            mlog(LOG_ERR, qid, "%s kept in failed/: the database refuses it: %s", e->name, err->detail);
+        else
+            mlog(LOG_WARNING, qid, "ingested %s: quarantined %ld; message over MaxMessageSize kept in failed/",
+                 e->name, d->quarantined);
         break;
     case TR_DRAIN_RETRY:
         mlog(LOG_WARNING, qid, "%s stays in the spool: %s", e->name, err ? err->detail : "?");

@@ -16,6 +16,10 @@ it, when it is killed, and at every named limit.  One CASE per CTest:
   utf8         invalid UTF-8 and NUL in every string field (and a key)
   hostile      HTML, <script>, quotes, CSV formulas, ANSI escapes, newlines
                in org names, domains, reason codes and file names
+  refused      the database refuses some reports' rows (a trigger of its own):
+               those are quarantined as db-refused, the rest stored; via
+               files, --jobs 2 and a spool (an entry refused even as a
+               quarantine row moves to failed/ and blocks nothing)
   attachnames  attachment file names that are paths (../../etc/passwd,
                /etc/passwd, a/b, backslashes), with NUL (raw and RFC 2231
                %00), control characters, encoded-words, 5000 bytes: stored,
@@ -949,9 +953,125 @@ def case_attachnames(tmp):
     note("%d hostile names, via files and via the spool" % len(ATTACH_NAMES))
 
 
+# ---- rows the database refuses ----
+
+POISON_TRIGGER = ("CREATE TRIGGER poison BEFORE INSERT ON report WHEN NEW.org_name = 'Poison Org'"
+                  " BEGIN SELECT RAISE(%s, 'refused by a local rule'); END")
+
+
+def poison_source(d, n, poison):
+    """make_source's n reports, of which those numbered in poison are sent
+    by "Poison Org".  Returns ({report-id: i} of the others, of the poison)."""
+    ids = make_source(d, n)
+    for i in poison:
+        with open(os.path.join(d, "r%06d.json" % i), "wb") as f:
+            f.write(report_json(i, org="Poison Org"))
+    good = {rid: i for rid, i in ids.items() if i not in poison}
+    return good, {rid: i for rid, i in ids.items() if i in poison}
+
+
+def refused_db(tmp, name, action="ABORT", extra=()):
+    """A database with a trigger of its own refusing Poison Org's reports
+    (and the statements in extra)."""
+    db = os.path.join(tmp, name)
+    rc, out, err = run(["--db", db, "-q", os.path.join(tmp, "empty")])
+    check(rc == 0, "refused: creating %s: %d %s" % (name, rc, err.strip()[:200]))
+    con = db_connect(db)
+    for sql in (POISON_TRIGGER % action,) + tuple(extra):
+        con.execute(sql)
+    con.commit()
+    con.close()
+    return db
+
+
+def quarantined(db):
+    con = db_connect(db)
+    try:
+        return con.execute("SELECT reason, message, source, resolved_time FROM quarantine ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
+def case_refused(tmp):
+    """The database refuses a report's rows (a constraint or a trigger of
+    its own): that report is quarantined as db-refused and every other one
+    stored, serially, with --jobs 2 and from a spool; a --retry-quarantine
+    stores it once the cause is gone.  A refusal that rolls back the whole
+    transaction (RAISE(ROLLBACK)) is a database failure: exit 3, nothing
+    half-stored.  A spool entry whose quarantine row is refused as well
+    moves to failed/ and does not block the entries behind it."""
+    os.mkdir(os.path.join(tmp, "empty"))
+    src = os.path.join(tmp, "src")
+    poison = (3, 11, 12, 45)   # plain .json files (make_source)
+    good, bad = poison_source(src, 60, poison)
+    digest = tree_digest(src)
+    for args in ([], ["--jobs", "2"], ["--batch", "1"]):
+        what = "refused %s" % (" ".join(args) or "serial")
+        db = refused_db(tmp, "r%d.db" % len(os.listdir(tmp)))
+        rc, out, err = run(["--db", db, "--json"] + args + [src])
+        check(rc == 1, "%s: exit 1 (something quarantined), got %d: %s" % (what, rc, err.strip()[:300]))
+        check(json.loads(out or "{}").get("quarantined") == len(poison) and
+              json.loads(out or "{}").get("stored") == len(good), "%s: counts %s" % (what, out.strip()))
+        all_once(db, good, what)
+        q = quarantined(db)
+        check(sorted(r[2] for r in q) == sorted(os.path.join(src, "r%06d.json" % i) for i in poison) and
+              all(r[0] == "db-refused" and "refused by a local rule" in r[1] and r[3] is None for r in q),
+              "%s: each refused report quarantined as db-refused with SQLite's message: %s" % (what, q[:5]))
+        con = db_connect(db)
+        con.execute("DROP TRIGGER poison")
+        con.commit()
+        con.close()
+        rc, out, err = run(["--db", db, "--retry-quarantine"])
+        check(rc == 0, "%s: --retry-quarantine after the trigger is dropped exits 0, got %d: %s"
+              % (what, rc, err.strip()[:300]))
+        all_once(db, dict(good, **bad), what + ", after the retry")
+        check(all(r[3] is not None for r in quarantined(db)), "%s: the retry resolved the entries" % what)
+    check(tree_digest(src) == digest, "refused: source files untouched")
+
+    # RAISE(ROLLBACK) ends the whole transaction: the batch's earlier
+    # reports are gone with it, so nothing may be reported as stored.
+    db = refused_db(tmp, "rollback.db", "ROLLBACK")
+    rc, out, err = run(["--db", db, "-q", src])
+    db_fault(rc, err, src, digest, "refused RAISE(ROLLBACK)", words=("refused by a local rule",))
+    no_half_reports(db, good, "refused RAISE(ROLLBACK)")
+    check(quarantined(db) == [], "refused RAISE(ROLLBACK): nothing quarantined")
+
+    # The spool (the milter's path): Poison Org's quarantine rows refused too.
+    spool = os.path.join(tmp, "spool")
+    for sub in ("", "tmp", "new", "cur", "failed"):
+        os.mkdir(os.path.join(spool, sub), 0o700)
+    entries = {}
+    for k, i in enumerate(sorted(dict(good, **bad).values())):
+        msg = message_with([report_json(i, org="Poison Org" if i in poison else None)])
+        env = ("TLSRPT-SPOOL 1\nSender: tlsrpt@sender.example\nRecipient: rua@example.net\n"
+               "Client: 192.0.2.1\nQueue-ID: Q%04d\nTime: 1795447625\nSize: %d\n\n" % (i, len(msg))).encode()
+        name = "1795447625.%d_%d.%06x.Q%04d" % (k, k, i, i)
+        entries[name] = i
+        with open(os.path.join(spool, "new", name), "wb") as f:
+            f.write(env + msg)
+    db = refused_db(tmp, "spool.db", extra=(
+        "CREATE TRIGGER poison_q BEFORE INSERT ON quarantine WHEN NEW.source GLOB 'spool:*.Q0011'"
+        " OR NEW.source GLOB 'spool:*.Q0045' BEGIN SELECT RAISE(ABORT, 'quarantine refused too'); END",))
+    rc, out, err = run(["--db", db, "--json", "--spool", spool])
+    check(rc == 1, "refused spool: exit 1, got %d: %s" % (rc, err.strip()[:300]))
+    failed = sorted(os.listdir(os.path.join(spool, "failed")))
+    check([entries[n] for n in failed] == [11, 45],
+          "refused spool: the two entries refused even as quarantine rows are in failed/: %s" % failed)
+    check(all(n in err and "quarantine refused too" in err for n in failed),
+          "refused spool: stderr names each entry kept in failed/ and why: %r" % err[:400])
+    left = [n for s in ("tmp", "new", "cur") for n in os.listdir(os.path.join(spool, s))]
+    check(left == [], "refused spool: every other entry drained: %s" % left[:5])
+    all_once(db, good, "refused spool")
+    q = quarantined(db)
+    check(sorted(r[2] for r in q) == ["spool:%s" % n for n in sorted(entries) if entries[n] in (3, 12)]
+          and all(r[0] == "db-refused" for r in q), "refused spool: 3 and 12 quarantined as db-refused: %s" % q)
+    note("%d refused of %d reports, via files, --jobs 2, --batch 1 and the spool" % (len(poison), len(entries)))
+
+
 CASES = {"disk-full": case_disk_full, "read-only": case_read_only, "locked": case_locked,
          "deleted": case_deleted, "corrupt": case_corrupt, "kill9": case_kill9, "limits": case_limits,
-         "dates": case_dates, "utf8": case_utf8, "hostile": case_hostile, "attachnames": case_attachnames}
+         "dates": case_dates, "utf8": case_utf8, "hostile": case_hostile, "attachnames": case_attachnames,
+         "refused": case_refused}
 
 
 def main():

@@ -148,8 +148,11 @@ static void test_batch(void)
     free(path);
 }
 
-/* A store failure in the middle of a report leaves none of its rows, and
- * tr_ingest_input says so (-1) so the caller keeps the input. */
+/* A store failure in the middle of a report leaves none of its rows.  A
+ * refusal of the rows (a trigger's RAISE(ABORT): a constraint) quarantines
+ * the report as db-refused; when that is refused too, or the database
+ * fails otherwise, tr_ingest_input says so (-1) so the caller keeps the
+ * input. */
 static void test_whole_or_nothing(void)
 {
     char *path = xasprintf("%s/w.db", tmpdir);
@@ -167,9 +170,30 @@ static void test_whole_or_nothing(void)
     CHECK(sqlite3_exec(tr_db_handle(db),
                        "CREATE TRIGGER no_failures BEFORE INSERT ON failure "
                        "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(tr_ingest_input(&o, &sink, &in, NULL, &c, &err) == 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM report"), 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM policy"), 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM quarantine WHERE reason = 'db-refused' "
+                        "AND message LIKE '%disk on fire%'"), 1);
+    CHECK_INT(c.stored, 0);
+    CHECK_INT(c.quarantined, 1);
+    /* The quarantine row refused as well: nothing written, -1. */
+    CHECK(sqlite3_exec(tr_db_handle(db),
+                       "CREATE TRIGGER no_quarantine BEFORE INSERT ON quarantine "
+                       "BEGIN SELECT RAISE(ABORT, 'no room either'); END", NULL, NULL, NULL) == SQLITE_OK);
+    in = input_of(report_json(6), "w");
+    CHECK(tr_ingest_input(&o, &sink, &in, NULL, &c, &err) == -1);
+    CHECK_STR(err.code, TR_E_DB_REFUSED);
+    CHECK(strstr(err.detail, "no room either") != NULL);
+    CHECK_INT(count(db, "SELECT count(*) FROM report"), 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM quarantine"), 1);
+    /* Any other failure (a run-time SQL error here): -1 with TR_E_DB. */
+    CHECK(sqlite3_exec(tr_db_handle(db),
+                       "DROP TRIGGER no_quarantine; DROP TRIGGER no_failures; "
+                       "CREATE TRIGGER no_failures BEFORE INSERT ON failure "
+                       "BEGIN SELECT json('disk on fire'); END", NULL, NULL, NULL) == SQLITE_OK);
     CHECK(tr_ingest_input(&o, &sink, &in, NULL, &c, &err) == -1);
     CHECK_STR(err.code, TR_E_DB);
-    CHECK(strstr(err.detail, "disk on fire") != NULL);
     CHECK_INT(count(db, "SELECT count(*) FROM report"), 0);
     CHECK_INT(count(db, "SELECT count(*) FROM policy"), 0);
     CHECK_INT(c.stored, 0);
@@ -181,7 +205,7 @@ static void test_whole_or_nothing(void)
     CHECK(tr_ingest_input(&o, &sink, &in, NULL, &c, &err) == 0);
     CHECK(sqlite3_exec(tr_db_handle(db),
                        "CREATE TRIGGER no_failures BEFORE INSERT ON failure "
-                       "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END", NULL, NULL, NULL) == SQLITE_OK);
+                       "BEGIN SELECT json('disk on fire'); END", NULL, NULL, NULL) == SQLITE_OK);
     in = input_of(report_json(9), "w");
     CHECK(tr_ingest_input(&o, &sink, &in, NULL, &c, &err) == -1);
     CHECK(tr_db_commit(db, &err) == 0);

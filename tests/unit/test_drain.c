@@ -7,8 +7,10 @@
  * them all once.
  */
 #include "check.h"
+#include "tlsrpt/codes.h"
 #include "tlsrpt/drain.h"
 
+#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +113,9 @@ static void test_batches(struct tr_db *db, const struct tr_ingest_opts *o)
     CHECK_INT(tr_spool_drain_log(spool, o, db, &counts, -1, on_entry, &seen, &err), 0);
 }
 
-/* A report the database refuses in the middle of the first batch. */
+/* The database fails (not a refusal of the rows: an SQL error at run
+ * time, as a broken trigger of another tool gives) at a report in the
+ * middle of the first batch. */
 static void test_failed_batch(struct tr_db *db, const struct tr_ingest_opts *o)
 {
     struct tr_counts counts = { 0, 0, 0 };
@@ -122,11 +126,12 @@ static void test_failed_batch(struct tr_db *db, const struct tr_ingest_opts *o)
     for (int i = 0; i < 20; i++)
         write_report(base + i, i == BOOM_AT ? "Boom Org" : "Batch Org");
     exec_sql(db, "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.report WHEN NEW.org_name = 'Boom Org' "
-                 "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+                 "BEGIN SELECT json('broken by the test'); END");
     tr_err_clear(&err);
     CHECK_INT(tr_spool_drain_log(spool, o, db, &counts, -1, on_entry, &seen, &err), -1);
-    CHECK(strstr(err.detail, "refused by the test") != NULL);
-    /* The batch up to and with the refused entry was rolled back and given back. */
+    CHECK(strstr(err.detail, "malformed JSON") != NULL);
+    CHECK_STR(err.code, TR_E_DB);
+    /* The batch up to and with the failed entry was rolled back and given back. */
     CHECK_INT(seen.retry, BOOM_AT + 1);
     CHECK_INT(seen.done, 0);
     CHECK_INT(counts.stored, 0);
@@ -147,6 +152,67 @@ static void test_failed_batch(struct tr_db *db, const struct tr_ingest_opts *o)
     CHECK_INT(seen.retry, 0);
     CHECK_INT(count(db, "SELECT count(*) FROM report WHERE org_name IN ('Batch Org', 'Boom Org')"), 20);
     CHECK_INT(tr_spool_pending(spool), 0);
+}
+
+static int failed_entries(void)
+{
+    char dir[PATH_CAP];
+    struct dirent *d;
+    DIR *dh;
+    int n = 0;
+
+    snprintf(dir, sizeof dir, "%s/failed", spool);
+    if ((dh = opendir(dir)) == NULL)
+        return -1;
+    while ((d = readdir(dh)) != NULL)
+        n += d->d_name[0] != '.';
+    closedir(dh);
+    return n;
+}
+
+/* The database refuses one report's rows (a constraint or trigger): that
+ * entry's report is quarantined as db-refused and the batch goes on; when
+ * its quarantine row is refused too, the entry moves to failed/ and the
+ * rest of its batch is drained all the same. */
+static void test_refused_entry(struct tr_db *db, const struct tr_ingest_opts *o)
+{
+    struct tr_counts counts = { 0, 0, 0 };
+    struct log_seen seen = { 0, 0, 0, 0, 1 };
+    struct tr_err err;
+    const int base = 2000;
+
+    for (int i = 0; i < 10; i++)
+        write_report(base + i, i == 3 ? "Boom Org" : "Refused Org");
+    exec_sql(db, "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.report WHEN NEW.org_name = 'Boom Org' "
+                 "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    CHECK_INT(tr_spool_drain_log(spool, o, db, &counts, -1, on_entry, &seen, &err), 10);
+    CHECK_INT(counts.stored, 9);
+    CHECK_INT(counts.quarantined, 1);
+    CHECK_INT(seen.done, 10);
+    CHECK_INT(seen.retry + seen.other, 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM quarantine WHERE reason = 'db-refused' "
+                        "AND message LIKE '%refused by the test%' AND source LIKE 'spool:%'"), 1);
+    CHECK_INT(tr_spool_pending(spool), 0);
+    CHECK_INT(failed_entries(), 0);
+
+    /* And the quarantine row refused as well. */
+    for (int i = 10; i < 20; i++)
+        write_report(base + i, i == 13 ? "Boom Org" : "Refused Org");
+    exec_sql(db, "CREATE TEMP TRIGGER boom_q BEFORE INSERT ON main.quarantine "
+                 "BEGIN SELECT RAISE(ABORT, 'quarantine refused by the test'); END");
+    counts = (struct tr_counts){ 0, 0, 0 };
+    seen = (struct log_seen){ 0, 0, 0, 0, 1 };
+    CHECK_INT(tr_spool_drain_log(spool, o, db, &counts, -1, on_entry, &seen, &err), 10);
+    CHECK_INT(counts.stored, 9);
+    CHECK_INT(counts.quarantined, 0);
+    CHECK_INT(seen.done, 9);
+    CHECK_INT(seen.other, 1);                    /* TR_DRAIN_FAILED with the refusal */
+    CHECK_INT(seen.retry, 3);                    /* the three before it, given back once */
+    CHECK_INT(count(db, "SELECT count(*) FROM report WHERE org_name = 'Refused Org'"), 18);
+    CHECK_INT(tr_spool_pending(spool), 0);
+    CHECK_INT(failed_entries(), 1);
+    exec_sql(db, "DROP TRIGGER temp.boom");
+    exec_sql(db, "DROP TRIGGER temp.boom_q");
 }
 
 int main(void)
@@ -172,6 +238,7 @@ int main(void)
     tr_ingest_opts_default(&o);
     test_batches(db, &o);
     test_failed_batch(db, &o);
+    test_refused_entry(db, &o);
     tr_db_close(db);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)

@@ -20,6 +20,8 @@
 #define TR_E_UNAUTHENTICATED     "unauthenticated"     /* RequireDKIM and no passing DKIM */
 #define TR_E_IO                  "io-error"            /* the input could not be read */
 #define TR_E_DB                  "db-error"            /* the database could not be written */
+#define TR_E_DB_REFUSED          "db-refused"          /* the database refused this report's rows
+                                                          (a constraint or trigger): it would again */
 #define TR_E_USAGE               "usage"
 /* A named limit was exceeded; the code names the limit. */
 #define TR_E_LIMIT_MESSAGE_SIZE  "limit-message-size"

@@ -48,11 +48,16 @@ int tr_db_begin(struct tr_db *db, struct tr_err *err);
 int tr_db_commit(struct tr_db *db, struct tr_err *err);
 void tr_db_rollback(struct tr_db *db);
 
-enum { TR_STORED = 1, TR_DUPLICATE = 2 };
+enum { TR_STORED = 1, TR_DUPLICATE = 2, TR_QUARANTINED = 3 };
 
 /* Stores r with its provenance and the JSON as sent (compressed).  Returns
  * TR_STORED, TR_DUPLICATE (same org + report-id + range already present:
- * nothing written), or -1 with err (nothing written). */
+ * nothing written), TR_QUARANTINED (the database refused the report's rows,
+ * a constraint or a trigger of its own: the JSON went to the quarantine
+ * with reason TR_E_DB_REFUSED and SQLite's message instead, so that a
+ * --retry-quarantine can store it once the cause is gone), or -1 with err
+ * (nothing written; TR_E_DB_REFUSED when even the quarantine row was
+ * refused). */
 int tr_db_store_report(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
                        const unsigned char *raw_json, size_t raw_len, struct tr_err *err);
 

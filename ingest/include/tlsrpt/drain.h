@@ -12,6 +12,11 @@
  *  - the same, but the message had been cut at the message-size limit:
  *    the quarantine holds only a prefix, so the entry moves to failed/
  *    (tr_spool_fail) where the whole bytes survive;
+ *  - the database refused the rows of a report in it (a constraint or
+ *    trigger of its own, TR_E_DB_REFUSED): the report is quarantined with
+ *    that reason (db.h) and the entry removed as above; when even the
+ *    quarantine row is refused, the entry moves to failed/ and the other
+ *    entries of its batch are ingested again, so it cannot block the spool;
  *  - the database could not be written (locked, read-only, full): the
  *    entry goes back to new/ (tr_spool_release) and draining stops with
  *    -1, so the caller backs off and tries again later.
@@ -34,7 +39,8 @@
 /* What became of one entry, for the log callback. */
 enum tr_drain_outcome {
     TR_DRAIN_DONE,       /* removed from the spool */
-    TR_DRAIN_FAILED,     /* moved to failed/ (truncated message, quarantined) */
+    TR_DRAIN_FAILED,     /* moved to failed/ (truncated message, quarantined;
+                            or refused by the database: err says why) */
     TR_DRAIN_RETRY,      /* released to new/: its batch failed (err says why) */
 };
 
@@ -43,7 +49,8 @@ enum tr_drain_outcome {
  * the entry is moved accordingly.  e is borrowed, valid during the call
  * only; its message bytes are already freed (name and envelope remain).
  * delta holds what this entry added to the counts; err is the error that
- * rolled its batch back for TR_DRAIN_RETRY, else NULL.
+ * rolled its batch back for TR_DRAIN_RETRY, or the database's refusal for
+ * TR_DRAIN_FAILED, else NULL.
  */
 typedef void (*tr_drain_log_cb)(void *ctx, const struct tr_spool_entry *e,
                                 enum tr_drain_outcome outcome, const struct tr_counts *delta,

@@ -28,7 +28,8 @@ struct tr_ingest_opts {
 void tr_ingest_opts_default(struct tr_ingest_opts *o);
 
 /*
- * Receives outcomes.  report() returns TR_STORED, TR_DUPLICATE, or -1 when
+ * Receives outcomes.  report() returns TR_STORED, TR_DUPLICATE,
+ * TR_QUARANTINED (the sink kept it as rejected instead: db.h), or -1 when
  * the store failed (err set): ingest then stops and returns -1 so the
  * caller can keep the input for later.  reject() likewise returns 0 or -1.
  * raw is the input the reason applies to (a whole message or one decoded
