@@ -36,6 +36,8 @@
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
 
+#include <sqlite3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +519,11 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* One thread, one connection: SQLite's mutexes and memory statistics
+     * were 4% of a 90-day trend's instructions (BENCHMARKS.md).  Must come
+     * before SQLite is first used; failure only costs speed. */
+    (void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     path = tr_db_default_path(o.db);
     if (tr_db_open(path, TR_DB_READONLY, &tdb, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);

@@ -52,6 +52,8 @@ struct rpt_scope {
     int64_t since, until;              /* report start_time in [since, until) */
     const struct rpt_filters *f;
     int any_order;                     /* rpt_q_failed: rows in any order (the caller orders them) */
+    int epoch_keys;                    /* time keys as their bucket's first second (INTEGER),
+                                          not as labels ("2026-11-23") */
 };
 
 /* Failed sessions from the failure details, grouped by keys (any of the

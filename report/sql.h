@@ -41,9 +41,10 @@ void rpt_sql_add(struct rpt_sql *q, const char *fragment);
 void rpt_sql_bind_int(struct rpt_sql *q, int64_t v);
 void rpt_sql_bind_text(struct rpt_sql *q, const char *s);   /* copied */
 
-/* Appends " AND (expr LIKE ? ESCAPE '\' OR ...)" for the filter's values,
- * each turned into a LIKE pattern ('*' wildcard, '%' and '_' literal).
- * Nothing when the filter is empty. */
+/* Appends " AND ((expr) COLLATE NOCASE = ? OR (expr) LIKE ? ESCAPE '\' OR
+ * ...)" for the filter's values: a value with '*' becomes a LIKE pattern
+ * ('*' wildcard, '%' and '_' literal), one without is compared equal but
+ * for ASCII case (what LIKE would do).  Nothing when the filter is empty. */
 void rpt_sql_filter(struct rpt_sql *q, const char *expr, const struct rpt_filter *f);
 
 /* Prepares q, binds its values, steps every row into out, which must have
