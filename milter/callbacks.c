@@ -63,10 +63,16 @@ struct conn {
 };
 
 static atomic_int in_flight;
+static atomic_int stopping;      /* callbacks_stop_new(): new transactions get 4xx */
 
 int callbacks_in_flight(void)
 {
     return atomic_load(&in_flight);
+}
+
+void callbacks_stop_new(void)
+{
+    atomic_store(&stopping, 1);
 }
 
 static struct conn *conn_of(SMFICTX *ctx)
@@ -163,6 +169,10 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     struct msg *m;
 
     msg_end(c);                                  /* a transaction the MTA never closed */
+    if (atomic_load(&stopping)) {
+        smfi_setreply(ctx, "451", "4.3.2", "TLS report receiver restarting, try again later");
+        return SMFIS_TEMPFAIL;
+    }
     m = xcalloc(1, sizeof *m);
     m->conf = mconf_get();
     m->sender = xstrdup(argv[0] ? argv[0] : "");

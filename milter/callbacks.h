@@ -12,4 +12,9 @@ extern struct smfiDesc tlsrpt_milter_desc;
 /* Messages between MAIL FROM and their end (for a clean SIGTERM). */
 int callbacks_in_flight(void);
 
+/* From now on every new transaction is answered 451 4.3.2 at MAIL FROM
+ * (the MTA retries it), while those in flight go on: called when a stop
+ * begins, before smfi_stop(), which ends open sessions too. */
+void callbacks_stop_new(void);
+
 #endif

@@ -22,9 +22,10 @@
  *   4. signals are blocked in every thread; the worker thread and the
  *      libmilter thread start; this thread waits for signals:
  *        SIGHUP, SIGUSR1  reload the configuration (on error, keep the old)
- *        SIGTERM, SIGINT  stop: no new connections, wait up to
- *                         ShutdownTimeout for messages in flight, drain
- *                         the spool, exit 0.
+ *        SIGTERM, SIGINT  stop: new transactions get 451 at MAIL FROM,
+ *                         messages in flight finish (up to
+ *                         ShutdownTimeout), then libmilter stops, the
+ *                         spool is drained, exit 0.
  *
  * libmilter has its own signal thread, which also waits for SIGHUP and
  * SIGTERM and stops the milter on either.  Linux hands a signal sent to
@@ -263,11 +264,17 @@ int main(int argc, char **argv)
 
     sig = signal_loop(conf_path);
     mlog(LOG_NOTICE, NULL, "stopping (%s)", sig == SIGUSR2 ? "libmilter stopped" : strsignal(sig));
+    /* libmilter stops serving open sessions too once smfi_stop() is
+     * called: messages in flight finish first, new ones are told to come
+     * back (451), for at most ShutdownTimeout. */
+    if (sig != SIGUSR2) {
+        callbacks_stop_new();
+        conf = mconf_get();
+        wait_in_flight(conf->shutdown_timeout);
+        mconf_put(conf);
+    }
     smfi_stop();
     pthread_join(milter_thread, NULL);
-    conf = mconf_get();
-    wait_in_flight(conf->shutdown_timeout);
-    mconf_put(conf);
     worker_stop();
     conf = mconf_get();
     if (conf->pid_file != NULL)

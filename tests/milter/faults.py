@@ -34,7 +34,8 @@ Scenarios:
   milter-restart   the milter restarted (SIGTERM, and kill -9) while Postfix
                    holds SMTP sessions mid-transaction (after EHLO, after
                    RCPT TO, inside DATA; and DATA finished during the
-                   SIGTERM grace period): each message gets 4xx, or 250 and
+                   SIGTERM grace period: 250, and a new MAIL FROM then gets
+                   451): each message gets 4xx, or 250 and
                    its report stored; the 4xx ones stored once when resent;
                    new connections work normally.
 
@@ -722,7 +723,7 @@ def sc_milter_restart(milter):
     stats = Stats()
     outcomes = {}
     t0 = time.monotonic()
-    with Harness(milter, ["ShutdownTimeout 3"]) as h:
+    with Harness(milter, ["ShutdownTimeout 6"]) as h:
         for rnd_no, how in enumerate(("sigterm", "kill9", "sigterm-during", "kill9")):
             stages = ("ehlo", "rcpt", "rcpt", "data", "data")
             sessions = []
@@ -732,7 +733,9 @@ def sc_milter_restart(milter):
             results = {}
             if how == "sigterm-during":
                 # The rest of DATA arrives while the old milter is in its
-                # shutdown grace period (ShutdownTimeout).
+                # shutdown grace period (ShutdownTimeout; the sessions held
+                # at RCPT keep it waiting): those messages are captured
+                # (250), and a new transaction is told to come back (451).
                 h.milter.send_signal(signal.SIGTERM)
                 ths = [threading.Thread(target=lambda s=s: results.__setitem__(s.rid, s.finish()))
                        for s in sessions if s.stage == "data"]
@@ -740,6 +743,14 @@ def sc_milter_restart(milter):
                     t.start()
                 for t in ths:
                     t.join()
+                for s in sessions:
+                    if s.stage == "data":
+                        expect_250(results[s.rid], "sigterm-during: DATA finished in the grace period")
+                late = h.smtp()
+                code, text = late.mail(SENDER)
+                late.close()
+                check(code == 451 and b"restarting" in text,
+                      "sigterm-during: a new transaction in the grace period gets 451: %s %s" % (code, text))
                 h.stop_milter()
                 h.start_milter()
             elif how == "sigterm":
