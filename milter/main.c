@@ -51,6 +51,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +80,14 @@ static void usage(FILE *out)
 static pthread_t main_thread;
 
 /* Runs libmilter; tells the main thread when it returns. */
+/* Set once smfi_main() returned: open sessions are no longer served. */
+static atomic_int milter_stopped;
+
 static void *milter_main(void *arg)
 {
     int *rc = arg;
     *rc = smfi_main();
+    atomic_store(&milter_stopped, 1);
     pthread_kill(main_thread, SIGUSR2);
     return NULL;
 }
@@ -136,11 +141,13 @@ static int signal_loop(const char *conf_path)
     }
 }
 
-/* Waits until no message is in flight, at most seconds. */
+/* Waits until no message is in flight, at most seconds; not at all once
+ * libmilter stopped (a second SIGTERM during the wait reaches libmilter's
+ * own signal thread, since this one is not in sigwait: it stops at once). */
 static void wait_in_flight(unsigned seconds)
 {
     struct timespec tick = { 0, 100 * 1000 * 1000 };
-    for (unsigned i = 0; i < seconds * 10 && callbacks_in_flight() > 0; i++)
+    for (unsigned i = 0; i < seconds * 10 && callbacks_in_flight() > 0 && !atomic_load(&milter_stopped); i++)
         nanosleep(&tick, NULL);
     if (callbacks_in_flight() > 0)
         mlog(LOG_WARNING, NULL, "stopping with %d message(s) still in flight (the MTA will retry them)",
