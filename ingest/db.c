@@ -493,7 +493,7 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
         }
         /* Not when the refusal ended the whole batch (a trigger's
          * RAISE(ROLLBACK)): the batch's earlier reports are gone too. */
-        if (err->code && strcmp(err->code, TR_E_DB_REFUSED) == 0 && db->in_batch == was_batch) {
+        if (tr_err_is(err, TR_E_DB_REFUSED) && db->in_batch == was_batch) {
             struct tr_err why = *err;
             return quarantine_refused(db, p, z, zlen, raw_len, &why, err);
         }

@@ -106,7 +106,7 @@ static long ingest_batch(const char *dir, struct tr_spool_scan *scan, size_t max
         memset(&delta[n], 0, sizeof delta[n]);
         if (ingest_entry(batch[n], o, sink, &delta[n], err) < 0) {
             tr_db_rollback(db);
-            if (err->code && strcmp(err->code, TR_E_DB_REFUSED) == 0)
+            if (tr_err_is(err, TR_E_DB_REFUSED))
                 return set_aside(dir, batch, n, log, log_ctx, err);
             release_all(dir, batch, (size_t)n + 1, log, log_ctx, err);
             return -1;

@@ -290,7 +290,11 @@ static void on_spool_entry(void *ctx, const struct tr_spool_entry *e, enum tr_dr
     (void)delta;
     if (outcome == TR_DRAIN_FAILED && err != NULL) {
         run->unreadable++;
-        fprintf(stderr, PROG ": spool entry %s kept in failed/: %s\n", e->name, err->detail);
+        fputs(PROG ": spool entry ", stderr);
+        put_safe(stderr, e->name);
+        fputs(" kept in failed/: ", stderr);
+        put_safe(stderr, err->detail);
+        fputc('\n', stderr);
     }
 }
 

@@ -29,6 +29,11 @@ void tr_err_clear(struct tr_err *err)
     err->detail[0] = '\0';
 }
 
+int tr_err_is(const struct tr_err *err, const char *code)
+{
+    return err != NULL && err->code != NULL && strcmp(err->code, code) == 0;
+}
+
 _Noreturn void tr_oom(void)
 {
     static const char msg[] = "tlsrpt: out of memory\n";

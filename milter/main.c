@@ -79,10 +79,10 @@ static void usage(FILE *out)
 
 static pthread_t main_thread;
 
-/* Runs libmilter; tells the main thread when it returns. */
 /* Set once smfi_main() returned: open sessions are no longer served. */
 static atomic_int milter_stopped;
 
+/* Runs libmilter; tells the main thread when it returns. */
 static void *milter_main(void *arg)
 {
     int *rc = arg;

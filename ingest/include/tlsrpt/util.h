@@ -26,6 +26,8 @@ struct tr_err {
 void tr_err_set(struct tr_err *err, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void tr_err_clear(struct tr_err *err);
+/* 1 when err holds the code (compared as text: codes are strings). */
+int tr_err_is(const struct tr_err *err, const char *code);
 
 /* Called on allocation failure: the one place that aborts the process. */
 _Noreturn void tr_oom(void);
