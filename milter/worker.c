@@ -16,6 +16,7 @@
 #include "worker.h"
 #include "config.h"
 #include "log.h"
+#include "mstats.h"
 #include "tlsrpt/drain.h"
 
 #include <errno.h>
@@ -83,6 +84,7 @@ static int drain_once(long max_entries)
         if (tr_db_open(c->database, 0, &db, &err) < 0) {
             mlog(LOG_ERR, NULL, "cannot open database %s: %s", c->database, err.detail);
             db = NULL;
+            mstats_drained(c->spool_dir, NULL, 0);
             mconf_put(c);
             return -1;
         }
@@ -101,6 +103,7 @@ static int drain_once(long max_entries)
     } while (n == WORKER_BATCH && total < max_entries);
     if (total > 0)
         mlog(LOG_DEBUG, NULL, "drained %ld entries", total);
+    mstats_drained(c->spool_dir, &counts, rc == 0);
     mconf_put(c);
     return rc;
 }
