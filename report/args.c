@@ -217,6 +217,7 @@ enum {
     OPT_DB = 256, OPT_SINCE, OPT_UNTIL, OPT_NOW, OPT_DOMAIN, OPT_ORG, OPT_MX, OPT_TYPE,
     OPT_FORMAT, OPT_BY, OPT_INTERVAL, OPT_LIMIT, OPT_TO, OPT_FROM, OPT_SENDMAIL,
     OPT_ONLY_IF_FAILURES, OPT_VERSION,
+    OPT_SPOOL,
 };
 
 static const struct option long_opts[] = {
@@ -238,6 +239,8 @@ static const struct option long_opts[] = {
     {"only-if-failures", no_argument, NULL, OPT_ONLY_IF_FAILURES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"output", required_argument, NULL, 'o'},
+    {"spool", required_argument, NULL, OPT_SPOOL},
     {NULL, 0, NULL, 0},
 };
 
@@ -252,6 +255,18 @@ static int add_filter(struct rpt_filter *f, const char *opt, const char *v, stru
         return -1;
     }
     f->v[f->n++] = v;
+    return 0;
+}
+
+/* --spool DIR (repeatable): where the daemons' .stats files are. */
+static int add_spool(struct rpt_opts *o, const char *dir, struct tr_err *err)
+{
+    if (o->n_spool == RPT_MAX_SPOOL) {
+        tr_err_set(err, TR_E_USAGE, "--spool: at most %d directories", RPT_MAX_SPOOL);
+        return -1;
+    }
+    o->spool[o->n_spool++] = dir;
+    o->metrics_given = 1;
     return 0;
 }
 
@@ -288,7 +303,7 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
     o->limit = RPT_DEFAULT_LIMIT;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hVo:", long_opts, NULL)) != -1) {
         switch (c) {
         case OPT_DB: o->db = optarg; break;
         case OPT_SINCE: since = optarg; break;
@@ -334,6 +349,8 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         case OPT_FROM: o->from = optarg; o->email_given = 1; break;
         case OPT_SENDMAIL: o->sendmail = optarg; o->email_given = 1; break;
         case OPT_ONLY_IF_FAILURES: o->only_if_failures = 1; o->email_given = 1; break;
+        case 'o': o->output = optarg; o->metrics_given = 1; break;
+        case OPT_SPOOL: if (add_spool(o, optarg, err)) return -1; break;
         case 'h': o->help = 1; break;
         case 'V': case OPT_VERSION: o->version = 1; break;
         case ':':

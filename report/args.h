@@ -24,6 +24,9 @@
 /* Default --limit of the listing subcommands. */
 #define RPT_DEFAULT_LIMIT 1000
 
+/* --spool directories metrics reads (milter and httpd may differ). */
+#define RPT_MAX_SPOOL 8
+
 /* The --by keys.  The order here is the order of rpt_key_names[]. */
 enum rpt_key {
     RPT_K_ORG, RPT_K_DOMAIN, RPT_K_MX, RPT_K_TYPE, RPT_K_IP, RPT_K_POLICY,
@@ -63,6 +66,11 @@ struct rpt_opts {
     int help, version;
     /* which subcommand-specific options were given, for main.c's checks */
     int format_given, interval_given, limit_given, filter_given, email_given;
+    /* metrics: -o FILE (written atomically), --spool DIR (repeatable) */
+    const char *output;
+    const char *spool[RPT_MAX_SPOOL];
+    size_t n_spool;
+    int metrics_given;
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "output.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 char *rpt_term_escape(const char *str, size_t len, int keep_nl)
@@ -65,3 +66,25 @@ char *rpt_csv_field(const char *s)
     return out;
 }
 
+
+char *rpt_prom_label(const char *s)
+{
+    /* Invalid UTF-8 and control characters first become visible escapes
+     * (the exposition format is UTF-8); then \, " and newline are escaped
+     * as the format requires. */
+    char *clean = tr_term_escape(s, strnlen(s, RPT_ESCAPED_MAX / 2 - 2), 1, RPT_ESCAPED_MAX / 2 - 2);
+    size_t len = strlen(clean), extra = 0;
+    char *out, *p;
+
+    for (size_t i = 0; i < len; i++)
+        extra += clean[i] == '\\' || clean[i] == '"' || clean[i] == '\n';
+    p = out = xmalloc(len + extra + 1);
+    for (size_t i = 0; i < len; i++) {
+        if (clean[i] == '\\' || clean[i] == '"' || clean[i] == '\n')
+            *p++ = '\\';
+        *p++ = clean[i] == '\n' ? 'n' : clean[i];
+    }
+    *p = '\0';
+    free(clean);
+    return out;
+}

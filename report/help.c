@@ -15,6 +15,7 @@ const char usage_text[] =
     "  show ID     one report, normalized and as sent\n"
     "  quarantine  inputs that could not be stored; 'quarantine show ID'\n"
     "  email       the summary email (MIME) for a period, default yesterday\n"
+    "  metrics     Prometheus text exposition (-o FILE, --spool DIR)\n"
     "\n"
     "Options:\n"
     "  --db FILE          database (default $TLSRPT_DB or " TLSRPT_DEFAULT_DB ")\n"
@@ -88,3 +89,14 @@ const char help_email[] =
     "failed.  --to default postmaster, --from default tlsrpt-report@HOST.\n"
     "Options: --since --until --domain --org --mx --type --db.\n";
 
+
+const char help_metrics[] =
+    "Usage: " PROG " metrics [-o FILE] [--spool DIR]... [--db FILE]\n"
+    "\n"
+    "The database (and with --spool the daemons' counters, DIR/*.stats) as\n"
+    "Prometheus text exposition for node_exporter's textfile collector: sessions\n"
+    "and failures by type per policy domain (all stored reports, and the last\n"
+    "complete UTC day), last report per domain and per organization, reports\n"
+    "stored, quarantine entries by reason, database size, last ingest.\n"
+    "-o FILE: written atomically (temporary file, fsync, rename), e.g.\n"
+    "/var/lib/prometheus/node-exporter/tlsrpt.prom.\n";

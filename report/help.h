@@ -8,5 +8,6 @@
 
 extern const char usage_text[], help_summary[], help_trend[], help_failures[], help_reports[],
     help_show[], help_quarantine[], help_email[];
+extern const char help_metrics[];
 
 #endif

@@ -10,6 +10,7 @@
  *   tlsrpt-report [options] quarantine [show ID]
  *   tlsrpt-report [options] email [--to ADDR] [--from ADDR] [--sendmail PATH]
  *                                 [--only-if-failures]
+ *   tlsrpt-report [options] metrics [-o FILE] [--spool DIR]...
  *
  * COMMON OPTIONS
  *   --db FILE                  the database (else $TLSRPT_DB, else the default)
@@ -30,6 +31,7 @@
 #include "args.h"
 #include "digest.h"
 #include "email.h"
+#include "metrics.h"
 #include "output.h"
 #include "query.h"
 #include "trend.h"
@@ -50,6 +52,7 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3 };
 enum {
     A_WINDOW = 1 << 0, A_FILTER = 1 << 1, A_FORMAT = 1 << 2, A_BY = 1 << 3,
     A_INTERVAL = 1 << 4, A_LIMIT = 1 << 5, A_EMAIL = 1 << 6,
+    A_METRICS = 1 << 7,
 };
 
 struct ctx {
@@ -443,6 +446,28 @@ static int cmd_email(struct ctx *c)
     return rc;
 }
 
+/* metrics: to stdout, or with -o atomically to FILE (node_exporter reads
+ * the textfile collector's directory at any moment). */
+static int cmd_metrics(struct ctx *c)
+{
+    struct tr_err err = {0};
+    char *text;
+    size_t len;
+    int rc = EXIT_OK;
+
+    if (rpt_metrics_build(c->db, tr_db_default_path(c->o->db), c->o->spool, c->o->n_spool, c->o->now,
+                          &text, &len, &err) < 0)
+        return report_err(&err);
+    if (c->o->output != NULL) {
+        if (tr_write_file_atomic(c->o->output, text, len, 0644, &err) < 0)
+            rc = report_err(&err);
+    } else if (rpt_out_bytes(&c->out, text, len) < 0) {
+        rc = write_failed();
+    }
+    free(text);
+    return rc;
+}
+
 static const struct command {
     const char *name;
     int (*run)(struct ctx *c);
@@ -456,6 +481,7 @@ static const struct command {
     {"show", cmd_show, help_show, A_FORMAT},
     {"quarantine", cmd_quarantine, help_quarantine, A_WINDOW | A_FORMAT | A_LIMIT},
     {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL},
+    {"metrics", cmd_metrics, help_metrics, A_METRICS},
 };
 
 /* Names the first option given that cmd does not accept, or NULL. */
@@ -468,6 +494,7 @@ static const char *misplaced_option(const struct command *cmd, const struct rpt_
     if (!(cmd->accepts & A_INTERVAL) && o->interval_given) return "--interval";
     if (!(cmd->accepts & A_LIMIT) && o->limit_given) return "--limit";
     if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures";
+    if (!(cmd->accepts & A_METRICS) && o->metrics_given) return "-o/--spool";
     return NULL;
 }
 

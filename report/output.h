@@ -159,5 +159,9 @@ size_t rpt_width_offset(const char *s, size_t w);
 /* CSV field for a text value: inert-prefixed and quoted as needed.  Caller
  * owns the result. */
 char *rpt_csv_field(const char *s);
+/* A Prometheus label value: valid UTF-8 without control characters
+ * (others shown as escapes, as on a terminal), then \\, \" and \n escaped
+ * as the text format requires.  Capped like the others.  Caller owns it. */
+char *rpt_prom_label(const char *s);
 
 #endif

@@ -12,7 +12,7 @@ build_pkgs="build-essential cmake pkg-config libmilter-dev zlib1g-dev libjansson
 # Test-only: a real Postfix and SMTP client for the milter tests, miltertest
 # for callback tests, sqlite3 and python3 for checking results, chromium to
 # render the summary email, valgrind for the leak test.
-test_pkgs="postfix swaks miltertest sqlite3 python3 chromium ca-certificates valgrind"
+test_pkgs="postfix swaks miltertest sqlite3 python3 chromium ca-certificates valgrind prometheus"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--build" ] || pkgs="$build_pkgs $test_pkgs"

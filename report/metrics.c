@@ -1,0 +1,310 @@
+/*
+ * metrics.c - Prometheus text exposition of the database and the daemons'
+ * counters (metrics.h).
+ *
+ * The session and failure figures come from the same queries as
+ * `summary` (rpt_q_sessions, rpt_q_failed), so the two always agree; the
+ * rest are small aggregate queries.  Each family is written whole (HELP,
+ * TYPE, then its samples), as the format requires.
+ */
+#include "metrics.h"
+#include "args.h"
+#include "output.h"
+#include "query.h"
+#include "tlsrpt/codes.h"
+#include "tlsrpt/stats.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define METRICS_STATS_FILES_MAX 32    /* .stats files read per directory */
+
+struct labels {
+    const char *k[2];
+    const char *v[2];
+    size_t n;
+};
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(FILE *f, const char *name, const struct labels *l, long long value)
+{
+    fputs(name, f);
+    for (size_t i = 0; l && i < l->n; i++) {
+        char *e = rpt_prom_label(l->v[i] ? l->v[i] : "");
+        fprintf(f, "%s%s=\"%s\"", i ? "," : "{", l->k[i], e);
+        free(e);
+    }
+    fprintf(f, "%s %lld\n", l && l->n ? "}" : "", value);
+}
+
+static const char *text_of(const struct rpt_table *t, size_t r, size_t c)
+{
+    const struct rpt_cell *cell = rpt_table_cell(t, r, c);
+    return cell->kind == RPT_TEXT ? cell->s : "";
+}
+
+/* Sessions per policy domain, successful and failed, in one window. */
+static int sessions(FILE *f, sqlite3 *db, const struct rpt_scope *s, const char *name,
+                    const char *type, const char *help, struct tr_err *err)
+{
+    static const enum rpt_key k[] = {RPT_K_DOMAIN};
+    struct rpt_table *t = rpt_table_new();
+    int rc = rpt_q_sessions(db, s, k, 1, t, err);
+
+    if (rc == 0) {
+        family(f, name, type, help);
+        for (size_t r = 0; r < t->nrows; r++)
+            for (int ok = 1; ok >= 0; ok--) {
+                struct labels l = {{"policy_domain", "result"},
+                                   {text_of(t, r, 0), ok ? "successful" : "failed"}, 2};
+                sample(f, name, &l, (long long)rpt_table_cell(t, r, ok ? 2 : 3)->i);
+            }
+    }
+    rpt_table_free(t);
+    return rc;
+}
+
+/* Failed sessions per policy domain and result type, in one window. */
+static int failures(FILE *f, sqlite3 *db, const struct rpt_scope *s, const char *name,
+                    const char *type, const char *help, struct tr_err *err)
+{
+    static const enum rpt_key k[] = {RPT_K_DOMAIN, RPT_K_TYPE};
+    struct rpt_table *t = rpt_table_new();
+    int rc = rpt_q_failed(db, s, k, 2, t, err);
+
+    if (rc == 0) {
+        family(f, name, type, help);
+        for (size_t r = 0; r < t->nrows; r++) {
+            struct labels l = {{"policy_domain", "result_type"}, {text_of(t, r, 0), text_of(t, r, 1)}, 2};
+            sample(f, name, &l, (long long)rpt_table_cell(t, r, 2)->i);
+        }
+    }
+    rpt_table_free(t);
+    return rc;
+}
+
+/* A family from SQL: rows of (label value, number), or one number when
+ * label is NULL.  No value is ever spliced into sql. */
+static int from_sql(FILE *f, sqlite3 *db, const char *sql, const char *name, const char *type,
+                    const char *help, const char *label, struct tr_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        tr_err_set(err, TR_E_DB, "metrics: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    family(f, name, type, help);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (label != NULL) {
+            struct labels l = {{label}, {(const char *)sqlite3_column_text(st, 0)}, 1};
+            sample(f, name, &l, sqlite3_column_int64(st, 1));
+        } else {
+            sample(f, name, NULL, sqlite3_column_int64(st, 0));
+        }
+    }
+    if (rc != SQLITE_DONE)
+        tr_err_set(err, TR_E_DB, "metrics: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static long long file_size(const char *path, const char *suffix)
+{
+    char *p = xasprintf("%s%s", path, suffix);
+    struct stat sb;
+    long long n = stat(p, &sb) == 0 ? (long long)sb.st_size : 0;
+    free(p);
+    return n;
+}
+
+/* One counter read from a stats file, with the program that wrote it. */
+struct dstat {
+    char program[TR_STAT_NAME_MAX];
+    struct tr_stat st;
+};
+
+static int by_name(const void *a, const void *b)
+{
+    const struct dstat *x = a, *y = b;
+    int c = strcmp(x->st.name, y->st.name);
+    return c ? c : strcmp(x->program, y->program);
+}
+
+/* Reads every <program>.stats in dir into *all; a file that cannot be read
+ * is marked unreadable in *bad (program names, 0 values). */
+static void read_dir(const char *dir, struct dstat **all, size_t *n, struct dstat **bad, size_t *nbad)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t files = 0;
+
+    if (d == NULL) {
+        *bad = xrealloc(*bad, (*nbad + 1) * sizeof **bad);
+        snprintf((*bad)[*nbad].program, sizeof (*bad)[*nbad].program, "%s", "(spool)");
+        (*nbad)++;
+        return;
+    }
+    while ((de = readdir(d)) != NULL && files < METRICS_STATS_FILES_MAX) {
+        size_t len = strlen(de->d_name), sl = strlen(TR_STATS_SUFFIX);
+        struct tr_stat *st;
+        struct tr_err err;
+        size_t k;
+        char *path, program[TR_STAT_NAME_MAX];
+
+        if (de->d_name[0] == '.' || len <= sl || len - sl >= sizeof program ||
+            strcmp(de->d_name + len - sl, TR_STATS_SUFFIX) != 0)
+            continue;
+        files++;
+        snprintf(program, sizeof program, "%.*s", (int)(len - sl), de->d_name);
+        path = xasprintf("%s/%s", dir, de->d_name);
+        if (tr_stats_read(path, &st, &k, &err) < 0) {
+            *bad = xrealloc(*bad, (*nbad + 1) * sizeof **bad);
+            snprintf((*bad)[*nbad].program, sizeof (*bad)[*nbad].program, "%s", program);
+            (*nbad)++;
+        } else {
+            *all = xrealloc(*all, (*n + k + 1) * sizeof **all);
+            for (size_t i = 0; i < k; i++) {
+                snprintf((*all)[*n].program, sizeof (*all)[*n].program, "%s", program);
+                (*all)[(*n)++].st = st[i];
+            }
+            tr_stats_free(st);
+        }
+        free(path);
+    }
+    closedir(d);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* The daemons' counters: tlsrpt_daemon_NAME{program}, one family per NAME;
+ * a NAME_time becomes tlsrpt_daemon_NAME_timestamp_seconds. */
+static void daemons(FILE *f, const char *const *spool, size_t n_spool)
+{
+    struct dstat *all = NULL, *bad = NULL;
+    size_t n = 0, nbad = 0;
+
+    for (size_t i = 0; i < n_spool; i++)
+        read_dir(spool[i], &all, &n, &bad, &nbad);
+    qsort(all, n, sizeof *all, by_name);
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = all[i].st.name;
+        int counter = ends_with(nm, "_total"), when = ends_with(nm, "_time");
+        char name[TR_STAT_NAME_MAX + 64];
+        struct labels l = {{"program"}, {all[i].program}, 1};
+
+        snprintf(name, sizeof name, "tlsrpt_daemon_%.*s%s", (int)(strlen(nm) - (when ? 5 : 0)), nm,
+                 when ? "_timestamp_seconds" : "");
+        if (i == 0 || strcmp(nm, all[i - 1].st.name) != 0)
+            family(f, name, counter ? "counter" : "gauge",
+                   counter ? "A daemon's counter since it started (see its man page)."
+                   : when ? "A daemon's UNIX time (see its man page)."
+                          : "A daemon's gauge (see its man page).");
+        sample(f, name, &l, all[i].st.value > (uint64_t)INT64_MAX ? INT64_MAX : (long long)all[i].st.value);
+    }
+    if (n_spool > 0) {
+        family(f, "tlsrpt_daemon_stats_unreadable", "gauge",
+               "1 for a daemon's .stats file (or a --spool directory) that could not be read.");
+        for (size_t i = 0; i < nbad; i++) {
+            struct labels l = {{"program"}, {bad[i].program}, 1};
+            sample(f, "tlsrpt_daemon_stats_unreadable", &l, 1);
+        }
+    }
+    free(all);
+    free(bad);
+}
+
+/* One integer from a fixed query (0 on error: the queries after it report it). */
+static int64_t db_scalar(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int rpt_metrics_build(sqlite3 *db, const char *db_path, const char *const *spool, size_t n_spool,
+                      int64_t now, char **out, size_t *len, struct tr_err *err)
+{
+    struct rpt_filters nofilter;
+    struct rpt_scope all, day;
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    int rc = -1;
+
+    if (f == NULL)
+        tr_oom();
+    memset(&nofilter, 0, sizeof nofilter);
+    memset(&all, 0, sizeof all);
+    /* All stored reports: from the first start day to the day after the
+     * last (a window the rollups cover in whole days). */
+    all.since = rpt_day_start(db_scalar(db, "SELECT coalesce(min(start_time), 0) FROM report"));
+    all.until = rpt_day_start(db_scalar(db, "SELECT coalesce(max(start_time), 0) FROM report")) + 86400;
+    all.f = &nofilter;
+    day = all;
+    day.until = rpt_day_start(now);
+    day.since = day.until - 86400;
+    if (sessions(f, db, &all, "tlsrpt_sessions_total", "counter",
+                 "Sessions per policy domain in all stored reports, as summary counts them.", err) < 0 ||
+        sessions(f, db, &day, "tlsrpt_sessions_last_day", "gauge",
+                 "Sessions per policy domain in the reports of the last complete UTC day.", err) < 0 ||
+        failures(f, db, &all, "tlsrpt_failed_sessions_total", "counter",
+                 "Failed sessions per policy domain and result type in all stored reports.", err) < 0 ||
+        failures(f, db, &day, "tlsrpt_failed_sessions_last_day", "gauge",
+                 "Failed sessions per policy domain and result type, last complete UTC day.", err) < 0 ||
+        from_sql(f, db, "SELECT coalesce(p.policy_domain, ''), max(r.received_time) FROM policy p"
+                 " JOIN report r ON r.id = p.report GROUP BY 1 ORDER BY 1",
+                 "tlsrpt_last_report_timestamp_seconds", "gauge",
+                 "When the last report for a policy domain was stored (UNIX time).", "policy_domain", err) < 0 ||
+        from_sql(f, db, "SELECT org_name, max(received_time) FROM report GROUP BY 1 ORDER BY 1",
+                 "tlsrpt_reporter_last_report_timestamp_seconds", "gauge",
+                 "When the last report from an organization was stored (UNIX time).", "organization", err) < 0 ||
+        from_sql(f, db, "SELECT count(*) FROM report", "tlsrpt_reports", "gauge",
+                 "Reports stored in the database.", NULL, err) < 0 ||
+        from_sql(f, db, "SELECT reason, count(*) FROM quarantine WHERE resolved_time IS NULL"
+                 " GROUP BY 1 ORDER BY 1", "tlsrpt_quarantine_entries", "gauge",
+                 "Quarantined inputs not yet stored by a retry, by reason code.", "reason", err) < 0 ||
+        from_sql(f, db, "SELECT reason, sum(times_seen) FROM quarantine GROUP BY 1 ORDER BY 1",
+                 "tlsrpt_quarantine_seen_total", "counter",
+                 "Times an input was quarantined (the same input counts each time), by reason.",
+                 "reason", err) < 0 ||
+        from_sql(f, db, "SELECT max(coalesce((SELECT max(received_time) FROM report), 0),"
+                 " coalesce((SELECT max(last_seen) FROM quarantine), 0))",
+                 "tlsrpt_last_ingest_timestamp_seconds", "gauge",
+                 "Last time an ingest stored a report or a quarantine entry (UNIX time).", NULL, err) < 0)
+        goto done;
+    family(f, "tlsrpt_database_size_bytes", "gauge", "Size of the database file and its write-ahead log.");
+    sample(f, "tlsrpt_database_size_bytes", NULL, file_size(db_path, "") + file_size(db_path, "-wal"));
+    daemons(f, spool, n_spool);
+    rc = 0;
+done:
+    if (fclose(f) != 0)
+        tr_oom();
+    if (rc == 0 && size > RPT_METRICS_MAX) {
+        tr_err_set(err, TR_E_LIMIT_MESSAGE_SIZE, "metrics: more than %zu bytes", RPT_METRICS_MAX);
+        rc = -1;
+    }
+    if (rc < 0) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = size;
+    return 0;
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""metrics_test.py - tlsrpt-report metrics: the samples' database and a
+daemon's stats file as exposition text, checked by `promtool check
+metrics`, its session and failure figures compared with `summary` (all
+reports and the last day), the daemon counters and a malformed stats file
+seen, hostile label values escaped, and -o writing the file."""
+import argparse, json, os, re, shutil, subprocess, sys, tempfile
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--report", required=True)
+ap.add_argument("--ingest", required=True)
+ap.add_argument("--source", required=True)
+a = ap.parse_args()
+fails = 0
+
+
+def check(cond, what):
+    global fails
+    if not cond:
+        fails += 1
+        print("FAIL:", what)
+
+
+promtool = shutil.which("promtool")
+if promtool is None:
+    print("promtool not installed (apt-get install prometheus)")
+    sys.exit(1)
+work = tempfile.mkdtemp(prefix="tlsrpt-metrics.")
+db = os.path.join(work, "t.db")
+spool = os.path.join(work, "spool")
+os.mkdir(spool)
+subprocess.run([a.ingest, "--db", db, os.path.join(a.source, "samples")], capture_output=True)
+# A report whose strings need escaping in a label.
+hostile = {"organization-name": 'Evil "Org"\\\nX', "date-range": {"start-datetime": "2026-11-22T00:00:00Z",
+           "end-datetime": "2026-11-22T23:59:59Z"}, "contact-info": "x", "report-id": "m1",
+           "policies": [{"policy": {"policy-type": "sts", "policy-domain": 'q"uote.example'},
+                         "summary": {"total-successful-session-count": 5, "total-failure-session-count": 2},
+                         "failure-details": [{"result-type": "bad\\type", "failed-session-count": 2}]}]}
+with open(os.path.join(work, "h.json"), "w") as f:
+    json.dump(hostile, f)
+subprocess.run([a.ingest, "--db", db, os.path.join(work, "h.json")], capture_output=True)
+with open(os.path.join(spool, "tlsrpt-milter.stats"), "w") as f:
+    f.write("messages_captured_total 5\nlast_drain_time 1764720000\nspool_backlog 2\n")
+with open(os.path.join(spool, "tlsrpt-httpd.stats"), "w") as f:
+    f.write("messages_captured_total 3\nbroken line\n")
+
+env = dict(os.environ, TLSRPT_NOW="2026-11-23T12:00:00Z")
+out = os.path.join(work, "tlsrpt.prom")
+r = subprocess.run([a.report, "--db", db, "metrics", "--spool", spool, "-o", out], env=env,
+                   capture_output=True, text=True)
+check(r.returncode == 0, "metrics -o exit %d: %s" % (r.returncode, r.stderr))
+text = open(out).read()
+p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+check(p.returncode == 0, "promtool: " + p.stdout + p.stderr)
+
+SAMPLE = re.compile(r'^([a-z_]+)(?:\{(.*)\})? (-?\d+)$')
+LABEL = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
+
+
+def unescape(v):
+    return re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+
+
+samples = {}
+for line in text.splitlines():
+    if line.startswith("#"):
+        continue
+    m = SAMPLE.match(line)
+    check(m is not None, "sample line: " + line)
+    if m:
+        labels = tuple(sorted((k, unescape(v)) for k, v in LABEL.findall(m.group(2) or "")))
+        samples[(m.group(1), labels)] = int(m.group(3))
+
+
+def summary(since, until):
+    s = subprocess.run([a.report, "--db", db, "summary", "--format", "json", "--by", "domain,type",
+                        "--since", since, "--until", until], env=env, capture_output=True, text=True)
+    return json.loads(s.stdout)
+
+
+for name, since, until in (("total", "2000-01-01", "2100-01-01"), ("last_day", "2026-11-22", "2026-11-22")):
+    d = summary(since, until)
+    n = 0
+    for dom in d["totals"]["domains"]:
+        for res in ("successful", "failed"):
+            key = ("tlsrpt_sessions_" + name, (("policy_domain", dom["domain"] or ""), ("result", res)))
+            check(samples.get(key) == dom[res + "_sessions"], "%s %s" % (key, dom))
+            n += 1
+    check(n == sum(1 for k in samples if k[0] == "tlsrpt_sessions_" + name), name + ": extra domains")
+    for row in d["rows"]:
+        key = ("tlsrpt_failed_sessions_" + name, (("policy_domain", row["domain"] or ""), ("result_type", row["type"])))
+        check(samples.get(key) == row["failed_sessions"], "%s %s" % (key, row))
+    check(n > 0, name + ": no domains")
+check(samples.get(("tlsrpt_sessions_last_day", (("policy_domain", 'q"uote.example'), ("result", "failed")))) == 2,
+      "hostile domain label")
+check(("tlsrpt_reporter_last_report_timestamp_seconds", (("organization", 'Evil "Org"\\\nX'),)) in samples,
+      "hostile organization label")
+check(samples.get(("tlsrpt_daemon_messages_captured_total", (("program", "tlsrpt-milter"),))) == 5, "milter counter")
+check(samples.get(("tlsrpt_daemon_last_drain_timestamp_seconds", (("program", "tlsrpt-milter"),))) == 1764720000,
+      "milter time")
+check(samples.get(("tlsrpt_daemon_stats_unreadable", (("program", "tlsrpt-httpd"),))) == 1, "malformed stats file")
+check(("tlsrpt_daemon_messages_captured_total", (("program", "tlsrpt-httpd"),)) not in samples,
+      "nothing from a malformed file")
+nrep = subprocess.run([a.report, "--db", db, "reports", "--format", "json", "--limit", "0", "--since", "2000-01-01"],
+                      env=env, capture_output=True, text=True)
+check(samples.get(("tlsrpt_reports", ())) == len(json.loads(nrep.stdout)["rows"]), "reports stored")
+check(samples.get(("tlsrpt_database_size_bytes", ()), 0) > 0, "database size")
+r = subprocess.run([a.report, "--db", db, "summary", "-o", out], capture_output=True, text=True)
+check(r.returncode == 2, "-o outside metrics is a usage error")
+shutil.rmtree(work)
+print("%s" % ("ok" if fails == 0 else "%d failed" % fails))
+sys.exit(1 if fails else 0)
