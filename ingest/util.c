@@ -277,3 +277,20 @@ const char *tr_basename(const char *path)
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
 }
+
+/* Copies sender text into buf (cap > 4) for an error detail: printable ASCII
+ * kept, every other byte shown as '?', cut with "..." to fit cap.  The
+ * result is safe to print, store and embed in JSON.  Returns buf. */
+const char *tr_printable(const char *s, size_t n, char *buf, size_t cap)
+{
+    size_t o = 0, max = cap - 4;
+
+    for (size_t i = 0; i < n && o < max; i++)
+        buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (n > max) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}

@@ -71,6 +71,11 @@ int tr_utf8_valid(const char *s, size_t n);
  * copy ends in "...".  Caller-owned, NUL-terminated. */
 char *tr_term_escape(const char *s, size_t len, int keep_nl, size_t cap);
 
+/* Copies sender text into buf (cap > 4) for an error detail: printable
+ * ASCII kept, every other byte shown as '?', cut with "..." to fit cap.
+ * Safe to print, store and embed in JSON.  Returns buf. */
+const char *tr_printable(const char *s, size_t n, char *buf, size_t cap);
+
 /* Returns the basename part of a path (borrowed, points into path). */
 const char *tr_basename(const char *path);
 
