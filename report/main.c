@@ -244,8 +244,9 @@ static int cmd_failures(struct ctx *c)
     return rc;
 }
 
-/* The terminal form of the reports listing: start and end (exact, for CSV
- * and JSON) shown as the days covered, "2026-11-08 to 2026-11-14". */
+/* The terminal form of the reports listing: start and end (UTC seconds
+ * from the query; exact datetimes for CSV and JSON) shown as the days
+ * covered, "2026-11-08 to 2026-11-14". */
 static struct rpt_table *reports_for_terminal(const struct rpt_table *t)
 {
     struct rpt_table *v = rpt_table_new();
@@ -262,11 +263,9 @@ static struct rpt_table *reports_for_terminal(const struct rpt_table *t)
                 continue;
             if ((int)col == cs) {
                 char days[RPT_PERIOD_MAX];
-                int64_t s, e;
-                struct tr_err err;
-                if (rpt_parse_time(cell->s, 0, 0, &s, &err) == 0 &&
-                    rpt_parse_time(rpt_table_cell(t, r, (size_t)ce)->s, 0, 0, &e, &err) == 0 && e > s) {
-                    rpt_digest_period(s, e, days);
+                const struct rpt_cell *end = rpt_table_cell(t, r, (size_t)ce);
+                if (cell->kind == RPT_INT && end->kind == RPT_INT && end->i > cell->i) {
+                    rpt_digest_period(cell->i, end->i, days);
                     rpt_table_set_text(v, row, out, days);
                 }
             } else if (cell->kind == RPT_TEXT) {
@@ -292,6 +291,8 @@ static int cmd_reports(struct ctx *c)
         rc = write_listing(c, v, more, 1);
         rpt_table_free(v);
     } else {
+        rpt_table_datetimes(t, (size_t)rpt_table_col(t, "start"));
+        rpt_table_datetimes(t, (size_t)rpt_table_col(t, "end"));
         rc = write_listing(c, t, more, 1);
     }
     rpt_table_free(t);

@@ -734,8 +734,7 @@ int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct
     rpt_sql_init(&q);
     rpt_sql_add(&q,
         "SELECT rid, org, group_concat(pd, ' '),"
-        " strftime('%Y-%m-%dT%H:%M:%SZ', st, 'unixepoch'),"
-        " strftime('%Y-%m-%dT%H:%M:%SZ', et, 'unixepoch'),"
+        " st, et,"
         " SUM(ok) + SUM(bad), SUM(bad), src, dkim FROM ("
         " SELECT r.id AS rid, r.org_name AS org, r.start_time AS st, r.end_time AS et,"
         "  r.source AS src, r.dkim AS dkim, coalesce(p.policy_domain, '(none)') AS pd,"
