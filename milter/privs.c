@@ -88,6 +88,8 @@ int privs_open_socket(const char *socket, const struct privs *pv, char *why, siz
     return 0;
 }
 
+static void dir_of(const char *path, char *buf, size_t cap);
+
 /* Creates dir with mode if missing, for the user when root. */
 static int make_dir(const char *dir, mode_t mode, const struct privs *pv, char *why, size_t cap)
 {
@@ -113,6 +115,14 @@ int privs_prepare_dirs(const struct mconf *c, const struct privs *pv, char *why,
 
     if (make_dir(c->spool_dir, 0700, pv, why, cap) < 0)
         return -1;
+    /* Without systemd's RuntimeDirectory nobody else makes the PidFile's
+     * directory; owned by the user, the pid file can be removed at stop. */
+    if (c->pid_file != NULL) {
+        char piddir[PRIVS_PATH_MAX];
+        dir_of(c->pid_file, piddir, sizeof piddir);
+        if (make_dir(piddir, 0755, pv, why, cap) < 0)
+            return -1;
+    }
     snprintf(dbdir, sizeof dbdir, "%s", c->database);
     slash = strrchr(dbdir, '/');
     if (slash == NULL || slash == dbdir)

@@ -32,8 +32,9 @@ int privs_resolve(const char *user_id, struct privs *pv, char *why, size_t cap);
  */
 int privs_open_socket(const char *socket, const struct privs *pv, char *why, size_t cap);
 
-/* Creates SpoolDir (0700) and the database's directory (0750) when they
- * are missing, owned by the user when running as root. */
+/* Creates SpoolDir (0700), the database's directory (0750) and the
+ * PidFile's directory (0755) when they are missing, owned by the user
+ * when running as root. */
 int privs_prepare_dirs(const struct mconf *c, const struct privs *pv, char *why, size_t cap);
 
 /*

@@ -4,7 +4,9 @@
 #   a database or spool UserID cannot write: refused, naming user and path
 #   (the start refuses the same way);
 #   -c FIFO does not block, -c DIR is named;
-#   an inet socket: the start logs the address actually bound.
+#   an inet socket: the start logs the address actually bound;
+#   PidFile in a missing directory: made by the milter (no systemd),
+#   the pid file removed at stop.
 # As root the milter's user is nobody; as another user, that user.
 set -u
 milter=$1
@@ -93,7 +95,7 @@ expect 78 "$dir: is a directory" -n -c "$dir"
 
 # An inet socket: the log names the address bound.  Port from the kernel.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.14.1",0)); print(s.getsockname()[1])')
-conf "$dir/inet.conf" "${extra[@]}" "Socket inet:$port@127.0.14.1"
+conf "$dir/inet.conf" "${extra[@]}" "Socket inet:$port@127.0.14.1" "PidFile $dir/run/milter.pid"
 sed -i "0,/^Socket unix/{/^Socket unix/d}" "$dir/inet.conf"
 sed "s/^Socket inet:.*/Socket inet:99999@127.0.14.1/" "$dir/inet.conf" > "$dir/bigport.conf"
 expect 78 "port \"99999\": want a port from 1 to 65535" -n -c "$dir/bigport.conf"
@@ -102,7 +104,10 @@ pid=$!
 for _ in $(seq 1 50); do grep -q "started" "$dir/inet.log" && break; sleep 0.1; done
 grep -qF "(bound to 127.0.14.1 port $port)" "$dir/inet.log" && echo "ok: bound address logged" \
     || fail "no \"bound to 127.0.14.1 port $port\" in the log: $(cat "$dir/inet.log")"
+[ -s "$dir/run/milter.pid" ] && [ "$(cat "$dir/run/milter.pid")" = "$pid" ] && echo "ok: pid file written" \
+    || fail "no pid file $dir/run/milter.pid with $pid"
 kill -TERM "$pid"; wait "$pid"; pid=
+[ -e "$dir/run/milter.pid" ] && fail "the pid file is left after the stop" || echo "ok: pid file removed"
 
 echo "$fails failure(s)"
 [ $fails -eq 0 ]
