@@ -21,6 +21,8 @@ const char usage_text[] =
     "  --since WHEN       from WHEN (default 30d); YYYY-MM-DD, ISO datetime, Nd, Nw, Nm,\n"
     "                     today, yesterday, monday..sunday; UTC\n"
     "  --until WHEN       up to WHEN, exclusive (a date includes that day; default now)\n"
+    "  --received-since WHEN  only reports stored from WHEN on (what arrived since),\n"
+    "                     whatever dates they cover (then --since defaults to any)\n"
     "  --now DATETIME     take DATETIME as now (also $TLSRPT_NOW)\n"
     "  --domain D         policy domain (repeatable; '*' matches anything)\n"
     "  --org O            sending organization (repeatable)\n"
