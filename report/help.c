@@ -87,6 +87,7 @@ const char help_email[] =
     "day) compared with the period before it, as a multipart/alternative text and\n"
     "HTML message on stdout (for 'sendmail -t'), or piped to 'PATH -t -i' with\n"
     "--sendmail.  --only-if-failures: send nothing and exit 0 when no session\n"
-    "failed.  --to default postmaster, --from default tlsrpt-report@HOST.\n"
+    "failed.  --to default postmaster, --from default tlsrpt-report@HOST\n"
+    "(HOST: /etc/mailname, else the fully-qualified host name).\n"
     "Options: --since --until --domain --org --mx --type --db.\n";
 
