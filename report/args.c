@@ -194,7 +194,7 @@ int rpt_parse_time(const char *s, int64_t now, int is_until, int64_t *out, struc
 enum {
     OPT_DB = 256, OPT_SINCE, OPT_UNTIL, OPT_NOW, OPT_DOMAIN, OPT_ORG, OPT_MX, OPT_TYPE,
     OPT_FORMAT, OPT_BY, OPT_INTERVAL, OPT_LIMIT, OPT_TO, OPT_FROM, OPT_SENDMAIL,
-    OPT_ONLY_IF_FAILURES, OPT_VERSION,
+    OPT_ONLY_IF_FAILURES, OPT_VERSION, OPT_RECEIVED_SINCE,
 };
 
 static const struct option long_opts[] = {
@@ -214,6 +214,7 @@ static const struct option long_opts[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"sendmail", required_argument, NULL, OPT_SENDMAIL},
     {"only-if-failures", no_argument, NULL, OPT_ONLY_IF_FAILURES},
+    {"received-since", required_argument, NULL, OPT_RECEIVED_SINCE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -259,7 +260,7 @@ static int add_keys(struct rpt_opts *o, const char *list, struct tr_err *err)
 
 int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err)
 {
-    const char *since = NULL, *until = NULL, *now = getenv("TLSRPT_NOW");
+    const char *since = NULL, *until = NULL, *received = NULL, *now = getenv("TLSRPT_NOW");
     int c;
 
     memset(o, 0, sizeof *o);
@@ -270,6 +271,7 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         switch (c) {
         case OPT_DB: o->db = optarg; break;
         case OPT_SINCE: since = optarg; break;
+        case OPT_RECEIVED_SINCE: received = optarg; break;
         case OPT_UNTIL: until = optarg; break;
         case OPT_NOW: now = optarg; break;
         case OPT_DOMAIN: if (add_filter(&o->f.domain, "domain", optarg, err)) return -1; break;
@@ -322,7 +324,7 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
             return -1;
         }
     }
-    o->filter_given = o->f.domain.n || o->f.org.n || o->f.mx.n || o->f.type.n;
+    o->filter_given = o->f.domain.n || o->f.org.n || o->f.mx.n || o->f.type.n || received != NULL;
     for (int i = optind; i < argc; i++) {
         if (o->command == NULL)
             o->command = argv[i];
@@ -346,6 +348,14 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         if (rpt_parse_time(since, o->now, 0, &o->since, err) < 0)
             return -1;
         o->since_given = 1;
+    }
+    /* "What arrived since": the time each report was stored, not the
+     * report's own date range (a report about last week arrives today). */
+    if (received != NULL) {
+        if (rpt_parse_time(received, o->now, 0, &o->f.received_since, err) < 0)
+            return -1;
+        if (since == NULL)          /* whatever dates the reports cover */
+            o->since = 0;
     }
     if (until != NULL) {
         if (rpt_parse_time(until, o->now, 1, &o->until, err) < 0)

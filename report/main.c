@@ -28,6 +28,7 @@
  * output.c.  Only this file writes to stdout and stderr directly.
  */
 #include "args.h"
+#include "backlog.h"
 #include "digest.h"
 #include "email.h"
 #include "output.h"
@@ -36,11 +37,14 @@
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 
 
@@ -525,9 +529,15 @@ int main(int argc, char **argv)
      * before SQLite is first used; failure only costs speed. */
     (void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* Reports the milter spooled but could not store: say so on every
+     * command, or the database just looks quiet (backlog.h). */
+    rpt_backlog_warn(stderr, rpt_backlog_dir(), (int64_t)time(NULL));
     path = tr_db_default_path(o.db);
     if (tr_db_open(path, TR_DB_READONLY, &tdb, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);
+        if (access(path, R_OK) < 0)     /* SQLite's own text does not say why */
+            fprintf(stderr, PROG ": %s: %s (run as a user who can read it, e.g. tlsrpt or root)\n", path,
+                    strerror(errno));
         return EXIT_ERROR;
     }
     memset(&c, 0, sizeof c);
