@@ -459,40 +459,24 @@ done:
     return rc;
 }
 
-/* Orders sums by key, the rollup tables' primary key order. */
-static int sum_cmp(const void *a, const void *b)
-{
-    const struct sum *x = *(const struct sum *const *)a, *y = *(const struct sum *const *)b;
-    for (int i = 0; i < SUM_KEYS; i++)
-        if (x->key[i] != y->key[i])
-            return x->key[i] < y->key[i] ? -1 : 1;
-    return 0;
-}
-
-/* The upserts go in key order: each lands next to the previous one in the
- * B-tree, so a batch touches each page once (the pages of a large
- * database are mostly not in the page cache). */
 int tr_rollup_flush(struct tr_rollup *ru, struct tr_err *err)
 {
     for (int t = 0; t < N_ROLLS; t++) {
-        guint n;
-        gpointer *keys = g_hash_table_get_keys_as_array(ru->sums[t], &n);
+        GHashTableIter it;
+        gpointer kp;
         sqlite3_stmt *st = ru->upsert[t];
 
-        qsort(keys, n, sizeof *keys, sum_cmp);
-        for (guint k = 0; k < n; k++) {
-            const struct sum *s = keys[k];
+        g_hash_table_iter_init(&it, ru->sums[t]);
+        while (g_hash_table_iter_next(&it, &kp, NULL)) {
+            const struct sum *s = kp;
             int c = 1;
             for (int i = 0; i < roll_nkeys[t]; i++)
                 sqlite3_bind_int64(st, c++, s->key[i]);
             for (int i = 0; i < roll_nvals[t]; i++)
                 sqlite3_bind_int64(st, c++, s->val[i]);
-            if (step(ru, st, err, "updating the rollups") < 0) {
-                g_free(keys);
+            if (step(ru, st, err, "updating the rollups") < 0)
                 return -1;
-            }
         }
-        g_free(keys);
         g_hash_table_remove_all(ru->sums[t]);
     }
     return 0;
