@@ -43,6 +43,7 @@ struct rpt_filter {
 
 struct rpt_filters {
     struct rpt_filter domain, org, mx, type;
+    int64_t received_since;       /* --received-since: reports stored from then on; 0: any */
 };
 
 struct rpt_opts {

@@ -8,7 +8,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 
 build_pkgs="build-essential cmake pkg-config libmilter-dev zlib1g-dev libjansson-dev
-  libsqlite3-dev libgmime-3.0-dev
+  libsqlite3-dev libgmime-3.0-dev libidn2-dev
   libunbound-dev libcurl4-openssl-dev libssl-dev"
 # Test-only: a real Postfix and SMTP client for the milter tests, miltertest
 # for callback tests, sqlite3 and python3 for checking results, chromium to
