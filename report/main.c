@@ -437,6 +437,10 @@ static int cmd_email(struct ctx *c)
     }
     if (rpt_digest_build(c->db, &c->scope, &d, &err) < 0)
         return report_err(&err);
+    {
+        int64_t oldest;
+        d->backlog = rpt_backlog_count(rpt_backlog_dir(), (int64_t)time(NULL), &oldest);
+    }
     if (c->o->only_if_failures && rpt_digest_clean(d)) {
         rpt_digest_free(d);
         return EXIT_OK;

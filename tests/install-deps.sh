@@ -10,6 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 build_pkgs="build-essential cmake pkg-config libmilter-dev zlib1g-dev libjansson-dev
   libsqlite3-dev libgmime-3.0-dev libidn2-dev
   libunbound-dev libcurl4-openssl-dev libssl-dev"
+# cpack -G DEB finds the binaries with file(1) for dpkg-shlibdeps.
+build_pkgs="$build_pkgs file"
 # Test-only: a real Postfix and SMTP client for the milter tests, miltertest
 # for callback tests, sqlite3 and python3 for checking results, chromium to
 # render the summary email, valgrind for the leak test.
