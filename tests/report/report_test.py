@@ -742,6 +742,48 @@ def cli(a):
     # --limit
     rc, out, err = run(a, ["--db", db, "failures", "--limit", "2", "--format", "csv"])
     check(rc == 0 and out.count(b"\r\n") == 3 and b"--limit 0" in err, "--limit 2")
+    stored_dates_and_names(a)
+
+
+def stored_dates_and_names(a):
+    """Every output prints every date it stored (a year-9999 report ends
+    10000-01-01), flagged implausible; names sent in several spellings
+    are one name, and an sts and a tlsa copy of a detail whose MX names
+    differ in case count once."""
+    db = os.path.join(a.work, "dates-names.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    far = report_doc("Far Future", "y9999", "9999-12-31", [policy_doc("sts", "example.net", 1, [])])
+    case = report_doc("Case Org", "case-1", "2026-11-20", [
+        policy_doc("sts", "Example.NET.", 10, [("certificate-expired", "MX1.EXAMPLE.NET", 1)]),
+        policy_doc("tlsa", " example.net ", 10, [("certificate-expired", "mx1.example.net.", 1)])])
+    idn = report_doc("Idn Org", "idn-1", "2026-11-21", [
+        policy_doc("sts", "b\u00fccher.example", 5, [("starttls-not-supported", "MX.B\u00dcCHER.example", 2)])])
+    alabel = report_doc("Idn Org", "idn-2", "2026-11-22", [
+        policy_doc("sts", "XN--BCHER-KVA.example", 5, [("starttls-not-supported", "mx.xn--bcher-kva.example", 2)])])
+    ingest_reports(a, db, [far, case, idn, alabel], "dates-names-json")
+    window = ["--since", "2026-01-01", "--until", "9999-12-31"]
+    rc, out, err = run(a, ["--db", db, "reports", "--format", "csv"] + window)
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    far_rows = [r for r in rows if r["org"] == "Far Future"]
+    check(rc == 0 and far_rows and far_rows[0]["end"] == "10000-01-01T00:00:00Z",
+          "reports CSV prints the year-10000 end: %r" % far_rows)
+    rc, out, err = run(a, ["--db", db, "reports", "--format", "json"] + window)
+    far_rows = [r for r in json.loads(out)["rows"] if r["org"] == "Far Future"] if rc == 0 else []
+    check(far_rows and far_rows[0]["end"] == "10000-01-01T00:00:00Z" and far_rows[0]["start"] == "9999-12-31T00:00:00Z",
+          "reports JSON prints the year-10000 end: %r" % far_rows)
+    rc, out, err = run(a, ["--db", db, "reports"] + window)
+    check(rc == 0 and b"9999-12-31" in out, "reports table shows the year-9999 days: %r" % out)
+    far_id = [r["id"] for r in rows if r["org"] == "Far Future"]
+    rc, out, err = run(a, ["--db", db, "show", str(far_id[0] if far_id else 1)])
+    check(rc == 0 and b"end: 10000-01-01T00:00:00Z" in out and b"date-range-implausible" in out,
+          "show: the end and the warning: %r" % out[:400])
+    since = ["--since", "2026-11-01"]
+    rc, out, err = run(a, ["--db", db, "--format", "json", "summary", "--by", "domain,mx"] + since)
+    got = sorted((r["domain"], r["mx"], r["failed_sessions"]) for r in json.loads(out)["rows"]) if rc == 0 else []
+    check(got == [("example.net", "mx1.example.net", 1), ("xn--bcher-kva.example", "mx.xn--bcher-kva.example", 4)],
+          "names in several spellings are one name, sts+tlsa counted once: %r" % got)
 
 
 # ---------------------------------------------------------------- rollup
