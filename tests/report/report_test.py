@@ -24,8 +24,9 @@ TEST is one of:
               that reads the rollups of schema/002-rollups.sql gives the same
               output as with TLSRPT_NO_ROLLUP=1 (raw rows), on a database
               folded every 37 reports, on one folded once (and read before
-              the fold: pending reports are counted), and on one upgraded
-              from version 1 (backfill)
+              the fold: pending reports are counted), on one upgraded
+              from version 1 (backfill), and on a version-4 one with names
+              differing in case and trailing dots (005's renormalization)
 Python standard library only.  The reference date is fixed with TLSRPT_NOW.
 """
 import argparse
@@ -741,6 +742,48 @@ def cli(a):
     # --limit
     rc, out, err = run(a, ["--db", db, "failures", "--limit", "2", "--format", "csv"])
     check(rc == 0 and out.count(b"\r\n") == 3 and b"--limit 0" in err, "--limit 2")
+    stored_dates_and_names(a)
+
+
+def stored_dates_and_names(a):
+    """Every output prints every date it stored (a year-9999 report ends
+    10000-01-01), flagged implausible; names sent in several spellings
+    are one name, and an sts and a tlsa copy of a detail whose MX names
+    differ in case count once."""
+    db = os.path.join(a.work, "dates-names.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    far = report_doc("Far Future", "y9999", "9999-12-31", [policy_doc("sts", "example.net", 1, [])])
+    case = report_doc("Case Org", "case-1", "2026-11-20", [
+        policy_doc("sts", "Example.NET.", 10, [("certificate-expired", "MX1.EXAMPLE.NET", 1)]),
+        policy_doc("tlsa", " example.net ", 10, [("certificate-expired", "mx1.example.net.", 1)])])
+    idn = report_doc("Idn Org", "idn-1", "2026-11-21", [
+        policy_doc("sts", "b\u00fccher.example", 5, [("starttls-not-supported", "MX.B\u00dcCHER.example", 2)])])
+    alabel = report_doc("Idn Org", "idn-2", "2026-11-22", [
+        policy_doc("sts", "XN--BCHER-KVA.example", 5, [("starttls-not-supported", "mx.xn--bcher-kva.example", 2)])])
+    ingest_reports(a, db, [far, case, idn, alabel], "dates-names-json")
+    window = ["--since", "2026-01-01", "--until", "9999-12-31"]
+    rc, out, err = run(a, ["--db", db, "reports", "--format", "csv"] + window)
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    far_rows = [r for r in rows if r["org"] == "Far Future"]
+    check(rc == 0 and far_rows and far_rows[0]["end"] == "10000-01-01T00:00:00Z",
+          "reports CSV prints the year-10000 end: %r" % far_rows)
+    rc, out, err = run(a, ["--db", db, "reports", "--format", "json"] + window)
+    far_rows = [r for r in json.loads(out)["rows"] if r["org"] == "Far Future"] if rc == 0 else []
+    check(far_rows and far_rows[0]["end"] == "10000-01-01T00:00:00Z" and far_rows[0]["start"] == "9999-12-31T00:00:00Z",
+          "reports JSON prints the year-10000 end: %r" % far_rows)
+    rc, out, err = run(a, ["--db", db, "reports"] + window)
+    check(rc == 0 and b"9999-12-31" in out, "reports table shows the year-9999 days: %r" % out)
+    far_id = [r["id"] for r in rows if r["org"] == "Far Future"]
+    rc, out, err = run(a, ["--db", db, "show", str(far_id[0] if far_id else 1)])
+    check(rc == 0 and b"end: 10000-01-01T00:00:00Z" in out and b"date-range-implausible" in out,
+          "show: the end and the warning: %r" % out[:400])
+    since = ["--since", "2026-11-01"]
+    rc, out, err = run(a, ["--db", db, "--format", "json", "summary", "--by", "domain,mx"] + since)
+    got = sorted((r["domain"], r["mx"], r["failed_sessions"]) for r in json.loads(out)["rows"]) if rc == 0 else []
+    check(got == [("example.net", "mx1.example.net", 1), ("xn--bcher-kva.example", "mx.xn--bcher-kva.example", 4)],
+          "names in several spellings are one name, sts+tlsa counted once: %r" % got)
 
 
 # ---------------------------------------------------------------- rollup
@@ -1030,6 +1073,94 @@ def check_fold_equals_sql(a, db, label):
     os.unlink(again)
 
 
+def mixed_case(rows, seed):
+    """rows with their DNS names as senders wrote them before version 5
+    normalized them: upper case, a trailing dot, blanks around."""
+    import random
+    rng = random.Random(seed)
+    reports, policies, failures = rows
+
+    def mess(name):
+        if not name:
+            return name
+        k = rng.randrange(4)
+        return [name, name.upper(), name + ".", " %s.\t" % name.title()][k]
+    return (reports, [p[:4] + (mess(p[4]),) + p[5:] for p in policies],
+            [f[:3] + (mess(f[3]), mess(f[4])) + f[5:] for f in failures])
+
+
+def migrated_names(a, files_all):
+    """schema/005-names.sql on a version-4 database whose names differ in
+    case, trailing dot and blanks: the summaries merge them (equal to a
+    database written with the normalized names), the interned names are
+    merged, and the rollups stay equal to the raw rows."""
+    clean = random_rows(20261203, 600)
+    rows = mixed_case(clean, 5)
+    reports, policies, failures = rows
+    # An sts and a tlsa copy of one detail whose MX names differ in case
+    # (and a trailing dot): counted once after the migration.
+    rid, pid = len(reports) + 1, len(policies) + 1
+    reports = reports + [(rid, "Case Org", "case-1", 1790380800, 1790467200)]     # 2026-09-26
+    policies = policies + [(pid, rid, 0, "sts", "Example.NET.", 10, 3), (pid + 1, rid, 1, "tlsa", "example.net", 10, 3)]
+    failures = failures + [(pid, "certificate-expired", "198.51.100.9", "MX9.EXAMPLE.NET", None, None, 3, None),
+                           (pid + 1, "certificate-expired", "198.51.100.9", "mx9.example.net.", None, None, 3, None)]
+    rows = (reports, policies, failures)
+    db = os.path.join(a.work, "rollup-names.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    con = sqlite3.connect(db)
+    for f in files_all[:4]:
+        con.executescript(open(f).read())
+    con.execute("PRAGMA user_version = 4")
+    write_rows(con, rows, "ingest", fold_every=50)
+    con.execute(FOLD)
+    con.commit()
+    before = con.execute("SELECT COUNT(*) FROM dim_domain").fetchone()[0]
+    con.close()
+    empty = os.path.join(a.work, "empty-dir")
+    os.makedirs(empty, exist_ok=True)
+    p = subprocess.run([a.ingest, "--db", db, empty], capture_output=True, env=env())
+    con = sqlite3.connect(db)
+    ver = con.execute("PRAGMA user_version").fetchone()[0]
+    doms = [r[0] for r in con.execute("SELECT name FROM dim_domain")]
+    mxs = [r[0] for r in con.execute("SELECT name FROM dim_mx")]
+    raw_doms = set(r[0] for r in con.execute("SELECT DISTINCT policy_domain FROM policy WHERE policy_domain"
+                                             " IS NOT NULL"))
+    con.close()
+    check(ver == len(files_all), "names: migrated to %d (%d): %s" % (len(files_all), ver, p.stderr))
+    check(before > len(doms) and sorted(doms) == sorted(set(d.lower() for d in doms)),
+          "names: interned domains merged (%d -> %d: %r)" % (before, len(doms), doms))
+    check(raw_doms == set(doms) and all(d == d.strip().lower().rstrip(".") for d in raw_doms),
+          "names: raw policy domains normalized: %r" % sorted(raw_doms))
+    check(all(m == m.strip().lower().rstrip(".") for m in mxs), "names: interned MX names merged: %r" % mxs)
+    # The summaries equal those of the same rows written with clean names.
+    ref = os.path.join(a.work, "rollup-names-ref.db")
+    con = schema_db(a, ref)
+    cr, cp, cf = clean
+    cp = cp + [(pid, rid, 0, "sts", "example.net", 10, 3), (pid + 1, rid, 1, "tlsa", "example.net", 10, 3)]
+    cf = cf + [(pid, "certificate-expired", "198.51.100.9", "mx9.example.net", None, None, 3, None),
+               (pid + 1, "certificate-expired", "198.51.100.9", "mx9.example.net", None, None, 3, None)]
+    write_rows(con, (cr + [reports[-1]], cp, cf), "ingest")
+    con.execute(FOLD)
+    con.commit()
+    con.close()
+    for q in (["summary", "--by", "domain"], ["summary", "--by", "mx,type"], ["summary", "--by", "org,domain,mx"],
+              ["trend", "--interval", "week"], ["summary", "--by", "mx", "--mx", "mx9.*"]):
+        argv = ["--format", "json"] + q + ["--since", "2026-08-01"]
+        rc1, out1, _ = run(a, ["--db", db] + argv)
+        rc2, out2, _ = run(a, ["--db", ref] + argv)
+        check(rc1 == 0 and out1 == out2, "names: %s after the migration equals clean names" % " ".join(q))
+    rc, out, _ = run(a, ["--db", db, "--format", "json", "summary", "--by", "mx", "--mx", "mx9.*",
+                         "--since", "2026-08-01"])
+    got = json.loads(out)["rows"] if rc == 0 else None
+    check(got and len(got) == 1 and got[0]["failed_sessions"] == 3,
+          "names: sts+tlsa details with MX names differing in case counted once: %r" % got)
+    compare_rollup(a, db, "names migrated", all_time_queries() + [
+        ["summary", "--by", "domain,mx", "--since", "2026-08-01"],
+        ["summary", "--by", "mx,type", "--since", "2026-09-03", "--until", "2026-10-20"]])
+
+
 def rollup(a):
     rows = random_rows(20261123, 3000)
     files = sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql")))
@@ -1118,6 +1249,7 @@ def rollup(a):
     check(n == len(rows[0]), "all %d random reports stored (%d)" % (len(rows[0]), n))
     check_fold_equals_sql(a, db4, "ingest")
     compare_rollup(a, db4, "ingest")
+    migrated_names(a, files_all=sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql"))))
     # The backfilled rollups equal the ones the fold wrote.
     con = sqlite3.connect(db3)
     con.execute("ATTACH ? AS t", (db2,))
