@@ -106,16 +106,21 @@ struct tr_db {
     struct tr_rollup *ru;       /* owned: rollup sums of the open transaction */
 };
 
-/* TR_E_DB_REFUSED when the database refused the statement's own rows (a
- * constraint, a trigger's RAISE, a value too big): the same rows would be
- * refused every time, unlike a locked, full or read-only database, which
- * a retry can get past (TR_E_DB). */
+/* See db.h: TR_E_DB_REFUSED when the database refused the statement's own
+ * rows (a constraint, a trigger's RAISE, a value too big): the same rows
+ * would be refused every time, unlike a locked, full or read-only
+ * database, which a retry can get past (TR_E_DB). */
+int tr_db_fail(sqlite3 *h, struct tr_err *err, const char *what)
+{
+    int primary = sqlite3_errcode(h) & 0xff;
+    tr_err_set(err, primary == SQLITE_CONSTRAINT || primary == SQLITE_TOOBIG ? TR_E_DB_REFUSED : TR_E_DB,
+               "%s: %s", what, sqlite3_errmsg(h));
+    return -1;
+}
+
 static int db_fail(struct tr_db *db, struct tr_err *err, const char *what)
 {
-    int primary = sqlite3_errcode(db->h) & 0xff;
-    tr_err_set(err, primary == SQLITE_CONSTRAINT || primary == SQLITE_TOOBIG ? TR_E_DB_REFUSED : TR_E_DB,
-               "%s: %s", what, sqlite3_errmsg(db->h));
-    return -1;
+    return tr_db_fail(db->h, err, what);
 }
 
 static int exec(struct tr_db *db, const char *sql, struct tr_err *err)

@@ -182,9 +182,3 @@ long tr_spool_drain_log(const char *dir, const struct tr_ingest_opts *o, struct 
     tr_spool_scan_free(scan);
     return failed ? -1 : done;
 }
-
-int tr_spool_drain(const char *dir, const struct tr_ingest_opts *o, struct tr_db *db,
-                   struct tr_counts *counts, long max_entries, struct tr_err *err)
-{
-    return tr_spool_drain_log(dir, o, db, counts, max_entries, NULL, NULL, err) < 0 ? -1 : 0;
-}

@@ -7,7 +7,8 @@
  * parse) and compress the JSON as sent (tr_zblob), collecting the
  * outcomes; the calling thread, the only one that touches the database,
  * hands them to the writer callbacks in the order jobs finish.  Jobs in
- * flight are bounded (JOBS_MAX_IN_FLIGHT, JOBS_MAX_BYTES of input), so
+ * flight are bounded (JOBS_PER_THREAD per parser thread, JOBS_MAX_BYTES of
+ * input, both in jobs.c), so
  * memory does not grow with the number of inputs.
  *
  * Counts are those the writer's callbacks return, so stored, duplicate and

@@ -76,6 +76,14 @@ int tr_db_quarantine(struct tr_db *db, const struct tr_provenance *p, const char
                      const char *detail, const unsigned char *raw, size_t raw_len,
                      size_t full_len, struct tr_err *err);
 
+/* The store's one classification of an SQLite failure on h (db.c and
+ * rollup.c): sets err to TR_E_DB_REFUSED when the database refused the
+ * statement's rows (SQLITE_CONSTRAINT, including a trigger's RAISE, or
+ * SQLITE_TOOBIG: a retry would meet it again), else TR_E_DB (locked,
+ * full, read-only, I/O: retryable), with "what: SQLite's message".
+ * Returns -1. */
+int tr_db_fail(sqlite3 *h, struct tr_err *err, const char *what);
+
 /* Marks a quarantine row resolved (a retry stored its report). */
 int tr_db_quarantine_resolve(struct tr_db *db, int64_t id, struct tr_err *err);
 
