@@ -411,7 +411,7 @@ static int insert_report(struct tr_db *db, const struct tr_report *r, const stru
                          sqlite3_int64 *rid, struct tr_err *err)
 {
     sqlite3_stmt *st = db->st[ST_INSERT_REPORT];
-    char *warnings = tr_warnings_to_string(r->warnings);
+    char *warnings = tr_report_warnings_string(r);
     int rc;
 
     bind_text(st, 1, r->organization_name);

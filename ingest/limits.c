@@ -81,6 +81,9 @@ static const char *const warning_names[TR_W_COUNT] = {
     "failure-count-exceeds-total",
     "summary-count-missing",
     "end-inclusive-adjusted",
+    "unknown-field",
+    "misspelt-field-name",
+    "zip-entry-skipped",
 };
 
 const char *tr_warning_name(int i)

@@ -65,11 +65,39 @@ static const struct pcase cases[] = {
       "'start':'2026-11-01T00:00:00Z','end':'2026-11-02T00:00:00Z','policies':[{'policy_type':'sts',"
       "'policy_domain':'example.net','policy_strings':null,'mx_hosts':null,'successful_sessions':5,"
       "'failed_sessions':0,'failure_details':[]}],'warnings':[]}", 0, {0}, NULL, NULL },
-    { "any key order, unknown keys ignored",
+    { "any key order, unknown keys ignored and flagged by name",
       "{'policies':[{'summary':{'total-failure-session-count':0,'x':[1,{}],'total-successful-session-count':2},"
       "'policy':{'policy-domain':'example.net','x-new':true,'policy-type':'sts'},'extra':null}],"
       "'report-id':'r1','future':{'a':[1,2]}," DAY1 ",'organization-name':'Org'}", NULL,
-      "'successful_sessions':2,'failed_sessions':0", 0, {0}, NULL, NULL },
+      "'successful_sessions':2,'failed_sessions':0", TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "unknown keys named in the warnings, in document order",
+      "{'policies':[{'summary':{'total-failure-session-count':0,'x':[1,{}],'total-successful-session-count':2},"
+      "'policy':{'policy-domain':'example.net','x-new':true,'policy-type':'sts'},'extra':null}],"
+      "'report-id':'r1','future':{'a':[1,2]}," DAY1 ",'organization-name':'Org'}", NULL,
+      "'warnings':['unknown-field','unknown-field=future','unknown-field=policies[0].extra',"
+      "'unknown-field=policies[0].policy.x-new','unknown-field=policies[0].summary.x']",
+      TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "unknown keys in date-range and a failure detail",
+      REPORT_R("'date-range':{'start-datetime':'2026-11-01T00:00:00Z','end-datetime':'2026-11-02T00:00:00Z',"
+               "'tz':'UTC'}", WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-hostnam':'mx1.example.net'"))),
+      NULL, "'unknown-field=date-range.tz','unknown-field=policies[0].failure-details[0].receiving-mx-hostnam']",
+      TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "an unknown key's name is percent-encoded in its warning",
+      REPORT(POLICY(P_STS, SUMMARY(5, 0) ",'a b=\\u00e9\\n%':1")), NULL,
+      "'unknown-field=policies[0].a%20b%3D%C3%A9%0A%25'", TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "receiving-mx-host-name (a real reporter's misspelling) is receiving-mx-hostname",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx1.example.net'"))), NULL,
+      "'receiving_mx_hostname':'mx1.example.net'",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
+    { "the misspelling is named; the RFC name wins when both are sent",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx2.example.net',"
+                                                "'receiving-mx-hostname':'mx1.example.net'"))), NULL,
+      "'receiving_mx_hostname':'mx1.example.net','receiving_mx_helo'",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
+    { "the misspelling's warning names its path",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx1.example.net'"))), NULL,
+      "'warnings':['misspelt-field-name','misspelt-field-name=policies[0].failure-details[0].receiving-mx-host-name']",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
     { "utf-8 byte order mark skipped", "\xEF\xBB\xBF  " REPORT(STS), NULL, "'report_id':'r1'", 0, {0}, NULL, NULL },
     { "non-ascii text kept", "{'organization-name':'Pusat \xC3\xA9\xE2\x82\xAC','report-id':'r1'," DAY1
       ",'policies':[" STS "]}", NULL, "'organization_name':'Pusat \xC3\xA9\xE2\x82\xAC'", 0, {0}, NULL, NULL },
@@ -212,7 +240,7 @@ static const struct pcase cases[] = {
     { "summary not an object", REPORT(POLICY(P_STS, "'summary':[1,2]")), TR_E_BAD_FIELD,
       "policies[0].summary: expected an object", 0, {0}, NULL, NULL },
     { "summary missing", REPORT(POLICY(P_STS, "'x':1")), NULL, "'successful_sessions':0,'failed_sessions':0",
-      TR_W_COUNT_MISSING, {0}, NULL, NULL },
+      TR_W_COUNT_MISSING | TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
     { "successful count missing", REPORT(POLICY(P_STS, "'summary':{'total-failure-session-count':0}")), NULL,
       "'successful_sessions':0", TR_W_COUNT_MISSING, {0}, NULL, NULL },
     { "duplicate key in a failure detail",

@@ -123,7 +123,8 @@ static void test_warnings(void)
     s = tr_warnings_to_string(all);
     CHECK_STR(s, "no-timezone policy-domain-from-header policy-domain-from-filename policy-domain-missing "
                  "mx-host-string tlsa-policy-string-expanded draft-field-name unknown-result-type "
-                 "unknown-policy-type failure-count-exceeds-total summary-count-missing end-inclusive-adjusted");
+                 "unknown-policy-type failure-count-exceeds-total summary-count-missing end-inclusive-adjusted "
+                 "unknown-field misspelt-field-name zip-entry-skipped");
     free(s);
 }
 

@@ -31,6 +31,8 @@
 #define TR_E_LIMIT_FAILURES      "limit-failure-details"
 #define TR_E_LIMIT_STRING_LENGTH "limit-string-length"
 #define TR_E_LIMIT_MIME_PARTS    "limit-mime-parts"
+#define TR_E_LIMIT_ZIP_ENTRIES   "limit-zip-entries"
+#define TR_E_LIMIT_ZIP_SIZE      "limit-zip-inflated-size"
 
 /* Warnings recorded on a stored report (bit flags, see report.h). */
 enum tr_warning {
@@ -46,8 +48,13 @@ enum tr_warning {
     TR_W_FAILURES_EXCEED      = 1u << 9, /* "failure-count-exceeds-total" (Mail.ru) */
     TR_W_COUNT_MISSING        = 1u << 10,/* "summary-count-missing": taken as 0 */
     TR_W_END_ADJUSTED         = 1u << 11,/* "end-inclusive-adjusted": 23:59:59 -> next 00:00:00 */
+    /* These three also name what they found, as named warnings
+     * "CODE=ARG" stored beside the codes (report.h tr_warn_named). */
+    TR_W_UNKNOWN_FIELD        = 1u << 12,/* "unknown-field": a key RFC 8460 does not define, ignored */
+    TR_W_MISSPELT_FIELD       = 1u << 13,/* "misspelt-field-name": receiving-mx-host-name taken */
+    TR_W_ZIP_ENTRY_SKIPPED    = 1u << 14,/* "zip-entry-skipped": an archive entry that is no report */
 };
-#define TR_W_COUNT 12
+#define TR_W_COUNT 15
 
 /* The stable name of warning bit number i (0 <= i < TR_W_COUNT). */
 const char *tr_warning_name(int i);
