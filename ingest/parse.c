@@ -51,12 +51,8 @@ struct ctx {
 /* Sets warning bit w and records it named: "CODE=path.key". */
 static void warn_named(struct ctx *c, unsigned w, const char *path)
 {
-    int bit = 0;
-
-    while (bit < TR_W_COUNT && (1u << bit) != w)
-        bit++;
     c->warnings |= w;
-    tr_warn_named(&c->named, &c->n_named, tr_warning_name(bit), path);
+    tr_warn_named(&c->named, &c->n_named, tr_warning_name_of(w), path);
 }
 
 static const char *const result_types[] = {

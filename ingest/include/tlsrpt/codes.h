@@ -58,5 +58,7 @@ enum tr_warning {
 
 /* The stable name of warning bit number i (0 <= i < TR_W_COUNT). */
 const char *tr_warning_name(int i);
+/* The stable name of warning w (one enum tr_warning bit). */
+const char *tr_warning_name_of(unsigned w);
 
 #endif

@@ -1,0 +1,51 @@
+#!/bin/bash
+# tlsrpt-ingest on inputs that used to lose data without a word: zip
+# archives of several entries, files in a directory that are not read
+# (symbolic links, FIFOs, sockets, unreadable files), conflicting resends.
+#   trust.sh TLSRPT-INGEST SAMPLES-DIR
+set -u
+ingest=$1 samples=$(cd "$2" && pwd)
+tmp=$(mktemp -d)
+trap 'chmod -R u+rwx "$tmp"; rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok()   { pass=$((pass + 1)); }
+bad()  { echo "FAIL $*"; fail=$((fail + 1)); }
+expect() { # expect WHAT WANT GOT
+    if [ "$2" = "$3" ]; then ok; else bad "$1: want '$2', got '$3'"; fi
+}
+q() { sqlite3 "$1" "$2"; }
+g="$samples/google-sts-certificate-expired.json"
+s="$samples/stalwart-contact-null-7-days.json"
+k="$samples/mimecast-hex-report-id.json"
+
+# ---- zip archives: every entry read --------------------------------------
+python3 - "$tmp" "$g" "$s" "$k" <<'PY'
+import gzip, sys, zipfile
+tmp, g, s, k = sys.argv[1:]
+def z(name, entries, method=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(f"{tmp}/{name}", "w", method) as f:
+        for n, data in entries:
+            f.writestr(n, data)
+G, S, K = (open(p, "rb").read() for p in (g, s, k))
+z("three.zip", [("a.json", G), ("b.json", S), ("c.json", K)])
+z("readme-first.zip", [("README.txt", b"This archive holds a TLS report.\n"), ("r.json", G)])
+z("gz-inside.zip", [("r.json.gz", gzip.compress(S, mtime=0))], zipfile.ZIP_STORED)
+z("no-report.zip", [("README.txt", b"nothing here\n")])
+z("many.zip", [(f"{i}.txt", b"x") for i in range(5)] + [("r.json", G)])
+PY
+out=$("$ingest" --db "$tmp/z.db" "$tmp/three.zip"); expect "zip of three reports" "0:3 reports stored, 0 duplicates, 0 quarantined" "$?:$out"
+out=$("$ingest" --db "$tmp/z2.db" "$tmp/readme-first.zip"); expect "readme, then the report" "0:1 reports stored, 0 duplicates, 0 quarantined" "$?:$out"
+expect "skipped entry named in the warnings" "end-inclusive-adjusted zip-entry-skipped zip-entry-skipped=README.txt" \
+    "$(q "$tmp/z2.db" "SELECT warnings FROM report")"
+out=$("$ingest" --dump "$tmp/readme-first.zip" | grep -o '"warnings":.*'); expect "--dump names the skipped entry" \
+    '"warnings":["end-inclusive-adjusted","zip-entry-skipped","zip-entry-skipped=README.txt"]}' "$out"
+out=$("$ingest" --db "$tmp/z3.db" "$tmp/gz-inside.zip"); expect "a .json.gz inside a zip" "0:1 reports stored, 0 duplicates, 0 quarantined" "$?:$out"
+out=$("$ingest" --db "$tmp/z4.db" "$tmp/no-report.zip"); expect "zip without a report" "1:0 reports stored, 0 duplicates, 1 quarantined" "$?:$out"
+expect "its reason" "not-a-report" "$(q "$tmp/z4.db" "SELECT reason FROM quarantine")"
+out=$("$ingest" --db "$tmp/z5.db" --limit zip-entries=4 "$tmp/many.zip"); expect "zip-entries limit" "1:0 reports stored, 0 duplicates, 1 quarantined" "$?:$out"
+expect "its reason" "limit-zip-entries" "$(q "$tmp/z5.db" "SELECT reason FROM quarantine")"
+out=$("$ingest" --db "$tmp/z6.db" --limit zip-inflated-size=2000 "$tmp/three.zip"); expect "zip-inflated-size limit" "1:0 reports stored, 0 duplicates, 1 quarantined" "$?:$out"
+expect "its reason" "limit-zip-inflated-size" "$(q "$tmp/z6.db" "SELECT reason FROM quarantine")"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
