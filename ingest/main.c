@@ -59,6 +59,7 @@ struct run {
     struct tr_counts counts;
     long inputs;
     long unreadable;
+    long skipped;              /* directory entries not read by rule (TR_E_SKIPPED) */
     long batch;                   /* outcomes per transaction */
     long jobs;                    /* --jobs: parser threads (1: no threads) */
     long in_batch;                /* outcomes in the open transaction */
@@ -275,9 +276,22 @@ static int jobs_input_done(void *ctx, struct tr_err *err)
     return 0;
 }
 
+/* A file not read: unreadable (exit status 1), or skipped by rule (a
+ * symbolic link, FIFO, socket or device below a PATH: counted apart, the
+ * exit status unchanged).  Each is named on stderr. */
 static void on_source_error(void *ctx, const char *path, const struct tr_err *err)
 {
     struct run *run = ctx;
+
+    if (tr_err_is(err, TR_E_SKIPPED)) {
+        run->skipped++;
+        fputs(PROG ": skipped ", stderr);
+        put_safe(stderr, path);
+        fputs(": ", stderr);
+        put_safe(stderr, err->detail);
+        fputc('\n', stderr);
+        return;
+    }
     run->unreadable++;
     fprintf(stderr, PROG ": %s: %s\n", path, err->detail);
 }
@@ -437,13 +451,16 @@ static void make_parent_dir(const char *path)
 static void print_summary(const struct run *run)
 {
     if (run->json) {
-        printf("{\"stored\": %ld, \"duplicates\": %ld, \"quarantined\": %ld, \"unreadable\": %ld}\n",
-               run->counts.stored, run->counts.duplicates, run->counts.quarantined, run->unreadable);
+        printf("{\"stored\": %ld, \"duplicates\": %ld, \"quarantined\": %ld, \"unreadable\": %ld,"
+               " \"skipped\": %ld}\n", run->counts.stored, run->counts.duplicates, run->counts.quarantined,
+               run->unreadable, run->skipped);
     } else if (!run->quiet) {
         printf("%ld reports stored, %ld duplicates, %ld quarantined", run->counts.stored,
                run->counts.duplicates, run->counts.quarantined);
         if (run->unreadable)
             printf(", %ld unreadable", run->unreadable);
+        if (run->skipped)
+            printf(", %ld skipped", run->skipped);
         putchar('\n');
     }
 }

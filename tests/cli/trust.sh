@@ -47,5 +47,33 @@ expect "its reason" "limit-zip-entries" "$(q "$tmp/z5.db" "SELECT reason FROM qu
 out=$("$ingest" --db "$tmp/z6.db" --limit zip-inflated-size=2000 "$tmp/three.zip"); expect "zip-inflated-size limit" "1:0 reports stored, 0 duplicates, 1 quarantined" "$?:$out"
 expect "its reason" "limit-zip-inflated-size" "$(q "$tmp/z6.db" "SELECT reason FROM quarantine")"
 
+# ---- files in a directory that are not read: named and counted ----------
+mkdir -p "$tmp/d/sub" "$tmp/outside"
+cp "$g" "$tmp/d/r.json"
+cp "$s" "$tmp/outside/o.json"
+ln -s "$tmp/outside/o.json" "$tmp/d/link.json"
+ln -s "$tmp/d" "$tmp/d/sub/loop"
+mkfifo "$tmp/d/fifo"
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$tmp/d/sock"
+out=$("$ingest" --db "$tmp/s.db" "$tmp/d" 2>"$tmp/err"); expect "skipped in the summary line" \
+    "0:1 reports stored, 0 duplicates, 0 quarantined, 4 skipped" "$?:$out"
+for f in fifo link.json sock sub/loop; do
+    grep -q "^tlsrpt-ingest: skipped $tmp/d/$f: " "$tmp/err" && ok || bad "skipped $f not named: $(cat "$tmp/err")"
+done
+grep -q "link.json: symbolic link, not followed" "$tmp/err" && ok || bad "what a link is: $(cat "$tmp/err")"
+grep -q "fifo: FIFO, not read" "$tmp/err" && ok || bad "what a FIFO is: $(cat "$tmp/err")"
+out=$("$ingest" --db "$tmp/s.db" --json "$tmp/d" 2>/dev/null); expect "skipped in --json" \
+    '0:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 4}' "$?:$out"
+out=$("$ingest" --db "$tmp/s.db" --json --jobs 2 "$tmp/d" 2>/dev/null); expect "skipped with --jobs" \
+    '0:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 4}' "$?:$out"
+# A symbolic link named as PATH is followed.
+out=$("$ingest" --db "$tmp/s.db" "$tmp/d/link.json" 2>&1); expect "a PATH that is a link" "0:1 reports stored, 0 duplicates, 0 quarantined" "$?:$out"
+# An unreadable file is named and counted as unreadable (exit 1); root reads anything.
+if [ "$(id -u)" -ne 0 ]; then
+    mkdir "$tmp/u"; cp "$k" "$tmp/u/k.json"; chmod 000 "$tmp/u/k.json"
+    out=$("$ingest" --db "$tmp/u.db" "$tmp/u" 2>"$tmp/err"); expect "unreadable" "1:0 reports stored, 0 duplicates, 0 quarantined, 1 unreadable" "$?:$out"
+    grep -q "k.json" "$tmp/err" && ok || bad "unreadable not named"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

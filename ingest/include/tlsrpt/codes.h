@@ -23,6 +23,8 @@
 #define TR_E_DB_REFUSED          "db-refused"          /* the database refused this report's rows
                                                           (a constraint or trigger): it would again */
 #define TR_E_USAGE               "usage"
+#define TR_E_SKIPPED             "skipped"             /* a directory entry not read: a symbolic
+                                                          link, FIFO, socket or device (source.h) */
 /* A named limit was exceeded; the code names the limit. */
 #define TR_E_LIMIT_MESSAGE_SIZE  "limit-message-size"
 #define TR_E_LIMIT_INFLATED_SIZE "limit-inflated-size"
