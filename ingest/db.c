@@ -30,6 +30,7 @@
  */
 #include "tlsrpt/db.h"
 #include "tlsrpt/codes.h"
+#include "tlsrpt/conflict.h"
 #include "tlsrpt/gunzip.h"
 #include "tlsrpt/rollup.h"
 #include "tlsrpt/schema.h"
@@ -459,6 +460,27 @@ static int quarantine_refused(struct tr_db *db, const struct tr_provenance *p, c
     return rc < 0 ? -1 : TR_QUARANTINED;
 }
 
+/* A duplicate whose normalized content differs from the stored report
+ * (conflict.h) is kept as a quarantine entry, reason
+ * TR_E_CONFLICTING_DUPLICATE, naming the fields that differ; the stored
+ * report stays.  Returns TR_DUPLICATE, TR_CONFLICTING or -1 with err. */
+static int quarantine_conflict(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
+                               const unsigned char *z, size_t zlen, size_t raw_len, struct tr_err *err)
+{
+    char what[TR_ERR_DETAIL_MAX];
+    unsigned char *raw;
+    size_t n;
+    int rc = tr_conflict_check(db->h, r, what, sizeof what, err);
+
+    if (rc <= 0)
+        return rc < 0 ? -1 : TR_DUPLICATE;
+    if (tr_zinflate(z, zlen, raw_len, &raw, &n, err) < 0)
+        return -1;
+    rc = tr_db_quarantine(db, p, TR_E_CONFLICTING_DUPLICATE, what, raw, n, n, err);
+    free(raw);
+    return rc < 0 ? -1 : TR_CONFLICTING;
+}
+
 /* Stores r with its blob z (zlen bytes, the JSON of raw_len bytes
  * compressed): see tr_db_store_report. */
 static int store(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
@@ -476,6 +498,8 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
                      : exec(db, "BEGIN IMMEDIATE", err) < 0)
         return -1;
     rc = insert_report(db, r, p, z, zlen, raw_len, &rid, err);
+    if (rc == TR_DUPLICATE)
+        rc = quarantine_conflict(db, r, p, z, zlen, raw_len, err);
     if (rc == TR_STORED) {
         sqlite3_int64 *pids = xcalloc(r->n_policies ? r->n_policies : 1, sizeof *pids);
         if (insert_policies(db, rid, r, pids, err) < 0 || tr_rollup_add(db->ru, rid, pids, r, err) < 0)

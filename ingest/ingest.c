@@ -239,6 +239,8 @@ static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_s
             counts->stored++;
         else if (rc == TR_DUPLICATE)
             counts->duplicates++;
+        else if (rc == TR_CONFLICTING)
+            counts->conflicting++;
         else if (rc == TR_QUARANTINED)
             counts->quarantined++;
         rc = rc < 0 ? -1 : 0;

@@ -27,7 +27,8 @@
  * the thread that called jobs_run(); arguments are borrowed for the call. */
 struct jobs_writer {
     /* Stores a report whose JSON (raw_len bytes) is compressed in z:
-     * TR_STORED, TR_DUPLICATE, TR_QUARANTINED, or -1 with err set. */
+     * TR_STORED, TR_DUPLICATE, TR_CONFLICTING, TR_QUARANTINED, or -1
+     * with err set. */
     int (*report_z)(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
                     const unsigned char *z, size_t z_len, size_t raw_len, struct tr_err *err);
     /* As tr_sink.reject: 0 or -1 with err set. */

@@ -161,7 +161,8 @@ static void print_stored(const struct run *run, int rc, const struct tr_report *
         tr_format_datetime(r->start, start, sizeof start);
         start[10] = '\0';
         printf("%-10s ", rc == TR_STORED ? "stored" : rc == TR_DUPLICATE ? "duplicate"
-                                                    : "quarantine " TR_E_DB_REFUSED);
+                         : rc == TR_CONFLICTING ? "quarantine " TR_E_CONFLICTING_DUPLICATE
+                                                : "quarantine " TR_E_DB_REFUSED);
         put_safe(stdout, r->organization_name);
         fputs("  ", stdout);
         put_safe(stdout, r->n_policies ? r->policies[0].policy_domain : NULL);
@@ -327,8 +328,8 @@ static int retry_report(void *ctx, const struct tr_report *r, const struct tr_pr
     int rc = run_report(rt->run, r, p, raw, len, err);
     if (rc == TR_STORED || rc == TR_DUPLICATE)
         rt->stored++;
-    else if (rc == TR_QUARANTINED)
-        rt->rejected++;                        /* the database refuses it still */
+    else if (rc == TR_QUARANTINED || rc == TR_CONFLICTING)
+        rt->rejected++;                        /* the database refuses it still, or it conflicts */
     return rc;
 }
 
@@ -452,13 +453,15 @@ static void print_summary(const struct run *run)
 {
     if (run->json) {
         printf("{\"stored\": %ld, \"duplicates\": %ld, \"quarantined\": %ld, \"unreadable\": %ld,"
-               " \"skipped\": %ld}\n", run->counts.stored, run->counts.duplicates, run->counts.quarantined,
-               run->unreadable, run->skipped);
+               " \"skipped\": %ld, \"conflicting\": %ld}\n", run->counts.stored, run->counts.duplicates,
+               run->counts.quarantined, run->unreadable, run->skipped, run->counts.conflicting);
     } else if (!run->quiet) {
         printf("%ld reports stored, %ld duplicates, %ld quarantined", run->counts.stored,
                run->counts.duplicates, run->counts.quarantined);
         if (run->unreadable)
             printf(", %ld unreadable", run->unreadable);
+        if (run->counts.conflicting)
+            printf(", %ld conflicting", run->counts.conflicting);
         if (run->skipped)
             printf(", %ld skipped", run->skipped);
         putchar('\n');
@@ -611,7 +614,7 @@ int main(int argc, char **argv)
                 "batch were not stored (run again: stored reports are skipped as duplicates)\n",
                 db_path, run.db_err.detail);
         rc = EX_DB;
-    } else if (run.counts.quarantined || run.unreadable) {
+    } else if (run.counts.quarantined || run.counts.conflicting || run.unreadable) {
         rc = EX_QUARANTINED;
     }
     if (!run.dump)

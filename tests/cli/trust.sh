@@ -63,9 +63,9 @@ done
 grep -q "link.json: symbolic link, not followed" "$tmp/err" && ok || bad "what a link is: $(cat "$tmp/err")"
 grep -q "fifo: FIFO, not read" "$tmp/err" && ok || bad "what a FIFO is: $(cat "$tmp/err")"
 out=$("$ingest" --db "$tmp/s.db" --json "$tmp/d" 2>/dev/null); expect "skipped in --json" \
-    '0:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 4}' "$?:$out"
+    '0:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 4, "conflicting": 0}' "$?:$out"
 out=$("$ingest" --db "$tmp/s.db" --json --jobs 2 "$tmp/d" 2>/dev/null); expect "skipped with --jobs" \
-    '0:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 4}' "$?:$out"
+    '0:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 4, "conflicting": 0}' "$?:$out"
 # A symbolic link named as PATH is followed.
 out=$("$ingest" --db "$tmp/s.db" "$tmp/d/link.json" 2>&1); expect "a PATH that is a link" "0:1 reports stored, 0 duplicates, 0 quarantined" "$?:$out"
 # An unreadable file is named and counted as unreadable (exit 1); root reads anything.
@@ -74,6 +74,31 @@ if [ "$(id -u)" -ne 0 ]; then
     out=$("$ingest" --db "$tmp/u.db" "$tmp/u" 2>"$tmp/err"); expect "unreadable" "1:0 reports stored, 0 duplicates, 0 quarantined, 1 unreadable" "$?:$out"
     grep -q "k.json" "$tmp/err" && ok || bad "unreadable not named"
 fi
+
+# ---- resends: identical content is a duplicate, different a conflict ----
+# Reformatted and re-compressed: the same normalized report.
+python3 -c 'import gzip,json,sys; sys.stdout.buffer.write(gzip.compress(json.dumps(json.load(open(sys.argv[1])),indent=1).encode()))' "$g" > "$tmp/same.json.gz"
+# A corrected resend: one count and one failure detail's reason differ.
+python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+r["policies"][0]["summary"]["total-failure-session-count"] += 1
+r["policies"][0]["failure-details"][0]["failure-reason-code"] = "corrected"
+json.dump(r, sys.stdout)' "$g" > "$tmp/corrected.json"
+out=$("$ingest" --db "$tmp/c.db" "$g" "$tmp/same.json.gz"); expect "identical resend" "0:1 reports stored, 1 duplicates, 0 quarantined" "$?:$out"
+out=$("$ingest" --db "$tmp/c.db" "$tmp/corrected.json"); expect "conflicting resend" "1:0 reports stored, 0 duplicates, 0 quarantined, 1 conflicting" "$?:$out"
+expect "the first stays" "1|3" "$(q "$tmp/c.db" "SELECT count(*), (SELECT failed_sessions FROM policy) FROM report")"
+expect "the second quarantined" "conflicting-duplicate" "$(q "$tmp/c.db" "SELECT reason FROM quarantine")"
+msg=$(q "$tmp/c.db" "SELECT message FROM quarantine")
+case "$msg" in
+*"policies[0].total-failure-session-count, policies[0].failure-details[0].failure-reason-code") ok ;;
+*) bad "which fields differ: $msg" ;;
+esac
+expect "its raw bytes" "$(cat "$tmp/corrected.json")" \
+    "$(python3 -c 'import sqlite3,sys,zlib
+print(zlib.decompress(sqlite3.connect(sys.argv[1]).execute("SELECT raw_z FROM quarantine").fetchone()[0]).decode(), end="")' "$tmp/c.db")"
+out=$("$ingest" --db "$tmp/c.db" --json "$tmp/corrected.json" "$tmp/same.json.gz"); expect "--json counts both" \
+    '1:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 0, "conflicting": 1}' "$?:$out"
+out=$("$ingest" --db "$tmp/c2.db" --jobs 2 "$g" "$tmp/corrected.json"); expect "with --jobs" "1:1 reports stored, 0 duplicates, 0 quarantined, 1 conflicting" "$?:$out"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -82,7 +82,7 @@ static void test_store_dedup(void)
     char *path = xasprintf("%s/s.db", tmpdir);
     struct tr_ingest_opts o;
     struct tr_sink sink;
-    struct tr_counts c = { 0, 0, 0 };
+    struct tr_counts c = { 0, 0, 0, 0 };
     struct tr_db *db;
     struct tr_err err;
     struct tr_input in = input_of(report_json(1), "test");
@@ -117,7 +117,7 @@ static void test_batch(void)
     char *path = xasprintf("%s/b.db", tmpdir);
     struct tr_ingest_opts o;
     struct tr_sink sink;
-    struct tr_counts c = { 0, 0, 0 };
+    struct tr_counts c = { 0, 0, 0, 0 };
     struct tr_db *db;
     struct tr_err err;
 
@@ -158,7 +158,7 @@ static void test_whole_or_nothing(void)
     char *path = xasprintf("%s/w.db", tmpdir);
     struct tr_ingest_opts o;
     struct tr_sink sink;
-    struct tr_counts c = { 0, 0, 0 };
+    struct tr_counts c = { 0, 0, 0, 0 };
     struct tr_db *db;
     struct tr_err err;
     struct tr_input in = input_of(report_json(7), "w");
@@ -225,7 +225,7 @@ static void test_rollup_refused(void)
     char *path = xasprintf("%s/ru.db", tmpdir);
     struct tr_ingest_opts o;
     struct tr_sink sink;
-    struct tr_counts c = { 0, 0, 0 };
+    struct tr_counts c = { 0, 0, 0, 0 };
     struct tr_db *db;
     struct tr_err err;
     struct tr_input in = input_of(report_json(11), "ru");

@@ -22,6 +22,8 @@
 #define TR_E_DB                  "db-error"            /* the database could not be written */
 #define TR_E_DB_REFUSED          "db-refused"          /* the database refused this report's rows
                                                           (a constraint or trigger): it would again */
+#define TR_E_CONFLICTING_DUPLICATE "conflicting-duplicate" /* the dedup key of a stored report,
+                                                          different content (conflict.h) */
 #define TR_E_USAGE               "usage"
 #define TR_E_SKIPPED             "skipped"             /* a directory entry not read: a symbolic
                                                           link, FIFO, socket or device (source.h) */

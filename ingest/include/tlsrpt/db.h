@@ -48,11 +48,14 @@ int tr_db_begin(struct tr_db *db, struct tr_err *err);
 int tr_db_commit(struct tr_db *db, struct tr_err *err);
 void tr_db_rollback(struct tr_db *db);
 
-enum { TR_STORED = 1, TR_DUPLICATE = 2, TR_QUARANTINED = 3 };
+enum { TR_STORED = 1, TR_DUPLICATE = 2, TR_QUARANTINED = 3, TR_CONFLICTING = 4 };
 
 /* Stores r with its provenance and the JSON as sent (compressed).  Returns
- * TR_STORED, TR_DUPLICATE (same org + report-id + range already present:
- * nothing written), TR_QUARANTINED (the database refused the report's rows,
+ * TR_STORED, TR_DUPLICATE (same org + report-id + range already present
+ * with the same content: nothing written), TR_CONFLICTING (the same key
+ * but different content, conflict.h: the stored report kept, this one
+ * quarantined as TR_E_CONFLICTING_DUPLICATE with the fields that differ),
+ * TR_QUARANTINED (the database refused the report's rows,
  * a constraint or a trigger of its own: the JSON went to the quarantine
  * with reason TR_E_DB_REFUSED and SQLite's message instead, so that a
  * --retry-quarantine can store it once the cause is gone), or -1 with err
