@@ -84,6 +84,8 @@ static const char *const warning_names[TR_W_COUNT] = {
     "failure-count-exceeds-total",
     "summary-count-missing",
     "end-inclusive-adjusted",
+    "invalid-dns-name",
+    "date-range-implausible",
     "unknown-field",
     "misspelt-field-name",
     "zip-entry-skipped",

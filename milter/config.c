@@ -14,12 +14,17 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <unistd.h>
 
 struct param;
 typedef int (*setter)(struct mconf *c, const struct param *p, const char *value,
@@ -52,12 +57,53 @@ static int set_string(struct mconf *c, const struct param *p, const char *v, cha
     return 0;
 }
 
+/* inet:PORT[@HOST]: PORT is 1..65535 or a tcp service name (libmilter
+ * would silently truncate 99999 to 16 bits and listen elsewhere). */
+static int check_port(const char *spec, char *why, size_t cap)
+{
+    char port[64];
+    size_t n = strcspn(spec, "@");
+    char *end;
+    unsigned long v;
+
+    if (n == 0 || n >= sizeof port) {
+        snprintf(why, cap, "\"%s\": want a port from 1 to 65535", spec);
+        return -1;
+    }
+    memcpy(port, spec, n);
+    port[n] = '\0';
+    if (isdigit((unsigned char)port[0])) {
+        errno = 0;
+        v = strtoul(port, &end, 10);
+        if (errno == 0 && *end == '\0' && v >= 1 && v <= 65535)
+            return 0;
+    } else if (getservbyname(port, "tcp") != NULL) {
+        return 0;
+    }
+    snprintf(why, cap, "port \"%s\": want a port from 1 to 65535", port);
+    return -1;
+}
+
 static int set_socket(struct mconf *c, const struct param *p, const char *v, char *why, size_t cap)
 {
     static const char *const kinds[] = { "unix:/", "local:/", "inet:", "inet6:" };
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strncasecmp(v, kinds[i], strlen(kinds[i])) == 0 && v[strlen(kinds[i])] != '\0')
-            return set_string(c, p, v, why, cap);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t k = strlen(kinds[i]);
+        if (strncasecmp(v, kinds[i], k) != 0 || v[k] == '\0')
+            continue;
+        if (i < 2) {
+            const char *path = strchr(v, ':') + 1;
+            struct sockaddr_un sun;
+            if (strlen(path) >= sizeof sun.sun_path) {
+                snprintf(why, cap, "socket path of %zu bytes: a unix socket path has at most %zu",
+                         strlen(path), sizeof sun.sun_path - 1);
+                return -1;
+            }
+        } else if (check_port(v + k, why, cap) < 0) {
+            return -1;
+        }
+        return set_string(c, p, v, why, cap);
+    }
     snprintf(why, cap, "\"%s\": want unix:/PATH or inet:PORT@HOST", v);
     return -1;
 }
@@ -313,13 +359,65 @@ static int check_whole(const struct mconf *c, char *why, size_t cap)
     return 0;
 }
 
+/*
+ * Opens path for reading without blocking on a FIFO or a device, and only
+ * when it is a regular file.
+ */
+static FILE *open_regular(const char *path, char *why, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    FILE *f;
+
+    if (fd < 0) {
+        snprintf(why, cap, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, cap, "%s: %s", path, fstat(fd, &st) < 0 ? strerror(errno)
+                 : S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
+        close(fd);
+        return NULL;
+    }
+    if (fcntl(fd, F_SETFL, 0) < 0 || (f = fdopen(fd, "r")) == NULL) {
+        snprintf(why, cap, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    return f;
+}
+
+enum { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL };
+
+/* One line into buf (cap - 1 bytes at most, without the newline, NUL
+ * terminated), the last line with or without a newline.  A NUL byte or a
+ * line longer than cap - 1 is reported, never truncated silently. */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+    size_t n = 0;
+    int ch, bad = LINE_OK;
+
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        if (ch == '\0' && bad == LINE_OK)
+            bad = LINE_NUL;
+        else if (n + 1 >= cap && bad == LINE_OK)
+            bad = LINE_LONG;
+        if (n + 1 < cap)
+            buf[n++] = (char)ch;
+    }
+    buf[n] = '\0';
+    if (ch == EOF && n == 0 && bad == LINE_OK)
+        return LINE_EOF;
+    return bad;
+}
+
 int mconf_load(const char *path, struct mconf **out, char *why, size_t why_cap)
 {
     struct mconf *c = xcalloc(1, sizeof *c);
     int line_no[N_PARAMS] = { 0 };
-    char line[MCONF_LINE_MAX + 2], reason[MCONF_WHY_MAX];
+    char line[MCONF_LINE_MAX + 1], reason[MCONF_WHY_MAX];
     FILE *f;
-    int n = 0;
+    int n = 0, got;
 
     c->path = xstrdup(path);
     tr_ingest_opts_default(&c->ingest);
@@ -328,17 +426,18 @@ int mconf_load(const char *path, struct mconf **out, char *why, size_t why_cap)
             snprintf(why, why_cap, "%s: %s: bad default: %s", path, params[i].name, reason);
             goto fail;
         }
-    if ((f = fopen(path, "r")) == NULL) {
-        snprintf(why, why_cap, "%s: %s", path, strerror(errno));
+    if ((f = open_regular(path, why, why_cap)) == NULL)
         goto fail;
-    }
-    while (fgets(line, sizeof line, f) != NULL) {
+    while ((got = read_line(f, line, sizeof line)) != LINE_EOF) {
         char *key, *value;
         size_t i;
 
         n++;
-        if (strchr(line, '\n') == NULL && !feof(f)) {
-            snprintf(why, why_cap, "%s:%d: line longer than %d bytes", path, n, MCONF_LINE_MAX);
+        if (got == LINE_LONG || got == LINE_NUL) {
+            if (got == LINE_LONG)
+                snprintf(why, why_cap, "%s:%d: line longer than %d bytes", path, n, MCONF_LINE_MAX);
+            else
+                snprintf(why, why_cap, "%s:%d: NUL byte in the line", path, n);
             fclose(f);
             goto fail;
         }

@@ -52,13 +52,15 @@ enum tr_warning {
     TR_W_FAILURES_EXCEED      = 1u << 9, /* "failure-count-exceeds-total" (Mail.ru) */
     TR_W_COUNT_MISSING        = 1u << 10,/* "summary-count-missing": taken as 0 */
     TR_W_END_ADJUSTED         = 1u << 11,/* "end-inclusive-adjusted": 23:59:59 -> next 00:00:00 */
+    TR_W_NAME_INVALID         = 1u << 12,/* "invalid-dns-name": a name kept as sent (names.h) */
+    TR_W_DATE_IMPLAUSIBLE     = 1u << 13,/* "date-range-implausible": before 2016 or in the future */
     /* These three also name what they found, as named warnings
      * "CODE=ARG" stored beside the codes (report.h tr_warn_named). */
-    TR_W_UNKNOWN_FIELD        = 1u << 12,/* "unknown-field": a key RFC 8460 does not define, ignored */
-    TR_W_MISSPELT_FIELD       = 1u << 13,/* "misspelt-field-name": receiving-mx-host-name taken */
-    TR_W_ZIP_ENTRY_SKIPPED    = 1u << 14,/* "zip-entry-skipped": an archive entry that is no report */
+    TR_W_UNKNOWN_FIELD        = 1u << 14,/* "unknown-field": a key RFC 8460 does not define, ignored */
+    TR_W_MISSPELT_FIELD       = 1u << 15,/* "misspelt-field-name": receiving-mx-host-name taken */
+    TR_W_ZIP_ENTRY_SKIPPED    = 1u << 16,/* "zip-entry-skipped": an archive entry that is no report */
 };
-#define TR_W_COUNT 15
+#define TR_W_COUNT 17
 
 /* The stable name of warning bit number i (0 <= i < TR_W_COUNT). */
 const char *tr_warning_name(int i);
