@@ -47,7 +47,7 @@ static int ingest_entry(const struct tr_spool_entry *e, const struct tr_ingest_o
 static void release_all(const char *dir, struct tr_spool_entry **batch, size_t n,
                         tr_drain_log_cb log, void *log_ctx, const struct tr_err *why)
 {
-    static const struct tr_counts none = { 0, 0, 0 };
+    static const struct tr_counts none = { 0, 0, 0, 0 };
 
     for (size_t i = 0; i < n; i++) {
         if (log)
@@ -66,7 +66,7 @@ static void release_all(const char *dir, struct tr_spool_entry **batch, size_t n
 static long set_aside(const char *dir, struct tr_spool_entry **batch, long n, tr_drain_log_cb log,
                       void *log_ctx, struct tr_err *err)
 {
-    static const struct tr_counts none = { 0, 0, 0 };
+    static const struct tr_counts none = { 0, 0, 0, 0 };
     struct tr_err why = *err;
 
     release_all(dir, batch, (size_t)n, log, log_ctx, &why);
@@ -170,6 +170,7 @@ long tr_spool_drain_log(const char *dir, const struct tr_ingest_opts *o, struct 
             counts->stored += delta[i].stored;
             counts->duplicates += delta[i].duplicates;
             counts->quarantined += delta[i].quarantined;
+            counts->conflicting += delta[i].conflicting;
             if (log)
                 log(log_ctx, e, truncated ? TR_DRAIN_FAILED : TR_DRAIN_DONE, &delta[i], NULL);
             if ((truncated ? tr_spool_fail(dir, e, &serr) : tr_spool_done(dir, e, &serr)) < 0 && !failed) {
@@ -181,10 +182,4 @@ long tr_spool_drain_log(const char *dir, const struct tr_ingest_opts *o, struct 
     }
     tr_spool_scan_free(scan);
     return failed ? -1 : done;
-}
-
-int tr_spool_drain(const char *dir, const struct tr_ingest_opts *o, struct tr_db *db,
-                   struct tr_counts *counts, long max_entries, struct tr_err *err)
-{
-    return tr_spool_drain_log(dir, o, db, counts, max_entries, NULL, NULL, err) < 0 ? -1 : 0;
 }

@@ -51,7 +51,16 @@ struct ctx {
     struct tr_err *err;
     unsigned warnings;          /* TR_W_* bits collected so far */
     size_t n_failures;          /* failure details so far, all policies */
+    char **named;               /* owned: named warnings so far (report.h) */
+    size_t n_named;
 };
+
+/* Sets warning bit w and records it named: "CODE=path.key". */
+static void warn_named(struct ctx *c, unsigned w, const char *path)
+{
+    c->warnings |= w;
+    tr_warn_named(&c->named, &c->n_named, tr_warning_name_of(w), path);
+}
 
 static const char *const result_types[] = {
     "starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
@@ -214,7 +223,7 @@ static int need_str(struct ctx *c, const json_t *obj, const char *key, const cha
     return 0;
 }
 
-/* The RFC field key of obj, else its draft name alt (setting
+/* The RFC field key of obj, else its other name alt (setting warning
  * TR_W_DRAFT_FIELD_NAME when that one supplied the value). */
 static int get_str_alt(struct ctx *c, const json_t *obj, const char *key, const char *alt,
                        const char *prefix, char **out)
@@ -228,6 +237,41 @@ static int get_str_alt(struct ctx *c, const json_t *obj, const char *key, const 
             c->warnings |= TR_W_DRAFT_FIELD_NAME;
     }
     return 0;
+}
+
+/* The keys parse.c reads in each RFC 8460 object (with the draft names
+ * and the misspelling it accepts); any other key is flagged. */
+static const char *const keys_root[] = {
+    "organization-name", "date-range", "contact-info", "report-id", "policies", NULL,
+};
+static const char *const keys_range[] = { "start-datetime", "end-datetime", NULL };
+static const char *const keys_entry[] = { "policy", "summary", "failure-details", NULL };
+static const char *const keys_policy[] = {
+    "policy-type", "policy-string", "policy-domain", "mx-host", "mx-host-pattern", NULL,
+};
+static const char *const keys_summary[] = {
+    "total-successful-session-count", "total-failure-session-count", NULL,
+};
+static const char *const keys_failure[] = {
+    "result-type", "sending-mta-ip", "receiving-mx-hostname", "receiving-mx-host-name",
+    "receiving-mx-helo", "receiving-ip", "failed-session-count", "additional-information",
+    "additional-info-uri", "failure-reason-code", "failure-error-code", NULL,
+};
+
+/* Flags every key of obj (at path) not in known with TR_W_UNKNOWN_FIELD,
+ * named by its path: the value is ignored, but the sender meant
+ * something by it and the postmaster should see that it was dropped. */
+static void check_keys(struct ctx *c, const json_t *obj, const char *path, const char *const *known)
+{
+    const char *key;
+    json_t *v;
+    char kpath[PATH_MAX_LEN];
+
+    json_object_foreach((json_t *)obj, key, v) {
+        (void)v;
+        if (!in_list(key, known))
+            warn_named(c, TR_W_UNKNOWN_FIELD, join(kpath, path, key));
+    }
 }
 
 /*
@@ -396,6 +440,8 @@ static int parse_failure(struct ctx *c, const json_t *d, const char *path, struc
     if (need_str(c, d, "result-type", path, &f->result_type) < 0
         || get_str(c, d, "sending-mta-ip", path, &f->sending_mta_ip) < 0
         || get_str(c, d, "receiving-mx-hostname", path, &f->receiving_mx_hostname) < 0
+        || (f->receiving_mx_hostname == NULL
+            && get_str(c, d, "receiving-mx-host-name", path, &f->receiving_mx_hostname) < 0)
         || get_str(c, d, "receiving-mx-helo", path, &f->receiving_mx_helo) < 0
         || get_str(c, d, "receiving-ip", path, &f->receiving_ip) < 0
         || get_str_alt(c, d, "additional-information", "additional-info-uri", path,
@@ -410,6 +456,11 @@ static int parse_failure(struct ctx *c, const json_t *d, const char *path, struc
     if (tr_name_normalize_in_place(&f->receiving_mx_hostname, TR_NAME_HOST)
         | tr_name_normalize_in_place(&f->receiving_mx_helo, TR_NAME_HOST))
         c->warnings |= TR_W_NAME_INVALID;
+    /* A real reporter's misspelling, taken as the RFC field when that is
+     * absent (and flagged either way: it is not the RFC's name). */
+    if (json_object_get(d, "receiving-mx-host-name") != NULL)
+        warn_named(c, TR_W_MISSPELT_FIELD, join(fpath, path, "receiving-mx-host-name"));
+    check_keys(c, d, path, keys_failure);
     if (!in_list(f->result_type, result_types))
         c->warnings |= TR_W_UNKNOWN_RESULT_TYPE;
     return 0;
@@ -547,6 +598,10 @@ static int parse_policy(struct ctx *c, const json_t *e, const char *path, struct
         tr_err_set(c->err, TR_E_MISSING_FIELD, "%s: missing", ppath);
         return -1;
     }
+    check_keys(c, e, path, keys_entry);
+    check_keys(c, pol, ppath, keys_policy);
+    if (sum != NULL)
+        check_keys(c, sum, spath, keys_summary);
     if (need_str(c, pol, "policy-type", ppath, &p->policy_type) < 0
         || get_str(c, pol, "policy-domain", ppath, &p->policy_domain) < 0
         || str_array(c, json_object_get(pol, "policy-string"), join(fpath, ppath, "policy-string"),
@@ -655,6 +710,7 @@ static int parse_range(struct ctx *c, const json_t *root, struct tr_report *r)
         tr_err_set(c->err, TR_E_MISSING_FIELD, "date-range: missing");
         return -1;
     }
+    check_keys(c, dr, "date-range", keys_range);
     if (need_str(c, dr, "start-datetime", "date-range", &s) < 0
         || need_str(c, dr, "end-datetime", "date-range", &e) < 0)
         goto out;
@@ -704,6 +760,7 @@ static int parse_root(struct ctx *c, const json_t *root, struct tr_report **out)
         || get_str(c, root, "contact-info", "", &r->contact_info) < 0
         || parse_range(c, root, r) < 0)
         goto fail;
+    check_keys(c, root, "", keys_root);
     pols = json_object_get(root, "policies");
     if (pols == NULL || json_is_null(pols)) {
         tr_err_set(c->err, TR_E_MISSING_FIELD, "policies: missing");
@@ -732,6 +789,10 @@ static int parse_root(struct ctx *c, const json_t *root, struct tr_report **out)
             goto fail;
     }
     r->warnings = c->warnings;
+    r->named_warnings = c->named;
+    r->n_named_warnings = c->n_named;
+    c->named = NULL;
+    c->n_named = 0;
     *out = r;
     return 0;
 fail:
@@ -743,7 +804,7 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
                     const struct tr_limits *lim, struct tr_report **out, struct tr_err *err)
 {
     struct tr_limits deflim;
-    struct ctx c = { lim, hints, err, 0, 0 };
+    struct ctx c = { lim, hints, err, 0, 0, NULL, 0 };
     const unsigned char *p = json, *nul;
     size_t n = len, where;
     json_t *root;
@@ -806,5 +867,8 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
     }
     rc = parse_root(&c, root, out);
     json_decref(root);
+    for (size_t i = 0; i < c.n_named; i++)   /* left only on failure */
+        free(c.named[i]);
+    free(c.named);
     return rc;
 }

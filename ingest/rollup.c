@@ -19,6 +19,7 @@
  * tr_rollup_flush().
  */
 #include "tlsrpt/rollup.h"
+#include "tlsrpt/db.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/dates.h"
 
@@ -90,10 +91,11 @@ static gboolean sum_equal(gconstpointer a, gconstpointer b)
     return memcmp(((const struct sum *)a)->key, ((const struct sum *)b)->key, sizeof ((struct sum *)0)->key) == 0;
 }
 
+/* Classified like every store failure (tr_db_fail): a refusal is
+ * TR_E_DB_REFUSED, so db.c quarantines the report instead of retrying it. */
 static int fail(struct tr_rollup *ru, struct tr_err *err, const char *what)
 {
-    tr_err_set(err, TR_E_DB, "%s: %s", what, sqlite3_errmsg(ru->h));
-    return -1;
+    return tr_db_fail(ru->h, err, what);
 }
 
 static int prepare(struct tr_rollup *ru, const char *sql, sqlite3_stmt **st)

@@ -50,8 +50,8 @@ static void log_entry(void *ctx, const struct tr_spool_entry *e, enum tr_drain_o
 
     switch (outcome) {
     case TR_DRAIN_DONE:
-        mlog(LOG_INFO, qid, "ingested %s: stored %ld, duplicates %ld, quarantined %ld",
-             e->name, d->stored, d->duplicates, d->quarantined);
+        mlog(LOG_INFO, qid, "ingested %s: stored %ld, duplicates %ld, quarantined %ld, conflicting %ld",
+             e->name, d->stored, d->duplicates, d->quarantined, d->conflicting);
         break;
     case TR_DRAIN_FAILED:
         if (err)
@@ -79,7 +79,7 @@ static void close_db(void)
 static int drain_once(long max_entries, int quiet, char *why, size_t cap)
 {
     struct mconf *c = mconf_get();
-    struct tr_counts counts = { 0, 0, 0 };
+    struct tr_counts counts = { 0, 0, 0, 0 };
     struct tr_err err;
     long total = 0, n = 0;
     int rc = 0;

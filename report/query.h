@@ -21,9 +21,10 @@
  * neither).  Grouping expressions come from a fixed table indexed by
  * enum rpt_key; no data is ever spliced into SQL.
  *
- * rpt_q_failed() and rpt_q_sessions() read the rollups that the schema's
- * triggers maintain (schema/002-rollups.sql) where they cover the keys and
- * filters, and the raw rows otherwise (see query.c).
+ * rpt_q_failed() and rpt_q_sessions() read the rollups (tables of
+ * schema/002-rollups.sql, kept up to date at each commit by the writer's
+ * fold of schema/003-rollup-fold.sql: ingest/rollup.c) where they cover
+ * the keys and filters, and the raw rows otherwise (see query.c).
  *
  * Functions return 0, or -1 with err (code TR_E_DB, or RPT_E_NOT_FOUND).
  * Tables passed in are filled by the function (caller owns them).

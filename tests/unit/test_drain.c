@@ -93,7 +93,7 @@ static void exec_sql(struct tr_db *db, const char *sql)
 /* Three batches, then max_entries, then entries that arrive later. */
 static void test_batches(struct tr_db *db, const struct tr_ingest_opts *o)
 {
-    struct tr_counts counts = { 0, 0, 0 };
+    struct tr_counts counts = { 0, 0, 0, 0 };
     struct log_seen seen = { 0, 0, 0, 0, 1 };
     struct tr_err err;
 
@@ -118,7 +118,7 @@ static void test_batches(struct tr_db *db, const struct tr_ingest_opts *o)
  * middle of the first batch. */
 static void test_failed_batch(struct tr_db *db, const struct tr_ingest_opts *o)
 {
-    struct tr_counts counts = { 0, 0, 0 };
+    struct tr_counts counts = { 0, 0, 0, 0 };
     struct log_seen seen = { 0, 0, 0, 0, 1 };
     struct tr_err err;
     const int base = 1000;
@@ -176,7 +176,7 @@ static int failed_entries(void)
  * rest of its batch is drained all the same. */
 static void test_refused_entry(struct tr_db *db, const struct tr_ingest_opts *o)
 {
-    struct tr_counts counts = { 0, 0, 0 };
+    struct tr_counts counts = { 0, 0, 0, 0 };
     struct log_seen seen = { 0, 0, 0, 0, 1 };
     struct tr_err err;
     const int base = 2000;
@@ -200,7 +200,7 @@ static void test_refused_entry(struct tr_db *db, const struct tr_ingest_opts *o)
         write_report(base + i, i == 13 ? "Boom Org" : "Refused Org");
     exec_sql(db, "CREATE TEMP TRIGGER boom_q BEFORE INSERT ON main.quarantine "
                  "BEGIN SELECT RAISE(ABORT, 'quarantine refused by the test'); END");
-    counts = (struct tr_counts){ 0, 0, 0 };
+    counts = (struct tr_counts){ 0, 0, 0, 0 };
     seen = (struct log_seen){ 0, 0, 0, 0, 1 };
     CHECK_INT(tr_spool_drain_log(spool, o, db, &counts, -1, on_entry, &seen, &err), 10);
     CHECK_INT(counts.stored, 9);

@@ -22,7 +22,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define EXTERNAL_DIR "/work/shared/external-samples"
 
 /* Caller-owned copy of s with every ' turned into ". */
 static char *q(const char *s)
@@ -66,11 +65,39 @@ static const struct pcase cases[] = {
       "'start':'2026-11-01T00:00:00Z','end':'2026-11-02T00:00:00Z','policies':[{'policy_type':'sts',"
       "'policy_domain':'example.net','policy_strings':null,'mx_hosts':null,'successful_sessions':5,"
       "'failed_sessions':0,'failure_details':[]}],'warnings':[]}", 0, {0}, NULL, NULL },
-    { "any key order, unknown keys ignored",
+    { "any key order, unknown keys ignored and flagged by name",
       "{'policies':[{'summary':{'total-failure-session-count':0,'x':[1,{}],'total-successful-session-count':2},"
       "'policy':{'policy-domain':'example.net','x-new':true,'policy-type':'sts'},'extra':null}],"
       "'report-id':'r1','future':{'a':[1,2]}," DAY1 ",'organization-name':'Org'}", NULL,
-      "'successful_sessions':2,'failed_sessions':0", 0, {0}, NULL, NULL },
+      "'successful_sessions':2,'failed_sessions':0", TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "unknown keys named in the warnings, in document order",
+      "{'policies':[{'summary':{'total-failure-session-count':0,'x':[1,{}],'total-successful-session-count':2},"
+      "'policy':{'policy-domain':'example.net','x-new':true,'policy-type':'sts'},'extra':null}],"
+      "'report-id':'r1','future':{'a':[1,2]}," DAY1 ",'organization-name':'Org'}", NULL,
+      "'warnings':['unknown-field','unknown-field=future','unknown-field=policies[0].extra',"
+      "'unknown-field=policies[0].policy.x-new','unknown-field=policies[0].summary.x']",
+      TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "unknown keys in date-range and a failure detail",
+      REPORT_R("'date-range':{'start-datetime':'2026-11-01T00:00:00Z','end-datetime':'2026-11-02T00:00:00Z',"
+               "'tz':'UTC'}", WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-hostnam':'mx1.example.net'"))),
+      NULL, "'unknown-field=date-range.tz','unknown-field=policies[0].failure-details[0].receiving-mx-hostnam']",
+      TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "an unknown key's name is percent-encoded in its warning",
+      REPORT(POLICY(P_STS, SUMMARY(5, 0) ",'a b=\\u00e9\\n%':1")), NULL,
+      "'unknown-field=policies[0].a%20b%3D%C3%A9%0A%25'", TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "receiving-mx-host-name (a real reporter's misspelling) is receiving-mx-hostname",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx1.example.net'"))), NULL,
+      "'receiving_mx_hostname':'mx1.example.net'",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
+    { "the misspelling is named; the RFC name wins when both are sent",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx2.example.net',"
+                                                "'receiving-mx-hostname':'mx1.example.net'"))), NULL,
+      "'receiving_mx_hostname':'mx1.example.net','receiving_mx_helo'",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
+    { "the misspelling's warning names its path",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx1.example.net'"))), NULL,
+      "'warnings':['misspelt-field-name','misspelt-field-name=policies[0].failure-details[0].receiving-mx-host-name']",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
     { "utf-8 byte order mark skipped", "\xEF\xBB\xBF  " REPORT(STS), NULL, "'report_id':'r1'", 0, {0}, NULL, NULL },
     { "non-ascii text kept", "{'organization-name':'Pusat \xC3\xA9\xE2\x82\xAC','report-id':'r1'," DAY1
       ",'policies':[" STS "]}", NULL, "'organization_name':'Pusat \xC3\xA9\xE2\x82\xAC'", 0, {0}, NULL, NULL },
@@ -258,7 +285,7 @@ static const struct pcase cases[] = {
     { "summary not an object", REPORT(POLICY(P_STS, "'summary':[1,2]")), TR_E_BAD_FIELD,
       "policies[0].summary: expected an object", 0, {0}, NULL, NULL },
     { "summary missing", REPORT(POLICY(P_STS, "'x':1")), NULL, "'successful_sessions':0,'failed_sessions':0",
-      TR_W_COUNT_MISSING, {0}, NULL, NULL },
+      TR_W_COUNT_MISSING | TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
     { "successful count missing", REPORT(POLICY(P_STS, "'summary':{'total-failure-session-count':0}")), NULL,
       "'successful_sessions':0", TR_W_COUNT_MISSING, {0}, NULL, NULL },
     { "duplicate key in a failure detail",
@@ -665,7 +692,10 @@ static void check_external(const char *path, const struct tr_report *r)
 {
     const char *base = tr_basename(path);
 
-    if (strcmp(path, EXTERNAL_DIR "/parsedmarc/mail.ru.json") == 0) {
+    const char *ext = check_external_dir();
+    size_t k = ext ? strlen(ext) : 0;
+
+    if (ext != NULL && strncmp(path, ext, k) == 0 && strcmp(path + k, "/parsedmarc/mail.ru.json") == 0) {
         CHECK_STR(r->organization_name, "Mail.ru");
         CHECK_INT(r->end - r->start, 86400);
         CHECK_INT(r->policies[0].failed_sessions, 1);
@@ -739,13 +769,13 @@ static int walk(const char *dir)
 
 static void test_external(void)
 {
-    struct stat st;
+    const char *ext = check_external_dir();
 
-    if (stat(EXTERNAL_DIR, &st) != 0) {
-        printf("skipping external samples: %s is missing\n", EXTERNAL_DIR);
+    if (ext == NULL) {
+        printf("skipping external samples: $TLSRPT_EXTERNAL_SAMPLES is not set or missing\n");
         return;
     }
-    printf("external samples: %d files\n", walk(EXTERNAL_DIR));
+    printf("external samples: %d files\n", walk(ext));
 }
 
 /* The project's own samples and the warnings each must raise. */

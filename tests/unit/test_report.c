@@ -124,7 +124,7 @@ static void test_warnings(void)
     CHECK_STR(s, "no-timezone policy-domain-from-header policy-domain-from-filename policy-domain-missing "
                  "mx-host-string tlsa-policy-string-expanded draft-field-name unknown-result-type "
                  "unknown-policy-type failure-count-exceeds-total summary-count-missing end-inclusive-adjusted "
-                 "invalid-dns-name date-range-implausible");
+                 "invalid-dns-name date-range-implausible unknown-field misspelt-field-name zip-entry-skipped");
     free(s);
 }
 

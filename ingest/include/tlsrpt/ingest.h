@@ -29,7 +29,7 @@ void tr_ingest_opts_default(struct tr_ingest_opts *o);
 
 /*
  * Receives outcomes.  report() returns TR_STORED, TR_DUPLICATE,
- * TR_QUARANTINED (the sink kept it as rejected instead: db.h), or -1 when
+ * TR_CONFLICTING, TR_QUARANTINED (the sink kept it as rejected instead: db.h), or -1 when
  * the store failed (err set): ingest then stops and returns -1 so the
  * caller can keep the input for later.  reject() likewise returns 0 or -1.
  * raw is the input the reason applies to (a whole message or one decoded
@@ -54,6 +54,7 @@ struct tr_counts {
     long stored;
     long duplicates;
     long quarantined;
+    long conflicting;          /* TR_CONFLICTING: quarantined, but counted here only */
 };
 
 /* A sink that stores into db (borrowed). */
