@@ -42,6 +42,7 @@
 #include "config.h"
 #include "log.h"
 #include "privs.h"
+#include "socket.h"
 #include "worker.h"
 #include "tlsrpt/mime.h"
 #include "tlsrpt/spool.h"
@@ -203,7 +204,7 @@ int main(int argc, char **argv)
     if (realpath(conf_path, conf_abs) != NULL)  /* reloads happen after chdir("/") */
         conf_path = conf_abs;
     mconf_install(conf);
-    mlog_open(foreground, conf->syslog_facility, conf->log_level);
+    mlog_open(PROG, foreground, conf->syslog_facility, conf->log_level);
 
     /* 2. As root: the socket, the directories. */
     if (pv.drop == 0 && geteuid() == 0) {
@@ -215,7 +216,7 @@ int main(int argc, char **argv)
         return EX_SOFTWARE;
     }
     if (privs_open_socket(conf->socket, &pv, why, sizeof why) < 0
-        || privs_prepare_dirs(conf, &pv, why, sizeof why) < 0) {
+        || privs_prepare_dirs(conf->spool_dir, conf->database, &pv, why, sizeof why) < 0) {
         mlog(LOG_ERR, NULL, "%s", why);
         return EX_OSERR;
     }
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     main_thread = pthread_self();
-    if (worker_start() < 0)
+    if (worker_start(&milter_worker_source) < 0)
         return EX_OSERR;
     if (pthread_create(&milter_thread, NULL, milter_main, &milter_rc) != 0) {
         mlog(LOG_ERR, NULL, "cannot start the milter thread");

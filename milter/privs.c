@@ -1,13 +1,12 @@
 /*
- * privs.c - see privs.h.  Runs before any thread exists.
+ * privs.c - see privs.h.  Runs before any thread exists.  Shared by
+ * tlsrpt-milter and tlsrpt-httpd (the tlsrpt_daemon library).
  */
 #include "privs.h"
-#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libmilter/mfapi.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,36 +52,6 @@ int privs_resolve(const char *user_id, struct privs *pv, char *why, size_t cap)
     return 0;
 }
 
-/* The file system path of a unix: or local: socket, else NULL. */
-static const char *unix_path(const char *socket)
-{
-    if (strncasecmp(socket, "unix:", 5) == 0)
-        return socket + 5;
-    if (strncasecmp(socket, "local:", 6) == 0)
-        return socket + 6;
-    return NULL;
-}
-
-int privs_open_socket(const char *socket, const struct privs *pv, char *why, size_t cap)
-{
-    const char *path = unix_path(socket);
-    mode_t old = umask(007);
-    int rc = smfi_opensocket(1);
-
-    umask(old);
-    if (rc == MI_FAILURE) {
-        snprintf(why, cap, "cannot open socket %s%s", socket,
-                 path ? " (does its directory exist and is it writable?)" : " (address in use?)");
-        return -1;
-    }
-    if (path != NULL && pv->drop && geteuid() == 0
-        && chown(path, pv->uid, pv->explicit_group ? pv->gid : (gid_t)-1) < 0) {
-        snprintf(why, cap, "chown %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Creates dir with mode if missing, for the user when root. */
 static int make_dir(const char *dir, mode_t mode, const struct privs *pv, char *why, size_t cap)
 {
@@ -101,14 +70,15 @@ static int make_dir(const char *dir, mode_t mode, const struct privs *pv, char *
     return 0;
 }
 
-int privs_prepare_dirs(const struct mconf *c, const struct privs *pv, char *why, size_t cap)
+int privs_prepare_dirs(const char *spool_dir, const char *database, const struct privs *pv,
+                       char *why, size_t cap)
 {
     char dbdir[PRIVS_PATH_MAX];
     char *slash;
 
-    if (make_dir(c->spool_dir, 0700, pv, why, cap) < 0)
+    if (make_dir(spool_dir, 0700, pv, why, cap) < 0)
         return -1;
-    snprintf(dbdir, sizeof dbdir, "%s", c->database);
+    snprintf(dbdir, sizeof dbdir, "%s", database);
     slash = strrchr(dbdir, '/');
     if (slash == NULL || slash == dbdir)
         return 0;

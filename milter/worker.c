@@ -1,5 +1,6 @@
 /*
- * worker.c - the spool-drain thread (worker.h).
+ * worker.c - the spool-drain thread (worker.h), shared by tlsrpt-milter
+ * and tlsrpt-httpd; each passes a worker_source for its configuration.
  *
  * State shared with other threads (kicked, stopping) is guarded by lock
  * and announced on wake; everything else belongs to the thread: its own
@@ -14,7 +15,6 @@
  * one per message.
  */
 #include "worker.h"
-#include "config.h"
 #include "log.h"
 #include "tlsrpt/drain.h"
 
@@ -32,6 +32,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static pthread_t thread;
 static int kicked, stopping, started;
+static const struct worker_source *source;
 
 /* The thread's database connection and the path it was opened with. */
 static struct tr_db *db;
@@ -71,7 +72,9 @@ static void close_db(void)
 /* One drain of the spool; 0 when it emptied, -1 on failure (logged). */
 static int drain_once(long max_entries)
 {
-    struct mconf *c = mconf_get();
+    struct worker_settings set;
+    void *ref = source->get(&set);
+    const struct worker_settings *c = &set;
     struct tr_counts counts = { 0, 0, 0 };
     struct tr_err err;
     long total = 0, n = 0;
@@ -83,14 +86,16 @@ static int drain_once(long max_entries)
         if (tr_db_open(c->database, 0, &db, &err) < 0) {
             mlog(LOG_ERR, NULL, "cannot open database %s: %s", c->database, err.detail);
             db = NULL;
-            mconf_put(c);
+            source->put(ref);
+            if (source->drained)
+                source->drained(0, 0);
             return -1;
         }
         db_path = xstrdup(c->database);
     }
     do {
         long batch = max_entries - total < WORKER_BATCH ? max_entries - total : WORKER_BATCH;
-        n = tr_spool_drain_log(c->spool_dir, &c->ingest, db, &counts, batch, log_entry, NULL, &err);
+        n = tr_spool_drain_log(c->spool_dir, c->ingest, db, &counts, batch, log_entry, NULL, &err);
         if (n < 0) {
             mlog(LOG_ERR, NULL, "spool drain stopped: %s", err.detail);
             close_db();                  /* reopened on the next try */
@@ -101,7 +106,9 @@ static int drain_once(long max_entries)
     } while (n == WORKER_BATCH && total < max_entries);
     if (total > 0)
         mlog(LOG_DEBUG, NULL, "drained %ld entries", total);
-    mconf_put(c);
+    source->put(ref);
+    if (source->drained)
+        source->drained(total, rc == 0);
     return rc;
 }
 
@@ -127,13 +134,15 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&lock);
     while (!stopping) {
         if ((kicked && backoff == 0) || passed(&next)) {
-            struct mconf *c;
+            struct worker_settings set;
+            const struct worker_settings *c = &set;
+            void *ref;
             int ok;
 
             kicked = 0;
             pthread_mutex_unlock(&lock);
             ok = drain_once(LONG_MAX) == 0;
-            c = mconf_get();
+            ref = source->get(&set);
             if (ok) {
                 backoff = 0;
                 deadline_in(&next, c->drain_interval);
@@ -144,7 +153,7 @@ static void *worker_main(void *arg)
                 mlog(LOG_WARNING, NULL, "next spool drain in %u s", backoff);
                 deadline_in(&next, backoff);
             }
-            mconf_put(c);
+            source->put(ref);
             pthread_mutex_lock(&lock);
             continue;
         }
@@ -156,11 +165,12 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int worker_start(void)
+int worker_start(const struct worker_source *src)
 {
     pthread_condattr_t attr;
     int rc;
 
+    source = src;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&wake, &attr);

@@ -31,7 +31,7 @@ static void write_report(int n, const char *org)
 {
     char json[REPORT_CAP], name[TR_SPOOL_NAME_MAX], qid[32];
     const char *rcpt[] = { "tlsrpt@example.net" };
-    struct tr_envelope env = { "<r@example.org>", rcpt, 1, "192.0.2.1", qid, 1700000000 + n };
+    struct tr_envelope env = { "<r@example.org>", rcpt, 1, "192.0.2.1", qid, 1700000000 + n, NULL, NULL };
     struct tr_err err;
     int len = snprintf(json, sizeof json,
                        "{\"organization-name\":\"%s\",\"date-range\":{\"start-datetime\":"
