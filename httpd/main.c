@@ -196,7 +196,7 @@ int main(int argc, char **argv)
     if ((listen_fd = open_listener(conf, why, sizeof why)) < 0
         || (conf->tls_cert && ((cert = read_pem("TLSCertificate", conf->tls_cert, why, sizeof why)) == NULL
                                || (key = read_pem("TLSKey", conf->tls_key, why, sizeof why)) == NULL))
-        || privs_prepare_dirs(conf->spool_dir, conf->database, &pv, why, sizeof why) < 0) {
+        || privs_prepare_dirs(conf->spool_dir, conf->database, conf->pid_file, &pv, why, sizeof why) < 0) {
         mlog(LOG_ERR, NULL, "%s", why);
         return EX_OSERR;
     }
@@ -250,6 +250,12 @@ int main(int argc, char **argv)
     mlog(LOG_NOTICE, NULL, "stopping (%s)", strsignal(sig));
     receiver_stop();
     worker_stop();
+    {
+        struct recv_counts n;
+        receiver_counts(&n);
+        mlog(LOG_NOTICE, NULL, "served %lu request(s): 200 %lu, 400 %lu, 404 %lu, 405 %lu, 413 %lu, 415 %lu, 503 %lu",
+             n.posts, n.stored, n.refused[0], n.refused[1], n.refused[2], n.refused[3], n.refused[4], n.refused[5]);
+    }
     if (conf->pid_file != NULL)
         unlink(conf->pid_file);
     mlog(LOG_NOTICE, NULL, "stopped");

@@ -11,7 +11,7 @@
 
 #define RECV_TLS_FILE_MAX ((size_t)1 << 20)   /* bytes of a certificate or key file */
 
-/* What the handler counts (read with receiver_counts). */
+/* What the handler counts (read with receiver_counts; logged at stop). */
 struct recv_counts {
     unsigned long posts;          /* requests that reached the handler */
     unsigned long stored;         /* answered 2xx: spooled */

@@ -15,7 +15,9 @@
  * the per-report SAVEPOINT/RELEASE pair (sqlite3_exec would parse them
  * for every report).
  *
- * Speed (see BENCHMARKS.md): the connection keeps a tr_zblob (gunzip.h)
+ * Speed (see BENCHMARKS.md): a report that arrived gzip-compressed is kept
+ * as the sender's gzip bytes (tr_provenance.sent_gz; tr_zinflate reads
+ * both); for any other the connection keeps a tr_zblob (gunzip.h)
  * for the JSON as sent, reset per report instead of allocated, zeroed and
  * freed (compress2), which was a third of the time of a bulk import; and a page cache large enough that a batch's dirty
  * pages are written to the WAL once, at commit, not spilled early; and
@@ -513,11 +515,15 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
 int tr_db_store_report(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
                        const unsigned char *raw_json, size_t raw_len, struct tr_err *err)
 {
-    const unsigned char *z;     /* borrowed from db->zb */
+    const unsigned char *z;     /* borrowed from db->zb or p */
     size_t zlen;
 
-    if (tr_zblob_deflate(db->zb, raw_json, raw_len, &z, &zlen, err) < 0)
+    if (p->sent_gz) {
+        z = p->sent_gz;         /* the report as sent: no deflate at all */
+        zlen = p->sent_gz_len;
+    } else if (tr_zblob_deflate(db->zb, raw_json, raw_len, &z, &zlen, err) < 0) {
         return -1;
+    }
     return store(db, r, p, z, zlen, raw_len, err);
 }
 

@@ -287,13 +287,18 @@ int tr_zdeflate(const unsigned char *in, size_t len, unsigned char **out, size_t
     return 0;
 }
 
-/* See gunzip.h: one zlib stream, nothing after it, at most max_out bytes. */
+/* See gunzip.h: one zlib stream, nothing after it, at most max_out bytes;
+ * or a report kept as the sender's gzip bytes, read as tr_gunzip read it
+ * when it arrived.  A zlib stream never starts with 1f 8b (its first byte
+ * names method 8), so the magic tells the two apart. */
 int tr_zinflate(const unsigned char *in, size_t len, size_t max_out, unsigned char **out,
                 size_t *out_len, struct tr_err *err)
 {
     struct tr_buf b;
     size_t used;
 
+    if (tr_is_gzip(in, len))
+        return tr_gunzip(in, len, max_out, out, out_len, err);
     tr_buf_init(&b, max_out);
     if (inflate_bounded(WBITS_ZLIB, 0, 1, in, len, &b, &used, err) < 0) {
         tr_buf_free(&b);

@@ -89,6 +89,7 @@ static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_s
     const unsigned char *json = data;
     size_t json_len = len;
     struct tr_report *r = NULL;
+    struct tr_provenance pz = *p;     /* p, with the sender's gzip bytes if kept */
     struct tr_err why;
     int rc;
 
@@ -97,6 +98,12 @@ static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_s
         if (tr_gunzip(data, len, lim->inflated_size, &inflated, &json_len, &why) < 0)
             return reject(sink, p, &why, data, len, len, counts, err);
         json = inflated;
+        /* Kept as the report as sent unless it is larger than the JSON
+         * itself (then deflating it is worth its cost). */
+        if (len <= json_len) {
+            pz.sent_gz = data;
+            pz.sent_gz_len = len;
+        }
     } else if (tr_is_zip(data, len)) {
         if (tr_unzip_first(data, len, lim->inflated_size, &inflated, &json_len, &why) < 0)
             return reject(sink, p, &why, data, len, len, counts, err);
@@ -115,9 +122,9 @@ static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_s
         if (sink->report_owned) {
             struct tr_report *given = r;
             r = NULL;                          /* the sink owns it now */
-            rc = sink->report_owned(sink->ctx, given, p, json, json_len, err);
+            rc = sink->report_owned(sink->ctx, given, &pz, json, json_len, err);
         } else {
-            rc = sink->report(sink->ctx, r, p, json, json_len, err);
+            rc = sink->report(sink->ctx, r, &pz, json, json_len, err);
         }
         if (rc == TR_STORED)
             counts->stored++;

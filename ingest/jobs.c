@@ -164,7 +164,10 @@ static int collect_report(void *ctx, struct tr_report *r, const struct tr_proven
     size_t zlen;
     struct outcome *o;
 
-    if (tr_zblob_deflate(w->zb, raw_json, raw_len, &z, &zlen, err) < 0) {
+    if (p->sent_gz) {
+        z = p->sent_gz;                    /* kept as sent (db.h) */
+        zlen = p->sent_gz_len;
+    } else if (tr_zblob_deflate(w->zb, raw_json, raw_len, &z, &zlen, err) < 0) {
         tr_report_free(r);
         return -1;
     }

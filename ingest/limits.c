@@ -81,6 +81,8 @@ static const char *const warning_names[TR_W_COUNT] = {
     "failure-count-exceeds-total",
     "summary-count-missing",
     "end-inclusive-adjusted",
+    "invalid-dns-name",
+    "date-range-implausible",
 };
 
 const char *tr_warning_name(int i)

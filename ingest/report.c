@@ -9,7 +9,7 @@
  */
 #include "tlsrpt/report.h"
 #include "tlsrpt/codes.h"
-#include "tlsrpt/parse.h"
+#include "tlsrpt/dates.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -174,7 +174,7 @@ static json_t *policy_json(const struct tr_policy *p)
 char *tr_report_to_json(const struct tr_report *r)
 {
     json_t *o = must(json_object()), *pols = must(json_array()), *warn = must(json_array());
-    char buf[32];
+    char buf[TR_DATETIME_MAX];
 
     put(o, "organization_name", jstr(r->organization_name));
     put(o, "report_id", jstr(r->report_id));

@@ -10,11 +10,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #define CONF_PARAMS_MAX 64        /* rows of one table */
 
@@ -131,6 +134,56 @@ const char *conf_next_item(const char *s, char *buf, size_t cap)
     return s;
 }
 
+enum { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL };
+
+/*
+ * Opens path for reading without blocking on a FIFO or a device, and only
+ * when it is a regular file.
+ */
+static FILE *open_regular(const char *path, char *why, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    FILE *f;
+
+    if (fd < 0) {
+        snprintf(why, cap, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, cap, "%s: %s", path, fstat(fd, &st) < 0 ? strerror(errno)
+                 : S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
+        close(fd);
+        return NULL;
+    }
+    if (fcntl(fd, F_SETFL, 0) < 0 || (f = fdopen(fd, "r")) == NULL) {
+        snprintf(why, cap, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    return f;
+}
+/* One line into buf (cap - 1 bytes at most, without the newline, NUL
+ * terminated), the last line with or without a newline.  A NUL byte or a
+ * line longer than cap - 1 is reported, never truncated silently. */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+    size_t n = 0;
+    int ch, bad = LINE_OK;
+
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        if (ch == '\0' && bad == LINE_OK)
+            bad = LINE_NUL;
+        else if (n + 1 >= cap && bad == LINE_OK)
+            bad = LINE_LONG;
+        if (n + 1 < cap)
+            buf[n++] = (char)ch;
+    }
+    buf[n] = '\0';
+    if (ch == EOF && n == 0 && bad == LINE_OK)
+        return LINE_EOF;
+    return bad;
+}
 /* Splits a line in place into key and value; 0 for a blank or comment line. */
 static int split_line(char *line, char **key, char **value)
 {
@@ -163,9 +216,9 @@ int conf_parse(const char *path, const struct conf_param *params, size_t n_param
                char *why, size_t why_cap)
 {
     int line_no[CONF_PARAMS_MAX] = { 0 };
-    char line[CONF_LINE_MAX + 2], reason[CONF_WHY_MAX];
+    char line[CONF_LINE_MAX + 1], reason[CONF_WHY_MAX];
     FILE *f;
-    int n = 0;
+    int n = 0, got;
 
     if (n_params > CONF_PARAMS_MAX) {
         snprintf(why, why_cap, "%s: more than %d parameters in the table", path, CONF_PARAMS_MAX);
@@ -176,17 +229,18 @@ int conf_parse(const char *path, const struct conf_param *params, size_t n_param
             snprintf(why, why_cap, "%s: %s: bad default: %s", path, params[i].name, reason);
             return -1;
         }
-    if ((f = fopen(path, "r")) == NULL) {
-        snprintf(why, why_cap, "%s: %s", path, strerror(errno));
+    if ((f = open_regular(path, why, why_cap)) == NULL)
         return -1;
-    }
-    while (fgets(line, sizeof line, f) != NULL) {
+    while ((got = read_line(f, line, sizeof line)) != LINE_EOF) {
         char *key, *value;
         size_t i;
 
         n++;
-        if (strchr(line, '\n') == NULL && !feof(f)) {
-            snprintf(why, why_cap, "%s:%d: line longer than %d bytes", path, n, CONF_LINE_MAX);
+        if (got == LINE_LONG || got == LINE_NUL) {
+            if (got == LINE_LONG)
+                snprintf(why, why_cap, "%s:%d: line longer than %d bytes", path, n, CONF_LINE_MAX);
+            else
+                snprintf(why, why_cap, "%s:%d: NUL byte in the line", path, n);
             fclose(f);
             return -1;
         }

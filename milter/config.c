@@ -15,22 +15,73 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <unistd.h>
+
+
+
+
+/* inet:PORT[@HOST]: PORT is 1..65535 or a tcp service name (libmilter
+ * would silently truncate 99999 to 16 bits and listen elsewhere). */
+static int check_port(const char *spec, char *why, size_t cap)
+{
+    char port[64];
+    size_t n = strcspn(spec, "@");
+    char *end;
+    unsigned long v;
+
+    if (n == 0 || n >= sizeof port) {
+        snprintf(why, cap, "\"%s\": want a port from 1 to 65535", spec);
+        return -1;
+    }
+    memcpy(port, spec, n);
+    port[n] = '\0';
+    if (isdigit((unsigned char)port[0])) {
+        errno = 0;
+        v = strtoul(port, &end, 10);
+        if (errno == 0 && *end == '\0' && v >= 1 && v <= 65535)
+            return 0;
+    } else if (getservbyname(port, "tcp") != NULL) {
+        return 0;
+    }
+    snprintf(why, cap, "port \"%s\": want a port from 1 to 65535", port);
+    return -1;
+}
 
 static int set_socket(void *obj, const struct conf_param *p, const char *v, char *why, size_t cap)
 {
     static const char *const kinds[] = { "unix:/", "local:/", "inet:", "inet6:" };
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strncasecmp(v, kinds[i], strlen(kinds[i])) == 0 && v[strlen(kinds[i])] != '\0')
-            return conf_set_string(obj, p, v, why, cap);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t k = strlen(kinds[i]);
+        if (strncasecmp(v, kinds[i], k) != 0 || v[k] == '\0')
+            continue;
+        if (i < 2) {
+            const char *path = strchr(v, ':') + 1;
+            struct sockaddr_un sun;
+            if (strlen(path) >= sizeof sun.sun_path) {
+                snprintf(why, cap, "socket path of %zu bytes: a unix socket path has at most %zu",
+                         strlen(path), sizeof sun.sun_path - 1);
+                return -1;
+            }
+        } else if (check_port(v + k, why, cap) < 0) {
+            return -1;
+        }
+        return conf_set_string(obj, p, v, why, cap);
+    }
     snprintf(why, cap, "\"%s\": want unix:/PATH or inet:PORT@HOST", v);
     return -1;
 }
+
+
 
 static int set_action(void *obj, const struct conf_param *p, const char *v, char *why, size_t cap)
 {
@@ -45,6 +96,10 @@ static int set_action(void *obj, const struct conf_param *p, const char *v, char
     }
     return 0;
 }
+
+
+
+
 
 static void lower(char *s)
 {
@@ -157,6 +212,7 @@ static void mconf_free(struct mconf *c)
     free(c);
 }
 
+
 /* Checks that involve several keys, after the whole file. */
 static int check_whole(const struct mconf *c, char *why, size_t cap)
 {
@@ -171,6 +227,8 @@ static int check_whole(const struct mconf *c, char *why, size_t cap)
     }
     return 0;
 }
+
+
 
 int mconf_load(const char *path, struct mconf **out, char *why, size_t why_cap)
 {

@@ -13,8 +13,9 @@
  *   DATA.  See tlsrpt-milter(8) and tlsrpt-milter.conf(5).
  *
  * STARTUP, IN ORDER (this file)
- *   1. options; the configuration (-n: check it and exit);
- *   2. as root: UserID is required; the socket is opened (umask 007, then
+ *   1. options; the configuration; as root UserID is required; SpoolDir
+ *      and Database must be writable by UserID (-n: these checks, exit);
+ *   2. as root: the socket is opened (umask 007, then
  *      handed to UserID), SpoolDir and the database's directory are
  *      created for UserID if missing;
  *   3. daemon (unless -f), PidFile, then the drop to UserID; files a dead
@@ -161,7 +162,7 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
     };
     const char *conf_path = TLSRPT_DEFAULT_CONF;
-    char conf_abs[PATH_MAX];
+    char conf_abs[PATH_MAX], bound[128];
     int check_only = 0, foreground = 0, opt, sig, milter_rc = 0;
     char why[MCONF_WHY_MAX];
     struct mconf *conf;
@@ -195,9 +196,17 @@ int main(int argc, char **argv)
         mconf_put(conf);
         return EX_CONFIG;
     }
+    /* The start's own verdict (root without UserID, paths the user
+     * cannot write), for -n and before the start opens anything. */
+    if (privs_check(conf_path, conf->spool_dir, conf->database, &pv, why, sizeof why) < 0) {
+        fprintf(stderr, PROG ": %s\n", why);
+        mconf_put(conf);
+        return EX_CONFIG;
+    }
     if (check_only) {
-        printf("%s: OK (%zu rua address(es), Action %s)\n", conf_path, conf->n_rua,
-               mconf_action_name(conf->action));
+        printf("%s: OK (%zu rua address(es), Action %s; socket %s; user %s can write SpoolDir %s and Database %s)\n",
+               conf_path, conf->n_rua, mconf_action_name(conf->action), conf->socket,
+               pv.drop ? pv.user : privs_whoami(), conf->spool_dir, conf->database);
         mconf_put(conf);
         return 0;
     }
@@ -207,19 +216,16 @@ int main(int argc, char **argv)
     mlog_open(PROG, foreground, conf->syslog_facility, conf->log_level);
 
     /* 2. As root: the socket, the directories. */
-    if (pv.drop == 0 && geteuid() == 0) {
-        mlog(LOG_ERR, NULL, "refusing to run as root: set UserID in %s", conf_path);
-        return EX_CONFIG;
-    }
     if (smfi_register(tlsrpt_milter_desc) == MI_FAILURE || smfi_setconn(conf->socket) == MI_FAILURE) {
         mlog(LOG_ERR, NULL, "libmilter refused the filter or the socket %s", conf->socket);
         return EX_SOFTWARE;
     }
     if (privs_open_socket(conf->socket, &pv, why, sizeof why) < 0
-        || privs_prepare_dirs(conf->spool_dir, conf->database, &pv, why, sizeof why) < 0) {
+        || privs_prepare_dirs(conf->spool_dir, conf->database, conf->pid_file, &pv, why, sizeof why) < 0) {
         mlog(LOG_ERR, NULL, "%s", why);
         return EX_OSERR;
     }
+    privs_bound_address(conf->socket, bound, sizeof bound);
 
     /* 3. Daemon, pid file, then no more root. */
     if (!foreground && privs_daemonize(why, sizeof why) < 0) {
@@ -267,8 +273,8 @@ int main(int argc, char **argv)
         worker_stop();
         return EX_OSERR;
     }
-    mlog(LOG_NOTICE, NULL, "started " TLSRPT_VERSION " on %s: %zu rua address(es), Action %s, spool %s",
-         conf->socket, conf->n_rua, mconf_action_name(conf->action), conf->spool_dir);
+    mlog(LOG_NOTICE, NULL, "started " TLSRPT_VERSION " on %s (bound to %s): %zu rua address(es), Action %s, spool %s",
+         conf->socket, bound, conf->n_rua, mconf_action_name(conf->action), conf->spool_dir);
 
     sig = signal_loop(conf_path);
     mlog(LOG_NOTICE, NULL, "stopping (%s)", sig == SIGUSR2 ? "libmilter stopped" : strsignal(sig));

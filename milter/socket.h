@@ -14,4 +14,8 @@
  */
 int privs_open_socket(const char *socket, const struct privs *pv, char *why, size_t cap);
 
+/* The address the opened socket is bound to, for the log: the path of a
+ * unix socket, "HOST port N" of an inet one (read from the socket). */
+void privs_bound_address(const char *socket, char *buf, size_t cap);
+
 #endif

@@ -42,6 +42,7 @@ struct rpt_filter {
 
 struct rpt_filters {
     struct rpt_filter domain, org, mx, type;
+    int64_t received_since;       /* --received-since: reports stored from then on; 0: any */
 };
 
 struct rpt_opts {

@@ -235,10 +235,10 @@ static void add_table(FILE *fp, const struct rpt_table *t)
     rpt_out_table(&o, t);
 }
 
-/* Appends report text, escaped. */
+/* Appends report text, escaped as one line. */
 static void add_text(FILE *fp, const char *s)
 {
-    char *e = rpt_term_escape(s, strlen(s), 1);
+    char *e = rpt_name_escape(s);
     fputs(e, fp);
     free(e);
 }

@@ -21,6 +21,8 @@ const char usage_text[] =
     "  --since WHEN       from WHEN (default 30d); YYYY-MM-DD, ISO datetime, Nd, Nw, Nm,\n"
     "                     today, yesterday, monday..sunday; UTC\n"
     "  --until WHEN       up to WHEN, exclusive (a date includes that day; default now)\n"
+    "  --received-since WHEN  only reports stored from WHEN on (what arrived since),\n"
+    "                     whatever dates they cover (then --since defaults to any)\n"
     "  --now DATETIME     take DATETIME as now (also $TLSRPT_NOW)\n"
     "  --domain D         policy domain (repeatable; '*' matches anything)\n"
     "  --org O            sending organization (repeatable)\n"
@@ -85,6 +87,7 @@ const char help_email[] =
     "day) compared with the period before it, as a multipart/alternative text and\n"
     "HTML message on stdout (for 'sendmail -t'), or piped to 'PATH -t -i' with\n"
     "--sendmail.  --only-if-failures: send nothing and exit 0 when no session\n"
-    "failed.  --to default postmaster, --from default tlsrpt-report@HOST.\n"
+    "failed.  --to default postmaster, --from default tlsrpt-report@HOST\n"
+    "(HOST: /etc/mailname, else the fully-qualified host name).\n"
     "Options: --since --until --domain --org --mx --type --db.\n";
 

@@ -28,6 +28,7 @@
  * output.c.  Only this file writes to stdout and stderr directly.
  */
 #include "args.h"
+#include "backlog.h"
 #include "digest.h"
 #include "email.h"
 #include "output.h"
@@ -36,11 +37,14 @@
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 
 
@@ -244,8 +248,9 @@ static int cmd_failures(struct ctx *c)
     return rc;
 }
 
-/* The terminal form of the reports listing: start and end (exact, for CSV
- * and JSON) shown as the days covered, "2026-11-08 to 2026-11-14". */
+/* The terminal form of the reports listing: start and end (UTC seconds
+ * from the query; exact datetimes for CSV and JSON) shown as the days
+ * covered, "2026-11-08 to 2026-11-14". */
 static struct rpt_table *reports_for_terminal(const struct rpt_table *t)
 {
     struct rpt_table *v = rpt_table_new();
@@ -262,11 +267,9 @@ static struct rpt_table *reports_for_terminal(const struct rpt_table *t)
                 continue;
             if ((int)col == cs) {
                 char days[RPT_PERIOD_MAX];
-                int64_t s, e;
-                struct tr_err err;
-                if (rpt_parse_time(cell->s, 0, 0, &s, &err) == 0 &&
-                    rpt_parse_time(rpt_table_cell(t, r, (size_t)ce)->s, 0, 0, &e, &err) == 0 && e > s) {
-                    rpt_digest_period(s, e, days);
+                const struct rpt_cell *end = rpt_table_cell(t, r, (size_t)ce);
+                if (cell->kind == RPT_INT && end->kind == RPT_INT && end->i > cell->i) {
+                    rpt_digest_period(cell->i, end->i, days);
                     rpt_table_set_text(v, row, out, days);
                 }
             } else if (cell->kind == RPT_TEXT) {
@@ -292,6 +295,8 @@ static int cmd_reports(struct ctx *c)
         rc = write_listing(c, v, more, 1);
         rpt_table_free(v);
     } else {
+        rpt_table_datetimes(t, (size_t)rpt_table_col(t, "start"));
+        rpt_table_datetimes(t, (size_t)rpt_table_col(t, "end"));
         rc = write_listing(c, t, more, 1);
     }
     rpt_table_free(t);
@@ -524,9 +529,15 @@ int main(int argc, char **argv)
      * before SQLite is first used; failure only costs speed. */
     (void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* Reports the milter spooled but could not store: say so on every
+     * command, or the database just looks quiet (backlog.h). */
+    rpt_backlog_warn(stderr, rpt_backlog_dir(), (int64_t)time(NULL));
     path = tr_db_default_path(o.db);
     if (tr_db_open(path, TR_DB_READONLY, &tdb, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);
+        if (access(path, R_OK) < 0)     /* SQLite's own text does not say why */
+            fprintf(stderr, PROG ": %s: %s (run as a user who can read it, e.g. tlsrpt or root)\n", path,
+                    strerror(errno));
         return EXIT_ERROR;
     }
     memset(&c, 0, sizeof c);

@@ -87,7 +87,8 @@ int rpt_q_failure_list(sqlite3 *db, const struct rpt_scope *s, long limit, struc
                        int *more, struct tr_err *err);
 
 /* Stored reports.  Columns: id, org, domains, start, end, sessions,
- * failed_sessions, source, dkim. */
+ * failed_sessions, source, dkim; start and end are UTC seconds
+ * (rpt_table_datetimes() turns them into text). */
 int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
                       int *more, struct tr_err *err);
 

@@ -8,7 +8,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 
 build_pkgs="build-essential cmake pkg-config libmilter-dev zlib1g-dev libjansson-dev
-  libsqlite3-dev libgmime-3.0-dev"
+  libsqlite3-dev libgmime-3.0-dev libidn2-dev"
 # tlsrpt-httpd (libmicrohttpd with GnuTLS).
 build_pkgs="$build_pkgs libmicrohttpd-dev"
 # Test-only: a real Postfix and SMTP client for the milter tests, miltertest

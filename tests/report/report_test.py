@@ -9,7 +9,9 @@ TEST is one of:
               built from samples/*.json and samples/*.eml with tlsrpt-ingest
               (TLSRPT_UPDATE_GOLDEN=1 rewrites the golden files instead)
   escaping    a database with hostile strings (ESC, OSC, C1, bidi, HTML,
-              formula prefixes): table, CSV, JSON and HTML output are inert
+              formula prefixes): table, CSV, JSON and HTML output are inert;
+              names with forged lines (LF, CR, NEL, U+2028/9) and invisible
+              characters are one line, escaped, in the table and the email
   email       the email parsed back with Python's email package: headers,
               both parts, HTML escaping, --only-if-failures, --sendmail;
               and report/mailfmt.c's quoted-printable, encoded words and
@@ -246,6 +248,83 @@ def escaping(a):
     check("&quot;Q&quot;" in html and "&#39;x&#39;" in html, "HTML: quotes escaped")
     no_raw_controls(html.encode(), "email html")
     no_raw_controls(msg.get_body(("plain",)).get_content().encode(), "email text")
+    one_line_names(a)
+
+
+# A sender's name with nine forged lines, and every other line break and
+# invisible character a renderer may honour.
+FORGED_ORG = "Evil Org" + "".join("\nFORGED-%d Subject: pay here" % i for i in range(1, 10)) + "\u200b\ufeffX"
+FORGED_MX = "mx1.example.net\rR\u0085N\u2028L\u2029P\u202eB\u2066I\u200dZ\u2060W"
+FORGED_DOMAIN = "example.net\u2028FORGED-DOMAIN"
+
+
+def ingest_reports(a, db, docs, name):
+    """docs (report dicts) as JSON files through tlsrpt-ingest into db."""
+    d = os.path.join(a.work, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for i, doc in enumerate(docs):
+        with open(os.path.join(d, "r%03d.json" % i), "w") as f:
+            json.dump(doc, f)
+    p = subprocess.run([a.ingest, "--db", db, "-q", d], capture_output=True, env=env())
+    check(p.returncode == 0, "%s: tlsrpt-ingest exit %d %s" % (name, p.returncode, p.stderr))
+
+
+def report_doc(org, rid, day, policies):
+    return {"organization-name": org, "report-id": rid, "contact-info": "tls@example.com",
+            "date-range": {"start-datetime": day + "T00:00:00Z", "end-datetime": day + "T23:59:59Z"},
+            "policies": policies}
+
+
+def policy_doc(ptype, domain, ok, details, strings=None):
+    pol = {"policy-type": ptype, "policy-domain": domain}
+    if strings is not None:
+        pol["policy-string"] = strings
+    return {"policy": pol, "summary": {"total-successful-session-count": ok,
+                                       "total-failure-session-count": sum(d[2] for d in details)},
+            "failure-details": [{"result-type": t, "receiving-mx-hostname": mx, "failed-session-count": n,
+                                 "sending-mta-ip": "192.0.2.9"} for (t, mx, n) in details]}
+
+
+def one_line_names(a):
+    """Names from reports are one line in every output, and invisible or
+    reordering characters in them are shown escaped."""
+    db = os.path.join(a.work, "forged.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    ingest_reports(a, db, [report_doc(FORGED_ORG, "forged-1", "2026-11-22", [
+        policy_doc("sts", FORGED_DOMAIN, 5, [("starttls-not-supported", FORGED_MX, 2)],
+                   ["version: STSv1", "mode: enforce", "mx: " + FORGED_MX])])], "forged-json")
+
+    def one_line(txt, what):
+        for line in txt.split("\n"):
+            check(not re.match(r"\s*FORGED", line), "%s: a forged line: %r" % (what, line))
+        for raw in ("\r", "\u0085", "\u2028", "\u2029", "\u200b", "\u200d", "\u2060", "\ufeff",
+                    "\u202e", "\u2066"):
+            check(raw not in txt, "%s: raw U+%04X" % (what, ord(raw)))
+        check("Evil Org\\x0aFORGED-1" in txt, "%s: the org name's LF shown as \\x0a" % what)
+        check("\\u200b\\ufeffX" in txt, "%s: zero-width space and BOM shown escaped" % what)
+    since = ["--since", "2026-11-01"]
+    for cmd in (["summary", "--by", "org,domain,mx"], ["failures"], ["reports"], ["show", "1"]):
+        rc, out, err = run(a, ["--db", db] + cmd + (since if cmd[0] != "show" else []))
+        txt = out.decode()
+        check(rc == 0, "%s: exit %d %s" % (cmd[0], rc, err))
+        for line in txt.split("\n"):
+            check(not re.match(r"\s*FORGED", line), "%s: a forged line: %r" % (cmd[0], line))
+        check("\u2028" not in txt and "\u200b" not in txt and "\ufeff" not in txt,
+              "%s: U+2028/U+200B/U+FEFF escaped" % cmd[0])
+    rc, out, err = run(a, ["--db", db, "email", "--to", "pm@example.net", "--from", "r@example.net"])
+    check(rc == 0, "forged email: exit %d %s" % (rc, err))
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    text = msg.get_body(("plain",)).get_content()
+    one_line(text, "email text")
+    check("mx1.example.net\\x0dR\\u0085N\\u2028L\\u2029P" in text, "email text: MX line breaks escaped")
+    html = msg.get_body(("html",)).get_content()
+    one_line(html, "email html")
+    pre = re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)
+    check(pre and "mx: mx1.example.net\\x0dR" in pre[0] and pre[0].count("\n") == 2,
+          "email html: the policy lines are three lines: %r" % pre[:1])
 
 
 # ---------------------------------------------------------------- email

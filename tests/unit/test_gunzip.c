@@ -318,6 +318,27 @@ static void test_zlib(void)
     expect("gzip is not zlib", ZINFLATE, (const unsigned char *)"\x1f\x8b\x08\0", 4, MiB, TR_E_BAD_GZIP, NULL, 0);
 }
 
+/* A report kept as the sender's gzip bytes (tr_provenance.sent_gz) reads
+ * back through tr_zinflate exactly as tr_gunzip read it on arrival. */
+static void test_blob_as_sent(void)
+{
+    const char *json = "{\"organization-name\":\"Example\"}";
+    size_t n1, n2, n, nn;
+    unsigned char *a = gz(json, &n1), *b = gz("{}", &n2), *p = cat2(a, n1, b, n2, &n), *nested;
+
+    expect("as sent", ZINFLATE, a, n1, MiB, NULL, json, strlen(json));
+    expect("as sent, two members", ZINFLATE, p, n, MiB, NULL, "{\"organization-name\":\"Example\"}{}",
+           strlen(json) + 2);
+    expect("as sent, over max_out", ZINFLATE, a, n1, strlen(json) - 1, TR_E_LIMIT_INFLATED_SIZE, NULL, 0);
+    expect("as sent, truncated", ZINFLATE, a, n1 - 3, MiB, TR_E_BAD_GZIP, NULL, 0);
+    nested = deflate_reps(16 + 15, a, n1, 1, &nn);
+    expect("as sent, gzip of gzip", ZINFLATE, nested, nn, MiB, NULL, json, strlen(json));
+    free(nested);
+    free(p);
+    free(a);
+    free(b);
+}
+
 /* A real report gzipped by a real tool, when external-samples/ is present. */
 static void test_external(void)
 {
@@ -339,6 +360,7 @@ int main(void)
     test_bombs();
     test_zip();
     test_zlib();
+    test_blob_as_sent();
     test_external();
     return check_done();
 }

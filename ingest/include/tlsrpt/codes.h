@@ -46,8 +46,10 @@ enum tr_warning {
     TR_W_FAILURES_EXCEED      = 1u << 9, /* "failure-count-exceeds-total" (Mail.ru) */
     TR_W_COUNT_MISSING        = 1u << 10,/* "summary-count-missing": taken as 0 */
     TR_W_END_ADJUSTED         = 1u << 11,/* "end-inclusive-adjusted": 23:59:59 -> next 00:00:00 */
+    TR_W_NAME_INVALID         = 1u << 12,/* "invalid-dns-name": a name kept as sent (names.h) */
+    TR_W_DATE_IMPLAUSIBLE     = 1u << 13,/* "date-range-implausible": before 2016 or in the future */
 };
-#define TR_W_COUNT 12
+#define TR_W_COUNT 14
 
 /* The stable name of warning bit number i (0 <= i < TR_W_COUNT). */
 const char *tr_warning_name(int i);

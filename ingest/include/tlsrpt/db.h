@@ -24,6 +24,11 @@ struct tr_provenance {
     const char *attachment_name;
     const char *dkim;              /* tr_dkim_name(): "pass", "fail", "none" or NULL */
     int64_t received_time;
+    /* The report as sent when it arrived gzip-compressed (tr_gunzip of
+     * these bytes is the JSON): stored as they are instead of deflating
+     * the JSON again.  NULL otherwise; borrowed. */
+    const unsigned char *sent_gz;
+    size_t sent_gz_len;
 };
 
 struct tr_db;

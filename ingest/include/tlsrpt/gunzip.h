@@ -30,7 +30,9 @@ int tr_unzip_first(const unsigned char *in, size_t len, size_t max_out,
                    unsigned char **out, size_t *out_len, struct tr_err *err);
 
 /* zlib compress/uncompress of stored blobs (raw JSON, quarantined input).
- * *out is caller-owned.  tr_zinflate fails if the result exceeds max_out. */
+ * *out is caller-owned.  tr_zinflate fails if the result exceeds max_out.
+ * tr_zinflate also reads a blob that is gzip data (1f 8b: a report kept as
+ * the sender's own gzip bytes, see tr_provenance.sent_gz) with tr_gunzip. */
 int tr_zdeflate(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len,
                 struct tr_err *err);
 int tr_zinflate(const unsigned char *in, size_t len, size_t max_out, unsigned char **out,
