@@ -14,7 +14,8 @@
  *   database.  See tlsrpt-httpd(8).
  *
  * STARTUP, IN ORDER (this file)
- *   1. options; the configuration (-n: check it and exit);
+ *   1. options; the configuration and, as UserID, that SpoolDir and
+ *      Database can be written (-n: check them and exit);
  *   2. as root: UserID is required; the listening socket is opened, the
  *      TLS certificate and key are read, SpoolDir and the database's
  *      directory are created for UserID if missing;
@@ -60,7 +61,7 @@ static void usage(FILE *out)
         "       " PROG " -V | -h\n"
         "Receives TLS-RPT reports by HTTP(S) POST into a spool and a database.\n"
         "  -c FILE    configuration file (default " DEFAULT_CONF ")\n"
-        "  -n         check the configuration and exit\n"
+        "  -n         check the configuration (and that UserID can write SpoolDir, Database) and exit\n"
         "  -f         stay in the foreground and log to stderr\n"
         "  -V         print the version and exit\n"
         "  -h, --help this help\n"
@@ -177,6 +178,13 @@ int main(int argc, char **argv)
     }
     if (privs_resolve(conf->user_id, &pv, why, sizeof why) < 0) {
         fprintf(stderr, PROG ": %s: UserID: %s\n", conf_path, why);
+        hconf_free(conf);
+        return EX_CONFIG;
+    }
+    /* The start's own verdict (root without UserID, paths the user
+     * cannot write), for -n and before the start opens anything. */
+    if (privs_check(conf_path, conf->spool_dir, conf->database, &pv, why, sizeof why) < 0) {
+        fprintf(stderr, PROG ": %s\n", why);
         hconf_free(conf);
         return EX_CONFIG;
     }

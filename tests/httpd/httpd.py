@@ -169,6 +169,10 @@ def case_config(tmp):
             f.write(text)
         p = subprocess.run([HTTPD, "-n", "-c", bad], capture_output=True, text=True, timeout=10)
         check(p.returncode == 78 and words in p.stderr, "-n on %r: %d %s" % (text, p.returncode, p.stderr))
+    with open(bad, "w") as f:
+        f.write("SpoolDir /proc/tlsrpt-httpd-test/spool\nDatabase %s\n%s" % (d.db, "UserID nobody\n" if os.geteuid() == 0 else ""))
+    p = subprocess.run([HTTPD, "-n", "-c", bad], capture_output=True, text=True, timeout=10)
+    check(p.returncode == 78 and "SpoolDir" in p.stderr, "-n with a SpoolDir nobody can make: %d %s" % (p.returncode, p.stderr))
     p = subprocess.run([HTTPD, "--help"], capture_output=True, text=True, timeout=10)
     check(p.returncode == 0 and "-n" in p.stdout and "tlsrpt-httpd(8)" in p.stdout, "--help")
 
