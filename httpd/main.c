@@ -37,6 +37,7 @@
 #include "worker.h"
 #include "conf.h"
 #include "tlsrpt/spool.h"
+#include "tlsrpt/stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROG "tlsrpt-httpd"
@@ -84,7 +86,55 @@ static void worker_put(void *ref)
 {
 }
 
-static const struct worker_source httpd_worker_source = { worker_get, worker_put, NULL };
+/* After every drain (the worker thread): the counters to
+ * <SpoolDir>/tlsrpt-httpd.stats (tlsrpt/stats.h), for tlsrpt-report
+ * metrics.  Refusals by status, named since stat names have no digits. */
+static void write_stats(const char *spool_dir, const struct tr_counts *counts, int ok)
+{
+    static const char *const refused[6] = {
+        "posts_bad_request_total", "posts_not_found_total", "posts_bad_method_total",
+        "posts_too_large_total", "posts_bad_type_total", "posts_unavailable_total",
+    };
+    static uint64_t stored, duplicates, quarantined, failures, last_drain, started;
+    struct tr_stat st[16];
+    struct recv_counts rc;
+    struct tr_err err;
+    long backlog = tr_spool_pending(spool_dir);
+    size_t n = 0;
+    char *path;
+
+    if (started == 0)
+        started = (uint64_t)time(NULL);
+    if (counts != NULL) {
+        stored += (uint64_t)counts->stored;
+        duplicates += (uint64_t)counts->duplicates;
+        quarantined += (uint64_t)counts->quarantined;
+    }
+    if (ok)
+        last_drain = (uint64_t)time(NULL);
+    else
+        failures++;
+    receiver_counts(&rc);
+#define PUT(nm, v) (snprintf(st[n].name, sizeof st[n].name, "%s", nm), st[n++].value = (uint64_t)(v))
+    PUT("posts_received_total", rc.posts);
+    PUT("posts_stored_total", rc.stored);
+    for (int i = 0; i < 6; i++)
+        PUT(refused[i], rc.refused[i]);
+    PUT("reports_stored_total", stored);
+    PUT("reports_duplicate_total", duplicates);
+    PUT("reports_quarantined_total", quarantined);
+    PUT("drain_failures_total", failures);
+    PUT("spool_backlog", backlog > 0 ? backlog : 0);
+    PUT("last_drain_time", last_drain);
+    PUT("started_time", started);
+#undef PUT
+    path = tr_stats_path(spool_dir, PROG);
+    if (tr_stats_write(path, st, n, &err) < 0)
+        mlog(LOG_WARNING, NULL, "cannot write the counters: %s", err.detail);
+    free(path);
+}
+
+static const struct worker_source httpd_worker_source = { worker_get, worker_put, write_stats };
 
 /* The listening socket, opened as root (a port below 1024 needs it). */
 static int open_listener(const struct hconf *c, char *why, size_t cap)

@@ -182,22 +182,6 @@ static void make_name(char *buf, size_t cap, int64_t when, const char *qid)
              n ? "." : "", q);
 }
 
-/* write(2) until done; -1 with errno on failure. */
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int tr_spool_write(const char *dir, const struct tr_envelope *env,
                    const unsigned char *msg, size_t len,
                    char *name_out, size_t name_cap, struct tr_err *err)
@@ -224,7 +208,7 @@ int tr_spool_write(const char *dir, const struct tr_envelope *env,
      * the lock fail (a sweep holding it, no lock support), the entry is
      * written all the same: the rename then decides. */
     (void)flock(fd, LOCK_EX | LOCK_NB);
-    if (write_all(fd, hdr.data, hdr.len) < 0 || write_all(fd, msg, len) < 0) {
+    if (tr_write_all(fd, hdr.data, hdr.len) < 0 || tr_write_all(fd, msg, len) < 0) {
         tr_err_set(err, TR_E_IO, "write %s: %s", tmp, strerror(errno));
         goto fail_unlink;
     }

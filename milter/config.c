@@ -10,7 +10,6 @@
  */
 #include "config.h"
 #include "conf.h"
-#include "worker.h"
 #include "tlsrpt/limits.h"
 
 #include <ctype.h>
@@ -327,22 +326,3 @@ void mconf_put(struct mconf *c)
     if (last)
         mconf_free(c);
 }
-
-/* The worker's view of the live configuration (worker.h). */
-static void *worker_get(struct worker_settings *s)
-{
-    struct mconf *c = mconf_get();
-    s->spool_dir = c->spool_dir;
-    s->database = c->database;
-    s->ingest = &c->ingest;
-    s->drain_interval = c->drain_interval;
-    s->retry_max = c->retry_max;
-    return c;
-}
-
-static void worker_put(void *ref)
-{
-    mconf_put(ref);
-}
-
-const struct worker_source milter_worker_source = { worker_get, worker_put, NULL };

@@ -42,6 +42,7 @@
 #include "callbacks.h"
 #include "config.h"
 #include "log.h"
+#include "mstats.h"
 #include "privs.h"
 #include "socket.h"
 #include "worker.h"
@@ -78,6 +79,25 @@ static void usage(FILE *out)
         "Signals: SIGHUP or SIGUSR1 reloads the configuration; SIGTERM stops.\n"
         "See tlsrpt-milter(8) and tlsrpt-milter.conf(5).\n");
 }
+
+/* The worker's view of the live configuration (worker.h). */
+static void *worker_get(struct worker_settings *s)
+{
+    struct mconf *c = mconf_get();
+    s->spool_dir = c->spool_dir;
+    s->database = c->database;
+    s->ingest = &c->ingest;
+    s->drain_interval = c->drain_interval;
+    s->retry_max = c->retry_max;
+    return c;
+}
+
+static void worker_put(void *ref)
+{
+    mconf_put(ref);
+}
+
+static const struct worker_source milter_worker_source = { worker_get, worker_put, mstats_drained };
 
 static pthread_t main_thread;
 

@@ -95,7 +95,7 @@ static int drain_once(long max_entries, int quiet, char *why, size_t cap)
             db = NULL;
             source->put(ref);
             if (source->drained)
-                source->drained(0, 0);
+                source->drained(c->spool_dir, NULL, 0);
             return -1;
         }
         db_path = xstrdup(c->database);
@@ -115,7 +115,7 @@ static int drain_once(long max_entries, int quiet, char *why, size_t cap)
         mlog(LOG_DEBUG, NULL, "drained %ld entries", total);
     source->put(ref);
     if (source->drained)
-        source->drained(total, rc == 0);
+        source->drained(c->spool_dir, &counts, rc == 0);
     return rc;
 }
 

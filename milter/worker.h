@@ -24,9 +24,10 @@ struct worker_source {
      * keeps it valid (handed back to put). */
     void *(*get)(struct worker_settings *s);
     void (*put)(void *ref);
-    /* Optional (NULL: none): called after each drain with the entries it
-     * finished and whether it succeeded (for counters). */
-    void (*drained)(long entries, int ok);
+    /* Optional (NULL: none): called after each drain with the spool, what
+     * it stored (NULL when it could not start) and whether it succeeded
+     * (for the daemon's counters, tlsrpt/stats.h). */
+    void (*drained)(const char *spool_dir, const struct tr_counts *counts, int ok);
 };
 
 /* Starts the thread; src is borrowed for the thread's life.  0 or -1. */
@@ -38,8 +39,5 @@ void worker_kick(void);
 
 /* Stops the thread after one last drain of what is pending; joins it. */
 void worker_stop(void);
-
-/* The milter's source (its refcounted struct mconf; config.c). */
-extern const struct worker_source milter_worker_source;
 
 #endif

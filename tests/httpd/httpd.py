@@ -125,6 +125,15 @@ class Daemon:
             time.sleep(0.1)
         return False
 
+    def stats(self):
+        """<SpoolDir>/tlsrpt-httpd.stats as a dict (written after each drain)."""
+        out = {}
+        with open(os.path.join(self.spool, "tlsrpt-httpd.stats")) as f:
+            for line in f:
+                k, v = line.split()
+                out[k] = int(v)
+        return out
+
     def rows(self, sql, args=()):
         c = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
         try:
@@ -265,6 +274,11 @@ def case_refusals(tmp):
         check(ids == ["h-000002"], "only the good report stored: %s" % ids)
     finally:
         d.stop()
+    st = d.stats()
+    want = {"posts_stored_total": 1, "posts_bad_request_total": 5, "posts_too_large_total": 4,
+            "posts_bad_type_total": 2, "posts_not_found_total": 1, "posts_bad_method_total": 1,
+            "posts_unavailable_total": 0, "reports_quarantined_total": 6}
+    check(all(st.get(k) == v for k, v in want.items()), "counters %s, want %s" % (st, want))
 
 
 def case_load(tmp):
@@ -307,6 +321,10 @@ def case_load(tmp):
     check(not missing, "every 200 stored exactly once (%d not)" % len(missing))
     check(len(got) == len(ok), "nothing else stored: %d reports for %d 200s" % (len(got), len(ok)))
     check(d.stop() == 0, "SIGTERM: exit 0")
+    st = d.stats()                    # written by the final drain
+    check(st.get("posts_stored_total") == len(ok) and st.get("reports_stored_total") == len(ok)
+          and st.get("spool_backlog") == 0 and st.get("last_drain_time", 0) > 0,
+          "counters: %s" % st)
 
 
 def raw_conn(src):
