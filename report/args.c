@@ -195,6 +195,7 @@ enum {
     OPT_DB = 256, OPT_SINCE, OPT_UNTIL, OPT_NOW, OPT_DOMAIN, OPT_ORG, OPT_MX, OPT_TYPE,
     OPT_FORMAT, OPT_BY, OPT_INTERVAL, OPT_LIMIT, OPT_TO, OPT_FROM, OPT_SENDMAIL,
     OPT_ONLY_IF_FAILURES, OPT_VERSION, OPT_RECEIVED_SINCE,
+    OPT_RESOLVER, OPT_CA_FILE, OPT_TIMEOUT,        /* check */
 };
 
 static const struct option long_opts[] = {
@@ -215,6 +216,9 @@ static const struct option long_opts[] = {
     {"sendmail", required_argument, NULL, OPT_SENDMAIL},
     {"only-if-failures", no_argument, NULL, OPT_ONLY_IF_FAILURES},
     {"received-since", required_argument, NULL, OPT_RECEIVED_SINCE},
+    {"resolver", required_argument, NULL, OPT_RESOLVER},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -256,6 +260,22 @@ static int add_keys(struct rpt_opts *o, const char *list, struct tr_err *err)
     }
     free(copy);
     return rc;
+}
+
+const char *rpt_peek_command(int argc, char **argv)
+{
+    char **copy = xcalloc((size_t)argc + 1, sizeof *copy);
+    const char *cmd = NULL;
+    memcpy(copy, argv, (size_t)argc * sizeof *copy);
+    opterr = 0;
+    optind = 0;                   /* glibc: start a fresh scan */
+    while (getopt_long(argc, copy, ":hV", long_opts, NULL) != -1)
+        ;
+    if (optind < argc)
+        cmd = copy[optind];
+    free(copy);
+    optind = 1;
+    return cmd;
 }
 
 int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err)
@@ -314,6 +334,19 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         case OPT_FROM: o->from = optarg; o->email_given = 1; break;
         case OPT_SENDMAIL: o->sendmail = optarg; o->email_given = 1; break;
         case OPT_ONLY_IF_FAILURES: o->only_if_failures = 1; o->email_given = 1; break;
+        case OPT_RESOLVER: o->resolver = optarg; o->check_given = 1; break;
+        case OPT_CA_FILE: o->ca_file = optarg; o->check_given = 1; break;
+        case OPT_TIMEOUT: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 1 || v > 3600) {
+                tr_err_set(err, TR_E_USAGE, "--timeout: '%.64s' is not 1 to 3600 seconds", optarg);
+                return -1;
+            }
+            o->timeout = v;
+            o->check_given = 1;
+            break;
+        }
         case 'h': o->help = 1; break;
         case 'V': case OPT_VERSION: o->version = 1; break;
         case ':':

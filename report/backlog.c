@@ -41,22 +41,29 @@ static long count_old(const char *dir, const char *sub, int64_t cutoff, int64_t 
     return n;
 }
 
-long rpt_backlog_warn(FILE *err, const char *dir, int64_t now)
+long rpt_backlog_count(const char *dir, int64_t now, int64_t *oldest)
 {
-    int64_t oldest = now;
-    long scanned = 0, n;
-    char when[32];
+    long scanned = 0;
 
+    *oldest = now;
     if (dir[0] == '\0')
         return 0;
-    n = count_old(dir, "new", now - RPT_BACKLOG_AGE, &oldest, &scanned)
-        + count_old(dir, "cur", now - RPT_BACKLOG_AGE, &oldest, &scanned);
+    return count_old(dir, "new", now - RPT_BACKLOG_AGE, oldest, &scanned)
+           + count_old(dir, "cur", now - RPT_BACKLOG_AGE, oldest, &scanned);
+}
+
+long rpt_backlog_warn(FILE *err, const char *dir, int64_t now)
+{
+    int64_t oldest;
+    long n = rpt_backlog_count(dir, now, &oldest);
+    char when[32];
+
     if (n == 0)
         return 0;
     tr_format_datetime(oldest, when, sizeof when);
     /* dir comes from the administrator ($TLSRPT_SPOOL or the default). */
-    fprintf(err, "tlsrpt-report: warning: %ld%s report(s) waiting in the spool %s, the oldest since %s: "
+    fprintf(err, "tlsrpt-report: warning: %ld report(s) waiting in the spool %s, the oldest since %s: "
             "they are not in the database yet (see tlsrpt-milter's log: can it write the database?)\n",
-            n, scanned >= RPT_BACKLOG_SCAN_MAX ? " or more" : "", dir, when);
+            n, dir, when);
     return n;
 }

@@ -18,6 +18,11 @@
  * RPT_SPOOL_DEFAULT.  An empty $TLSRPT_SPOOL is "" (no check). */
 const char *rpt_backlog_dir(void);
 
+/* The number of entries of dir's new/ and cur/ last modified more than
+ * RPT_BACKLOG_AGE seconds before now (0 when dir is "", missing or not
+ * readable); *oldest gets the oldest one's time (now when none). */
+long rpt_backlog_count(const char *dir, int64_t now, int64_t *oldest);
+
 /*
  * Writes one warning line to err when dir's new/ or cur/ holds entries
  * last modified more than RPT_BACKLOG_AGE seconds before now; says nothing

@@ -15,6 +15,7 @@ const char usage_text[] =
     "  show ID     one report, normalized and as sent\n"
     "  quarantine  inputs that could not be stored; 'quarantine show ID'\n"
     "  email       the summary email (MIME) for a period, default yesterday\n"
+    "  check [D]   the live MTA-STS, TLS-RPT, DNS and MX deployment, next to the reports\n"
     "\n"
     "Options:\n"
     "  --db FILE          database (default $TLSRPT_DB or " TLSRPT_DEFAULT_DB ")\n"
@@ -91,3 +92,19 @@ const char help_email[] =
     "(HOST: /etc/mailname, else the fully-qualified host name).\n"
     "Options: --since --until --domain --org --mx --type --db.\n";
 
+
+const char help_check[] =
+    "Usage: " PROG " check [--resolver IP[:PORT]] [--ca-file FILE] [--timeout SECONDS]\n"
+    "                      [--format table|json] [--db FILE] [DOMAIN...]\n"
+    "\n"
+    "Checks each DOMAIN as a sender sees it (default: every policy domain with\n"
+    "reports in the last 30 days): the _mta-sts and _smtp._tls TXT records, the\n"
+    "MX records and addresses, the policy file over HTTPS, policy against MX,\n"
+    "each MX on port 25 (STARTTLS, TLS 1.2+, certificate, TLSA), the id and text\n"
+    "against the last stored check, and what senders reported in the last 30 days.\n"
+    "Each result: code, ok/warn/fail, detail, fix.  Every run is stored in --db.\n"
+    "  --resolver IP[:PORT]  DNS server for every lookup (default: resolv.conf)\n"
+    "  --ca-file FILE        trust store for HTTPS and SMTP (default: the system's)\n"
+    "  --timeout SECONDS     every network wait (default 10 s DNS, 20 s HTTPS,\n"
+    "                        30 s each SMTP step)\n"
+    "Exit: 0 all ok, 1 a warning, 2 a failure, 3 usage, 4 resolver, 5 database/I/O.\n";

@@ -302,7 +302,13 @@ char *rpt_digest_html(const struct rpt_digest *d)
     put(&b, "%s report%s", rpt_fmt_count(d->reports, n1), d->reports == 1 ? "" : "s");
     if (d->detail_failed != d->bad)
         put(&b, " &middot; failure details: %s sessions", rpt_fmt_count(d->detail_failed, n2));
-    put(&b, "</div></td></tr>\n");
+    put(&b, "</div>");
+    if (d->backlog > 0)
+        put(&b, "<div style=\"" FONT "font-size:14px;font-weight:600;color:" C_BAD ";margin-top:6px;\">"
+                "%s report%s captured by tlsrpt-milter wait%s in its spool, not stored for more than "
+                "5 minutes: see the milter's log.</div>", rpt_fmt_count(d->backlog, n1),
+            d->backlog == 1 ? "" : "s", d->backlog == 1 ? "s" : "");
+    put(&b, "</td></tr>\n");
 
     domains(&b, d);
     failures(&b, d);

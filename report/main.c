@@ -10,6 +10,8 @@
  *   tlsrpt-report [options] quarantine [show ID]
  *   tlsrpt-report [options] email [--to ADDR] [--from ADDR] [--sendmail PATH]
  *                                 [--only-if-failures]
+ *   tlsrpt-report [options] check [--resolver IP[:PORT]] [--ca-file FILE]
+ *                                 [--timeout SECONDS] [DOMAIN...]
  *
  * COMMON OPTIONS
  *   --db FILE                  the database (else $TLSRPT_DB, else the default)
@@ -21,6 +23,8 @@
  *
  * EXIT STATUS
  *   0 success, 1 database or I/O error, 2 usage error, 3 no such ID.
+ *   check: 0 all ok, 1 a warning, 2 a failure, 3 usage error, 4 resolver
+ *   error, 5 database or I/O error (check.h).
  *
  * The manual page tlsrpt-report(1) is the full reference; this file only
  * dispatches: each subcommand queries (query.c, show.c, trend.c,
@@ -29,6 +33,7 @@
  */
 #include "args.h"
 #include "backlog.h"
+#include "check.h"
 #include "digest.h"
 #include "email.h"
 #include "output.h"
@@ -54,6 +59,7 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3 };
 enum {
     A_WINDOW = 1 << 0, A_FILTER = 1 << 1, A_FORMAT = 1 << 2, A_BY = 1 << 3,
     A_INTERVAL = 1 << 4, A_LIMIT = 1 << 5, A_EMAIL = 1 << 6,
+    A_CHECK = 1 << 7,
 };
 
 struct ctx {
@@ -431,6 +437,10 @@ static int cmd_email(struct ctx *c)
     }
     if (rpt_digest_build(c->db, &c->scope, &d, &err) < 0)
         return report_err(&err);
+    {
+        int64_t oldest;
+        d->backlog = rpt_backlog_count(rpt_backlog_dir(), (int64_t)time(NULL), &oldest);
+    }
     if (c->o->only_if_failures && rpt_digest_clean(d)) {
         rpt_digest_free(d);
         return EXIT_OK;
@@ -448,6 +458,14 @@ static int cmd_email(struct ctx *c)
     return rc;
 }
 
+/* check opens its own read-write connection (it stores its runs), so main
+ * calls it before the read-only open; see check.c. */
+static int cmd_check(struct ctx *c)
+{
+    struct chk_opts co = {c->o->resolver, c->o->ca_file, c->o->timeout, c->o->now};
+    return rpt_check_main(c->o, &co, tr_db_default_path(c->o->db));
+}
+
 static const struct command {
     const char *name;
     int (*run)(struct ctx *c);
@@ -461,6 +479,7 @@ static const struct command {
     {"show", cmd_show, help_show, A_FORMAT},
     {"quarantine", cmd_quarantine, help_quarantine, A_WINDOW | A_FORMAT | A_LIMIT},
     {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL},
+    {"check", cmd_check, help_check, A_FORMAT | A_CHECK},
 };
 
 /* Names the first option given that cmd does not accept, or NULL. */
@@ -473,6 +492,7 @@ static const char *misplaced_option(const struct command *cmd, const struct rpt_
     if (!(cmd->accepts & A_INTERVAL) && o->interval_given) return "--interval";
     if (!(cmd->accepts & A_LIMIT) && o->limit_given) return "--limit";
     if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures";
+    if (!(cmd->accepts & A_CHECK) && o->check_given) return "--resolver/--ca-file/--timeout";
     return NULL;
 }
 
@@ -487,9 +507,10 @@ int main(int argc, char **argv)
     int rc;
 
     if (rpt_parse_args(argc, argv, &o, &err) < 0) {
+        const char *peek = rpt_peek_command(argc, argv);
         fprintf(stderr, PROG ": %s\n", err.detail);
         die_usage_hint();
-        return EXIT_USAGE;
+        return peek != NULL && strcmp(peek, "check") == 0 ? CHK_EXIT_USAGE : EXIT_USAGE;
     }
     if (o.version) {
         printf(PROG " " TLSRPT_VERSION "\n");
@@ -517,7 +538,12 @@ int main(int argc, char **argv)
     }
     if ((bad = misplaced_option(cmd, &o)) != NULL) {
         fprintf(stderr, PROG ": %s: not an option of '%s'\n", bad, cmd->name);
-        return EXIT_USAGE;
+        return cmd->run == cmd_check ? CHK_EXIT_USAGE : EXIT_USAGE;
+    }
+    if (cmd->run == cmd_check) {
+        memset(&c, 0, sizeof c);
+        c.o = &o;
+        return cmd_check(&c);
     }
     if (o.n_args > 0 && cmd->run != cmd_show && cmd->run != cmd_quarantine) {
         fprintf(stderr, PROG ": %s: unexpected argument '%s'\n", cmd->name, o.args[0]);

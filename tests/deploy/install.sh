@@ -3,8 +3,9 @@
 # quick start on Debian's own Postfix, as a postmaster would do it:
 #   build the .deb (cpack), apt-get install ./tlsrpt_*.deb;
 #   write a minimal /etc/postfix/main.cf for the test domain deploy.test,
-#   listening ONLY on 127.0.14.1:25 (other tests run private instances on
-#   other addresses), with README's two milter lines; start Postfix;
+#   with README's two milter lines, and bind master.cf's chrooted smtpd to
+#   127.0.14.1:25 ONLY (other tests run private instances on other
+#   addresses; master.cf is restored at the end); start Postfix;
 #   start the milter as README's "without systemd" lines say;
 #   send a report and ordinary mail with swaks; the report is stored by
 #   the milter running as tlsrpt, the ordinary mail delivered;
@@ -56,6 +57,7 @@ cleanup() {
     stop_milter
     stop_postfix
     rm -f /etc/postfix/main.cf
+    [ -f "$work/master.cf.orig" ] && cp -p "$work/master.cf.orig" /etc/postfix/master.cf
     dpkg-query -W tlsrpt >/dev/null 2>&1 && apt-get purge -y -q -o DPkg::Lock::Timeout=600 tlsrpt >/dev/null 2>&1
     rm -rf "$MAIL"
 }
@@ -109,7 +111,9 @@ myhostname = mx.deploy.test
 mydomain = deploy.test
 myorigin = deploy.test
 mydestination =
-inet_interfaces = $ADDR
+# Postfix wants interface addresses here and $ADDR is none (lo has
+# 127.0.0.1/8): smtpd binds $ADDR in master.cf below, nothing else listens.
+inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_peername_lookup = no
@@ -131,23 +135,28 @@ smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_milters = unix:tlsrpt/tlsrpt-milter.sock
 milter_default_action = tempfail
 CF
-postfix check || fail "postfix check"
+cp -p /etc/postfix/master.cf "$work/master.cf.orig"
+sed -i "s/^smtp      inet /$ADDR:smtp inet /" /etc/postfix/master.cf
+grep -q "^$ADDR:smtp inet .* y .* smtpd" /etc/postfix/master.cf || fail "master.cf: no chrooted smtpd on $ADDR"
+out=$(script -eqc "postfix check" /dev/null) && ok "postfix check" || fail "postfix check: $out"
 
 step "start the milter as README says without systemd, then Postfix"
 out=$(tlsrpt-milter -n 2>&1) && ok "tlsrpt-milter -n: $out" || fail "tlsrpt-milter -n: $out"
 tlsrpt-milter || fail "tlsrpt-milter did not start"
 wait_for 10 test -S /var/spool/postfix/tlsrpt/tlsrpt-milter.sock || fail "no milter socket"
 pid=$(cat /run/tlsrpt-milter/tlsrpt-milter.pid 2>/dev/null)
-[ -n "$pid" ] && [ "$(ps -o user= -p "$pid" | tr -d ' ')" = tlsrpt ] && ok "milter $pid runs as tlsrpt" \
-    || fail "milter user: $(ps -o user= -p "${pid:-1}")"
-postfix start >/dev/null 2>&1 || fail "postfix start"
-wait_for 20 sh -c "ss -ltnH 'sport = :25' | grep -q '$ADDR:25'" || fail "Postfix does not listen on $ADDR:25"
-ss -ltnH 'sport = :25' | grep -v "$ADDR:25" | grep -q . && fail "Postfix listens elsewhere too: $(ss -ltnH 'sport = :25')"
+# (stat of /proc/PID, not ps: procps is not on a minimal Debian)
+[ -n "$pid" ] && [ "$(stat -c %U "/proc/$pid")" = tlsrpt ] && ok "milter $pid runs as tlsrpt" \
+    || fail "milter user: $(stat -c %U "/proc/${pid:-1}" 2>&1)"
+out=$(script -eqc "postfix start" /dev/null) || fail "postfix start: $out"
+listens() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/25" 2>/dev/null; }
+wait_for 20 listens "$ADDR" && ok "Postfix listens on $ADDR:25" || fail "Postfix does not listen on $ADDR:25"
+listens 127.0.0.1 && fail "Postfix listens on 127.0.0.1:25 too"
 
 step "deliver over SMTP"
 send() {  # send RCPT FILE
     swaks --server "$ADDR" --port 25 --helo sender.example --from reports@sender.example --to "$1" \
-          --data - < "$2" > "$work/swaks.log" 2>&1 </dev/null || { cat "$work/swaks.log"; return 1; }
+          --data "@$2" > "$work/swaks.log" 2>&1 </dev/null || { cat "$work/swaks.log"; return 1; }
 }
 send tlsrpt@deploy.test "$src/samples/microsoft-like.eml" && ok "report accepted" || fail "report refused"
 send tlsrpt@deploy.test "$src/samples/mailru-like.eml" && ok "report accepted" || fail "report refused"
@@ -162,7 +171,7 @@ wait_for 30 sh -c "ls $MAIL/Maildir/new/* >/dev/null 2>&1" && grep -q "ordinary 
 step "the cron line's command, as its crontab owner"
 cron=$(grep -E '^30 6 \* \* \* tlsrpt ' "$src/README.md" | head -1 | sed 's/^30 6 \* \* \* tlsrpt //')
 [ -n "$cron" ] || fail "no cron line (/etc/cron.d format, user tlsrpt) in README.md"
-out=$(env -i PATH=/usr/bin:/bin HOME=/ runuser -u tlsrpt -- sh -c "$cron" 2>&1) && ok "cron command: exit 0" \
+out=$(runuser -u tlsrpt -- env -i PATH=/usr/bin:/bin HOME=/ sh -c "$cron" 2>&1) && ok "cron command: exit 0" \
     || fail "cron command '$cron': $out"
 [ -z "$out" ] || fail "the cron command printed (cron would mail it): $out"
 
@@ -171,6 +180,7 @@ stop_milter
 [ -e /run/tlsrpt-milter/tlsrpt-milter.pid ] && fail "pid file left after the stop" || ok "pid file removed"
 stop_postfix
 rm -f /etc/postfix/main.cf
+cp -p "$work/master.cf.orig" /etc/postfix/master.cf
 apt-get purge -y -q -o DPkg::Lock::Timeout=600 tlsrpt > "$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "purge"; }
 for p in /var/lib/tlsrpt /var/spool/tlsrpt /var/spool/postfix/tlsrpt /etc/tlsrpt /run/tlsrpt-milter \
          /usr/sbin/tlsrpt-milter /usr/bin/tlsrpt-report /usr/bin/tlsrpt-ingest "$unit"; do

@@ -17,7 +17,11 @@ unset TLSRPT_NOW
 n=$(sqlite3 "$TLSRPT_DB" "SELECT count(*) FROM report")
 [ "$n" -gt 3 ] || fail "ingest stored $n reports"
 # Received just now: all of them since a day ago, none from 2099 on.
-rows() { "$report" reports --format csv --limit 0 "$@" | tail -n +2 | wc -l; }
+rows() {   # data rows of `reports`, -1 when the command fails
+    local out
+    out=$("$report" reports --format csv --limit 0 "$@") || { echo -1; return; }
+    tail -n +2 <<<"$out" | grep -c .
+}
 got=$(rows --received-since 1d)
 [ "$got" -eq "$n" ] && echo "ok: --received-since 1d: $got" || fail "--received-since 1d: $got rows, want $n"
 got=$(rows --received-since 2099-01-01)
@@ -29,8 +33,8 @@ got=$(rows --received-since 1d)
 got=$(rows --received-since 1w)
 [ "$got" -eq "$n" ] || fail "--received-since 1w: $got, want $n"
 # With --since, both windows apply.
-got=$(rows --received-since 1w --since 2099-01-01)
-[ "$got" -eq 0 ] || fail "--since 2099 and --received-since: $got rows, want 0"
+got=$(rows --received-since 1w --since 2026-11-22 --until 2026-11-30)
+[ "$got" -eq 0 ] || fail "--since after every report and --received-since: $got rows, want 0"
 # summary (raw rows, no rollups for this filter) agrees with the rollups without it.
 a=$("$report" summary --by org --format csv --since 2000-01-01 --received-since 1w)
 b=$("$report" summary --by org --format csv --since 2000-01-01)
@@ -54,6 +58,16 @@ for cmd in "summary" "reports" "trend" "quarantine" "failures"; do
     grep -qF "warning: 2 report(s) waiting in the spool $dir/spool" <<<"$err" \
         && echo "ok: $cmd warns" || fail "$cmd: want the backlog warning, got: $err"
 done
+# The email: sent despite --only-if-failures, with the warning in both parts.
+msg=$("$report" email --only-if-failures --since 2000-01-01 2>/dev/null)
+grep -q "WARNING: 2 reports captured by tlsrpt-milter wait in its spool" <<<"$msg" \
+    && grep -q "2 reports captured by tlsrpt-milter wait in its spool, not stored" <<<"$(python3 -c '
+import email,sys
+m=email.message_from_string(sys.stdin.read())
+print("\n".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type()=="text/html"))' <<<"$msg")" \
+    && echo "ok: the email carries the backlog" || fail "the email lacks the backlog warning"
+msg=$(TLSRPT_SPOOL= "$report" email --only-if-failures --since 2000-01-01 --until 2000-01-02)
+[ -z "$msg" ] && echo "ok: no backlog, clean period: no email" || fail "a clean period without backlog sent an email"
 err=$(TLSRPT_SPOOL= "$report" summary 2>&1 >/dev/null)
 [ -z "$err" ] || fail "TLSRPT_SPOOL empty: want no check, got: $err"
 echo "$fails failure(s)"
