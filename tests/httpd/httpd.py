@@ -142,7 +142,7 @@ class Daemon:
             c.close()
 
 
-def post(body, ctype="application/tlsrpt+json", path="/", src=None, timeout=10, headers=None,
+def post(body, ctype="application/tlsrpt+json", path="/", src="127.0.18.2", timeout=10, headers=None,
          method="POST", tls=None):
     """One request; returns (status, headers dict, body) or (None, None, error)."""
     try:
