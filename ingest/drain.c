@@ -19,6 +19,22 @@
 
 #define DRAIN_SOURCE_MAX (TR_SPOOL_NAME_MAX + 8)   /* "spool:" + name */
 
+/* An entry its writer refused ("Reject: CODE DETAIL", spool.h): its bytes
+ * go to the quarantine with that code, whatever they are. */
+static int reject_entry(const struct tr_spool_entry *e, const struct tr_sink *sink,
+                        const struct tr_provenance *base, struct tr_counts *delta, struct tr_err *err)
+{
+    char code[64];
+    const char *sp = strchr(e->reject, ' ');
+    size_t n = sp ? (size_t)(sp - e->reject) : strlen(e->reject);
+
+    snprintf(code, sizeof code, "%.*s", (int)(n < sizeof code ? n : sizeof code - 1), e->reject);
+    if (sink->reject(sink->ctx, base, code, sp ? sp + 1 : "", e->msg, e->msg_len, e->msg_full_len, err) < 0)
+        return -1;
+    delta->quarantined++;
+    return 0;
+}
+
 /* Ingests one claimed entry; 0 when every outcome reached the sink. */
 static int ingest_entry(const struct tr_spool_entry *e, const struct tr_ingest_opts *o,
                         const struct tr_sink *sink, struct tr_counts *delta, struct tr_err *err)
@@ -39,6 +55,8 @@ static int ingest_entry(const struct tr_spool_entry *e, const struct tr_ingest_o
     memset(&base, 0, sizeof base);
     base.source = source;
     base.received_time = e->time;
+    if (e->reject != NULL)
+        return reject_entry(e, sink, &base, delta, err);
     return tr_ingest_input(o, sink, &in, &base, delta, err);
 }
 

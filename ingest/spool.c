@@ -154,6 +154,11 @@ static void format_envelope(struct tr_buf *b, const struct tr_envelope *env, siz
     put_line(b, "Time", num);
     snprintf(num, sizeof num, "%zu", len);
     put_line(b, "Size", num);
+    if (env->reject_code != NULL) {
+        char r[SPOOL_VALUE_MAX + 1];
+        snprintf(r, sizeof r, "%s %s", env->reject_code, env->reject_detail ? env->reject_detail : "");
+        put_line(b, "Reject", r);
+    }
     (void)tr_buf_append(b, "\n", 1);
 }
 
@@ -175,22 +180,6 @@ static void make_name(char *buf, size_t cap, int64_t when, const char *qid)
     q[n] = '\0';
     snprintf(buf, cap, "%010lld.%ld_%lu.%06x%s%s", (long long)when, (long)getpid(), c, r,
              n ? "." : "", q);
-}
-
-/* write(2) until done; -1 with errno on failure. */
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 int tr_spool_write(const char *dir, const struct tr_envelope *env,
@@ -219,7 +208,7 @@ int tr_spool_write(const char *dir, const struct tr_envelope *env,
      * the lock fail (a sweep holding it, no lock support), the entry is
      * written all the same: the rename then decides. */
     (void)flock(fd, LOCK_EX | LOCK_NB);
-    if (write_all(fd, hdr.data, hdr.len) < 0 || write_all(fd, msg, len) < 0) {
+    if (tr_write_all(fd, hdr.data, hdr.len) < 0 || tr_write_all(fd, msg, len) < 0) {
         tr_err_set(err, TR_E_IO, "write %s: %s", tmp, strerror(errno));
         goto fail_unlink;
     }
@@ -265,6 +254,7 @@ void tr_spool_entry_free(struct tr_spool_entry *e)
     free(e->sender);
     free(e->queue_id);
     free(e->client_addr);
+    free(e->reject);
     free(e->data);
     free(e);
 }
@@ -314,6 +304,9 @@ static void parse_entry(struct tr_spool_entry *e, size_t file_size, int64_t mtim
         } else if ((v = line_value(p, (size_t)(nl - p), "Client")) != NULL) {
             free(e->client_addr);
             e->client_addr = v;
+        } else if ((v = line_value(p, (size_t)(nl - p), "Reject")) != NULL) {
+            free(e->reject);
+            e->reject = v;
         } else if ((v = line_value(p, (size_t)(nl - p), "Time")) != NULL) {
             char *stop;
             long long t = strtoll(v, &stop, 10);
@@ -327,7 +320,8 @@ static void parse_entry(struct tr_spool_entry *e, size_t file_size, int64_t mtim
     free(e->sender);
     free(e->queue_id);
     free(e->client_addr);
-    e->sender = e->queue_id = e->client_addr = NULL;
+    free(e->reject);
+    e->sender = e->queue_id = e->client_addr = e->reject = NULL;
 }
 
 /* Reads at most max bytes of fd; the rest of a larger file is left. */

@@ -5,6 +5,7 @@
 #include "tlsrpt/codes.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,85 @@ const char *tr_printable(const char *s, size_t n, char *buf, size_t cap)
     }
     buf[o] = '\0';
     return buf;
+}
+
+int tr_write_all(int fd, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+
+    while (len > 0) {
+        ssize_t w = write(fd, b, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        b += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+#define ATOMIC_TMP_TRIES 3      /* O_EXCL collisions tolerated */
+
+/* fsync of the directory holding path, so a rename into it survives a crash. */
+static int fsync_parent(const char *path, struct tr_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+    if (fd < 0 || fsync(fd) < 0) {
+        tr_err_set(err, TR_E_IO, "fsync %s: %s", dir, strerror(errno));
+        rc = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
+int tr_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                         struct tr_err *err)
+{
+    char *tmp = NULL;
+    int fd = -1, rc = -1;
+
+    for (int try = 0; try < ATOMIC_TMP_TRIES && fd < 0; try++) {
+        free(tmp);
+        tmp = xasprintf("%s.tmp.%ld.%d", path, (long)getpid(), try);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+        if (fd < 0 && errno == EEXIST)
+            (void)unlink(tmp);      /* left by a dead process with our pid: ours to reuse */
+        else if (fd < 0)
+            break;
+    }
+    if (fd < 0) {
+        tr_err_set(err, TR_E_IO, "create %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    if (tr_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        tr_err_set(err, TR_E_IO, "write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    rc = close(fd);
+    fd = -1;
+    if (rc < 0) {
+        tr_err_set(err, TR_E_IO, "close %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    rc = -1;
+    if (rename(tmp, path) < 0) {
+        tr_err_set(err, TR_E_IO, "rename %s to %s: %s", tmp, path, strerror(errno));
+        goto out;
+    }
+    free(tmp);
+    return fsync_parent(path, err);
+out:
+    if (fd >= 0)
+        close(fd);
+    (void)unlink(tmp);
+    free(tmp);
+    return rc;
 }

@@ -28,6 +28,7 @@
 #include "callbacks.h"
 #include "config.h"
 #include "log.h"
+#include "mstats.h"
 #include "worker.h"
 #include "tlsrpt/spool.h"
 #include "tlsrpt/util.h"
@@ -125,6 +126,7 @@ static sfsistat too_big(SMFICTX *ctx, struct conn *c)
     mlog(LOG_NOTICE, m->qid, "rejected: message to a rua address larger than MaxMessageSize (%zu bytes)",
          m->buf.cap);
     smfi_setreply(ctx, "552", "5.3.4", "Message too big for the TLS report receiver");
+    mstats_inc(MSTAT_REJECTED);
     return finish(c, SMFIS_REJECT);
 }
 
@@ -268,6 +270,7 @@ static sfsistat discard_rua(SMFICTX *ctx, struct conn *c)
         if (smfi_delrcpt(ctx, m->rua[i]) != MI_SUCCESS) {
             mlog(LOG_ERR, m->qid, "could not remove recipient %s (is SMFIF_DELRCPT allowed?)", m->rua[i]);
             smfi_setreply(ctx, "451", "4.3.0", "TLS report receiver: try again later");
+            mstats_inc(MSTAT_TEMPFAILED);
             return finish(c, SMFIS_TEMPFAIL);
         }
     }
@@ -293,12 +296,15 @@ static sfsistat cb_eom(SMFICTX *ctx)
     env.client_addr = c->client;
     env.queue_id = m->qid;
     env.time = (int64_t)time(NULL);
+    env.reject_code = env.reject_detail = NULL;
     if (tr_spool_write(m->conf->spool_dir, &env, m->buf.data ? m->buf.data : (const unsigned char *)"",
                        m->buf.len, name, sizeof name, &err) < 0) {
         mlog(LOG_ERR, m->qid, "cannot spool the report, asking the sender to retry: %s", err.detail);
         smfi_setreply(ctx, "451", "4.3.0", "TLS report receiver: cannot store the report now, try again later");
+        mstats_inc(MSTAT_TEMPFAILED);
         return finish(c, SMFIS_TEMPFAIL);
     }
+    mstats_inc(MSTAT_CAPTURED);
     mlog(LOG_INFO, m->qid, "spooled %s (%zu bytes from %s, client %s)", name, m->buf.len,
          m->sender, c->client);
     worker_kick();

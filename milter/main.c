@@ -42,7 +42,9 @@
 #include "callbacks.h"
 #include "config.h"
 #include "log.h"
+#include "mstats.h"
 #include "privs.h"
+#include "socket.h"
 #include "worker.h"
 #include "tlsrpt/mime.h"
 #include "tlsrpt/spool.h"
@@ -78,6 +80,25 @@ static void usage(FILE *out)
         "Signals: SIGHUP or SIGUSR1 reloads the configuration; SIGTERM stops.\n"
         "See tlsrpt-milter(8) and tlsrpt-milter.conf(5).\n");
 }
+
+/* The worker's view of the live configuration (worker.h). */
+static void *worker_get(struct worker_settings *s)
+{
+    struct mconf *c = mconf_get();
+    s->spool_dir = c->spool_dir;
+    s->database = c->database;
+    s->ingest = &c->ingest;
+    s->drain_interval = c->drain_interval;
+    s->retry_max = c->retry_max;
+    return c;
+}
+
+static void worker_put(void *ref)
+{
+    mconf_put(ref);
+}
+
+static const struct worker_source milter_worker_source = { worker_get, worker_put, mstats_drained };
 
 static pthread_t main_thread;
 
@@ -198,7 +219,7 @@ int main(int argc, char **argv)
     }
     /* The start's own verdict (root without UserID, paths the user
      * cannot write), for -n and before the start opens anything. */
-    if (privs_check(conf, &pv, why, sizeof why) < 0) {
+    if (privs_check(conf_path, conf->spool_dir, conf->database, &pv, why, sizeof why) < 0) {
         fprintf(stderr, PROG ": %s\n", why);
         mconf_put(conf);
         return EX_CONFIG;
@@ -213,7 +234,7 @@ int main(int argc, char **argv)
     if (realpath(conf_path, conf_abs) != NULL)  /* reloads happen after chdir("/") */
         conf_path = conf_abs;
     mconf_install(conf);
-    mlog_open(foreground, conf->syslog_facility, conf->log_level);
+    mlog_open(PROG, foreground, conf->syslog_facility, conf->log_level);
 
     /* 2. As root: the socket, the directories. */
     if (smfi_register(tlsrpt_milter_desc) == MI_FAILURE || smfi_setconn(conf->socket) == MI_FAILURE) {
@@ -221,7 +242,7 @@ int main(int argc, char **argv)
         return EX_SOFTWARE;
     }
     if (privs_open_socket(conf->socket, &pv, why, sizeof why) < 0
-        || privs_prepare_dirs(conf, &pv, why, sizeof why) < 0) {
+        || privs_prepare_dirs(conf->spool_dir, conf->database, conf->pid_file, &pv, why, sizeof why) < 0) {
         mlog(LOG_ERR, NULL, "%s", why);
         return EX_OSERR;
     }
@@ -266,7 +287,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     main_thread = pthread_self();
-    if (worker_start() < 0)
+    if (worker_start(&milter_worker_source) < 0)
         return EX_OSERR;
     if (pthread_create(&milter_thread, NULL, milter_main, &milter_rc) != 0) {
         mlog(LOG_ERR, NULL, "cannot start the milter thread");

@@ -1,13 +1,12 @@
 /*
- * privs.c - see privs.h.  Runs before any thread exists.
+ * privs.c - see privs.h.  Runs before any thread exists.  Shared by
+ * tlsrpt-milter and tlsrpt-httpd (the tlsrpt_daemon library).
  */
 #include "privs.h"
-#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libmilter/mfapi.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,6 @@
 #include <unistd.h>
 
 #define PRIVS_PATH_MAX 4096
-#define PRIVS_FD_SCAN 1024        /* fds searched for the listening socket */
 
 int privs_resolve(const char *user_id, struct privs *pv, char *why, size_t cap)
 {
@@ -58,35 +56,7 @@ int privs_resolve(const char *user_id, struct privs *pv, char *why, size_t cap)
     return 0;
 }
 
-/* The file system path of a unix: or local: socket, else NULL. */
-static const char *unix_path(const char *socket)
-{
-    if (strncasecmp(socket, "unix:", 5) == 0)
-        return socket + 5;
-    if (strncasecmp(socket, "local:", 6) == 0)
-        return socket + 6;
-    return NULL;
-}
 
-int privs_open_socket(const char *socket, const struct privs *pv, char *why, size_t cap)
-{
-    const char *path = unix_path(socket);
-    mode_t old = umask(007);
-    int rc = smfi_opensocket(1);
-
-    umask(old);
-    if (rc == MI_FAILURE) {
-        snprintf(why, cap, "cannot open socket %s%s", socket,
-                 path ? " (does its directory exist and is it writable?)" : " (address in use?)");
-        return -1;
-    }
-    if (path != NULL && pv->drop && geteuid() == 0
-        && chown(path, pv->uid, pv->explicit_group ? pv->gid : (gid_t)-1) < 0) {
-        snprintf(why, cap, "chown %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
 
 static void dir_of(const char *path, char *buf, size_t cap);
 
@@ -108,22 +78,23 @@ static int make_dir(const char *dir, mode_t mode, const struct privs *pv, char *
     return 0;
 }
 
-int privs_prepare_dirs(const struct mconf *c, const struct privs *pv, char *why, size_t cap)
+int privs_prepare_dirs(const char *spool_dir, const char *database, const char *pid_file,
+                       const struct privs *pv, char *why, size_t cap)
 {
     char dbdir[PRIVS_PATH_MAX];
     char *slash;
 
-    if (make_dir(c->spool_dir, 0700, pv, why, cap) < 0)
+    if (make_dir(spool_dir, 0700, pv, why, cap) < 0)
         return -1;
     /* Without systemd's RuntimeDirectory nobody else makes the PidFile's
      * directory; owned by the user, the pid file can be removed at stop. */
-    if (c->pid_file != NULL) {
+    if (pid_file != NULL) {
         char piddir[PRIVS_PATH_MAX];
-        dir_of(c->pid_file, piddir, sizeof piddir);
+        dir_of(pid_file, piddir, sizeof piddir);
         if (make_dir(piddir, 0755, pv, why, cap) < 0)
             return -1;
     }
-    snprintf(dbdir, sizeof dbdir, "%s", c->database);
+    snprintf(dbdir, sizeof dbdir, "%s", database);
     slash = strrchr(dbdir, '/');
     if (slash == NULL || slash == dbdir)
         return 0;
@@ -261,18 +232,18 @@ static int can_write(const char *key, const char *path, int is_dir, int root_cre
     return 0;
 }
 
-static int check_paths(const struct mconf *c, int root_creates, const char *user, char *why, size_t cap)
+static int check_paths(const char *spool_dir, const char *database, int root_creates, const char *user, char *why, size_t cap)
 {
     char dbdir[PRIVS_PATH_MAX];
 
-    if (can_write("SpoolDir", c->spool_dir, 1, root_creates, user, why, cap) < 0)
+    if (can_write("SpoolDir", spool_dir, 1, root_creates, user, why, cap) < 0)
         return -1;
     /* A missing database directory is made by the start (for the user
      * when root), like SpoolDir; the database file then by the user. */
-    dir_of(c->database, dbdir, sizeof dbdir);
+    dir_of(database, dbdir, sizeof dbdir);
     if (stat(dbdir, &(struct stat){ 0 }) < 0)
         return can_write("Database", dbdir, 1, root_creates, user, why, cap);
-    return can_write("Database", c->database, 0, 0, user, why, cap);
+    return can_write("Database", database, 0, 0, user, why, cap);
 }
 
 const char *privs_whoami(void)
@@ -281,20 +252,21 @@ const char *privs_whoami(void)
     return pw ? pw->pw_name : "(unknown user)";
 }
 
-int privs_check(const struct mconf *c, const struct privs *pv, char *why, size_t cap)
+int privs_check(const char *conf_path, const char *spool_dir, const char *database, const struct privs *pv,
+                char *why, size_t cap)
 {
     int fds[2], status;
     ssize_t n;
     pid_t pid;
 
     if (!pv->drop && geteuid() == 0) {
-        snprintf(why, cap, "refusing to run as root: set UserID in %s", c->path);
+        snprintf(why, cap, "refusing to run as root: set UserID in %s", conf_path);
         return -1;
     }
     if (!pv->drop || geteuid() != 0) {
         if (privs_drop(pv, why, cap) < 0)
             return -1;
-        return check_paths(c, 0, privs_whoami(), why, cap);
+        return check_paths(spool_dir, database, 0, privs_whoami(), why, cap);
     }
     /* As root: look as the user, in a child that drops privileges and
      * sends back its verdict. */
@@ -306,7 +278,7 @@ int privs_check(const struct mconf *c, const struct privs *pv, char *why, size_t
         int rc;
         close(fds[0]);
         why[0] = '\0';
-        rc = privs_drop(pv, why, cap) < 0 || check_paths(c, 1, pv->user, why, cap) < 0;
+        rc = privs_drop(pv, why, cap) < 0 || check_paths(spool_dir, database, 1, pv->user, why, cap) < 0;
         if (rc && write(fds[1], why, strlen(why)) < 0)
             rc = 2;
         _exit(rc);
@@ -323,37 +295,3 @@ int privs_check(const struct mconf *c, const struct privs *pv, char *why, size_t
     return 0;
 }
 
-void privs_bound_address(const char *socket, char *buf, size_t cap)
-{
-    const char *path = unix_path(socket);
-
-    if (path != NULL) {
-        snprintf(buf, cap, "%s", path);
-        return;
-    }
-    /* libmilter does not hand out its descriptor: find the listening one. */
-    for (int fd = 0; fd < PRIVS_FD_SCAN; fd++) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-        int on = 0;
-        socklen_t olen = sizeof on;
-        char host[INET6_ADDRSTRLEN];
-
-        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) < 0 || !on
-            || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-            continue;
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-            snprintf(buf, cap, "%s port %u", host, ntohs(a->sin_port));
-            return;
-        }
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-            snprintf(buf, cap, "[%s] port %u", host, ntohs(a->sin6_port));
-            return;
-        }
-    }
-    snprintf(buf, cap, "(unknown)");
-}

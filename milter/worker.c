@@ -1,5 +1,6 @@
 /*
- * worker.c - the spool-drain thread (worker.h).
+ * worker.c - the spool-drain thread (worker.h), shared by tlsrpt-milter
+ * and tlsrpt-httpd; each passes a worker_source for its configuration.
  *
  * State shared with other threads (kicked, stopping) is guarded by lock
  * and announced on wake; everything else belongs to the thread: its own
@@ -16,7 +17,6 @@
  * fails again, so the report is stored as soon as the database is back.
  */
 #include "worker.h"
-#include "config.h"
 #include "log.h"
 #include "tlsrpt/drain.h"
 #include "tlsrpt/spool.h"
@@ -36,6 +36,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static pthread_t thread;
 static int kicked, stopping, started;
+static const struct worker_source *source;
 
 /* The thread's database connection and the path it was opened with. */
 static struct tr_db *db;
@@ -78,7 +79,9 @@ static void close_db(void)
  * filled (the caller logs it, once per back-off step). */
 static int drain_once(long max_entries, int quiet, char *why, size_t cap)
 {
-    struct mconf *c = mconf_get();
+    struct worker_settings set;
+    void *ref = source->get(&set);
+    const struct worker_settings *c = &set;
     struct tr_counts counts = { 0, 0, 0, 0 };
     struct tr_err err;
     long total = 0, n = 0;
@@ -90,14 +93,16 @@ static int drain_once(long max_entries, int quiet, char *why, size_t cap)
         if (tr_db_open(c->database, 0, &db, &err) < 0) {
             snprintf(why, cap, "cannot open database: %s", err.detail);
             db = NULL;
-            mconf_put(c);
+            source->put(ref);
+            if (source->drained)
+                source->drained(c->spool_dir, NULL, 0);
             return -1;
         }
         db_path = xstrdup(c->database);
     }
     do {
         long batch = max_entries - total < WORKER_BATCH ? max_entries - total : WORKER_BATCH;
-        n = tr_spool_drain_log(c->spool_dir, &c->ingest, db, &counts, batch, log_entry, &quiet, &err);
+        n = tr_spool_drain_log(c->spool_dir, c->ingest, db, &counts, batch, log_entry, &quiet, &err);
         if (n < 0) {
             snprintf(why, cap, "spool drain stopped: %s", err.detail);
             close_db();                  /* reopened on the next try */
@@ -108,7 +113,9 @@ static int drain_once(long max_entries, int quiet, char *why, size_t cap)
     } while (n == WORKER_BATCH && total < max_entries);
     if (total > 0)
         mlog(LOG_DEBUG, NULL, "drained %ld entries", total);
-    mconf_put(c);
+    source->put(ref);
+    if (source->drained)
+        source->drained(c->spool_dir, &counts, rc == 0);
     return rc;
 }
 
@@ -136,13 +143,15 @@ static void *worker_main(void *arg)
     while (!stopping) {
         int timed = passed(&next);
         if (kicked || timed) {
-            struct mconf *c;
+            struct worker_settings set;
+            const struct worker_settings *c = &set;
+            void *ref;
             int ok, quiet = !timed && backoff > 0;
 
             kicked = 0;
             pthread_mutex_unlock(&lock);
             ok = drain_once(LONG_MAX, quiet, why, sizeof why) == 0;
-            c = mconf_get();
+            ref = source->get(&set);
             if (ok) {
                 if (backoff > 0)
                     mlog(LOG_NOTICE, NULL, "spool drained again; the backlog is stored");
@@ -158,7 +167,7 @@ static void *worker_main(void *arg)
                      "or when a report arrives", why, tr_spool_pending(c->spool_dir), c->spool_dir, backoff);
                 deadline_in(&next, backoff);
             }
-            mconf_put(c);
+            source->put(ref);
             pthread_mutex_lock(&lock);
             continue;
         }
@@ -171,11 +180,12 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int worker_start(void)
+int worker_start(const struct worker_source *src)
 {
     pthread_condattr_t attr;
     int rc;
 
+    source = src;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&wake, &attr);

@@ -59,6 +59,20 @@ if [ $rc -eq 0 ] && { [ "$milter_rc" -ne 0 ] || grep -qE 'Sanitizer|runtime erro
     echo "milter exited with $milter_rc or reported a sanitizer error" >&2
     rc=1
 fi
+# The counters the milter wrote at its last drain (tlsrpt-milter.stats):
+# every line "name value", and each line of SCRIPT's .stats file in it.
+expect=${script%.lua}.stats
+if [ $rc -eq 0 ] && [ -f "$expect" ]; then
+    stats=$dir/spool/tlsrpt-milter.stats
+    if ! grep -qvE '^[a-z_]+ (0|[1-9][0-9]*)$' "$stats" 2>/dev/null && [ -s "$stats" ]; then
+        while read -r line; do
+            grep -qxF "$line" "$stats" || { echo "counters: no line '$line' in:" >&2; cat "$stats" >&2; rc=1; }
+        done < "$expect"
+    else
+        echo "counters: $stats missing or malformed" >&2
+        rc=1
+    fi
+fi
 if [ $rc -ne 0 ]; then
     echo "--- milter log" >&2
     cat "$dir/milter.log" >&2

@@ -4,7 +4,7 @@
  * callback, entries written while a drain is under way, max_entries, and
  * a batch whose transaction fails in the middle: every entry of it goes
  * back to new/, none of its reports is stored, and the next drain stores
- * them all once.
+ * them all once; an entry with a Reject line is quarantined, not ingested.
  */
 #include "check.h"
 #include "tlsrpt/codes.h"
@@ -31,7 +31,7 @@ static void write_report(int n, const char *org)
 {
     char json[REPORT_CAP], name[TR_SPOOL_NAME_MAX], qid[32];
     const char *rcpt[] = { "tlsrpt@example.net" };
-    struct tr_envelope env = { "<r@example.org>", rcpt, 1, "192.0.2.1", qid, 1700000000 + n };
+    struct tr_envelope env = { "<r@example.org>", rcpt, 1, "192.0.2.1", qid, 1700000000 + n, NULL, NULL };
     struct tr_err err;
     int len = snprintf(json, sizeof json,
                        "{\"organization-name\":\"%s\",\"date-range\":{\"start-datetime\":"
@@ -215,6 +215,29 @@ static void test_refused_entry(struct tr_db *db, const struct tr_ingest_opts *o)
     exec_sql(db, "DROP TRIGGER temp.boom_q");
 }
 
+/* An entry its writer refused ("Reject: CODE DETAIL", as tlsrpt-httpd
+ * writes for a 400): quarantined with that code, even a valid report. */
+static void test_reject_line(struct tr_db *db, const struct tr_ingest_opts *o)
+{
+    static const char json[] = "{\"organization-name\":\"Reject Org\",\"date-range\":{\"start-datetime\":"
+        "\"2026-11-01T00:00:00Z\",\"end-datetime\":\"2026-11-01T23:59:59Z\"},\"contact-info\":\"x\","
+        "\"report-id\":\"reject-1\",\"policies\":[]}";
+    struct tr_envelope env = { NULL, NULL, 0, "192.0.2.9", "H1", 1700000000, TR_E_BAD_GZIP,
+                               "declared gzip\nnot gzip" };
+    struct tr_counts counts = { 0, 0, 0 };
+    char name[TR_SPOOL_NAME_MAX];
+    struct tr_err err;
+
+    CHECK_INT(tr_spool_write(spool, &env, (const unsigned char *)json, sizeof json - 1, name, sizeof name, &err), 0);
+    CHECK_INT(tr_spool_drain_log(spool, o, db, &counts, -1, NULL, NULL, &err), 1);
+    CHECK_INT(counts.stored, 0);
+    CHECK_INT(counts.quarantined, 1);
+    CHECK_INT(count(db, "SELECT count(*) FROM report WHERE org_name = 'Reject Org'"), 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM quarantine WHERE reason = 'bad-gzip' "
+                        "AND message = 'declared gzip?not gzip' AND source LIKE 'spool:%'"), 1);
+    CHECK_INT(tr_spool_pending(spool), 0);
+}
+
 int main(void)
 {
     char cmd[ROOT_CAP + 16];
@@ -239,6 +262,7 @@ int main(void)
     test_batches(db, &o);
     test_failed_batch(db, &o);
     test_refused_entry(db, &o);
+    test_reject_line(db, &o);
     tr_db_close(db);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)

@@ -62,6 +62,15 @@ void tr_buf_free(struct tr_buf *b);
  * when it holds more than max bytes.  On success *out is caller-owned. */
 int tr_read_fd(int fd, size_t max, unsigned char **out, size_t *len, struct tr_err *err);
 
+/* write(2) until all len bytes are written; -1 with errno on failure. */
+int tr_write_all(int fd, const void *p, size_t len);
+
+/* Replaces path with the bytes atomically: a temporary file beside it
+ * (O_EXCL, mode), write, fsync, rename, fsync of the directory.  A reader
+ * sees the old file or the new one; on failure path is unchanged. */
+int tr_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                         struct tr_err *err);
+
 /* 1 when the bytes are valid UTF-8 without NUL, else 0. */
 int tr_utf8_valid(const char *s, size_t n);
 
