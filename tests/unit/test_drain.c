@@ -224,7 +224,7 @@ static void test_reject_line(struct tr_db *db, const struct tr_ingest_opts *o)
         "\"report-id\":\"reject-1\",\"policies\":[]}";
     struct tr_envelope env = { NULL, NULL, 0, "192.0.2.9", "H1", 1700000000, TR_E_BAD_GZIP,
                                "declared gzip\nnot gzip" };
-    struct tr_counts counts = { 0, 0, 0 };
+    struct tr_counts counts = { 0, 0, 0, 0 };
     char name[TR_SPOOL_NAME_MAX];
     struct tr_err err;
 
