@@ -15,7 +15,9 @@
  * the per-report SAVEPOINT/RELEASE pair (sqlite3_exec would parse them
  * for every report).
  *
- * Speed (see BENCHMARKS.md): the connection keeps a tr_zblob (gunzip.h)
+ * Speed (see BENCHMARKS.md): a report that arrived gzip-compressed is kept
+ * as the sender's gzip bytes (tr_provenance.sent_gz; tr_zinflate reads
+ * both); for any other the connection keeps a tr_zblob (gunzip.h)
  * for the JSON as sent, reset per report instead of allocated, zeroed and
  * freed (compress2), which was a third of the time of a bulk import; and a page cache large enough that a batch's dirty
  * pages are written to the WAL once, at commit, not spilled early; and
@@ -30,6 +32,7 @@
  */
 #include "tlsrpt/db.h"
 #include "tlsrpt/codes.h"
+#include "tlsrpt/conflict.h"
 #include "tlsrpt/gunzip.h"
 #include "tlsrpt/rollup.h"
 #include "tlsrpt/schema.h"
@@ -106,16 +109,21 @@ struct tr_db {
     struct tr_rollup *ru;       /* owned: rollup sums of the open transaction */
 };
 
-/* TR_E_DB_REFUSED when the database refused the statement's own rows (a
- * constraint, a trigger's RAISE, a value too big): the same rows would be
- * refused every time, unlike a locked, full or read-only database, which
- * a retry can get past (TR_E_DB). */
+/* See db.h: TR_E_DB_REFUSED when the database refused the statement's own
+ * rows (a constraint, a trigger's RAISE, a value too big): the same rows
+ * would be refused every time, unlike a locked, full or read-only
+ * database, which a retry can get past (TR_E_DB). */
+int tr_db_fail(sqlite3 *h, struct tr_err *err, const char *what)
+{
+    int primary = sqlite3_errcode(h) & 0xff;
+    tr_err_set(err, primary == SQLITE_CONSTRAINT || primary == SQLITE_TOOBIG ? TR_E_DB_REFUSED : TR_E_DB,
+               "%s: %s", what, sqlite3_errmsg(h));
+    return -1;
+}
+
 static int db_fail(struct tr_db *db, struct tr_err *err, const char *what)
 {
-    int primary = sqlite3_errcode(db->h) & 0xff;
-    tr_err_set(err, primary == SQLITE_CONSTRAINT || primary == SQLITE_TOOBIG ? TR_E_DB_REFUSED : TR_E_DB,
-               "%s: %s", what, sqlite3_errmsg(db->h));
-    return -1;
+    return tr_db_fail(db->h, err, what);
 }
 
 static int exec(struct tr_db *db, const char *sql, struct tr_err *err)
@@ -406,7 +414,7 @@ static int insert_report(struct tr_db *db, const struct tr_report *r, const stru
                          sqlite3_int64 *rid, struct tr_err *err)
 {
     sqlite3_stmt *st = db->st[ST_INSERT_REPORT];
-    char *warnings = tr_warnings_to_string(r->warnings);
+    char *warnings = tr_report_warnings_string(r);
     int rc;
 
     bind_text(st, 1, r->organization_name);
@@ -454,6 +462,27 @@ static int quarantine_refused(struct tr_db *db, const struct tr_provenance *p, c
     return rc < 0 ? -1 : TR_QUARANTINED;
 }
 
+/* A duplicate whose normalized content differs from the stored report
+ * (conflict.h) is kept as a quarantine entry, reason
+ * TR_E_CONFLICTING_DUPLICATE, naming the fields that differ; the stored
+ * report stays.  Returns TR_DUPLICATE, TR_CONFLICTING or -1 with err. */
+static int quarantine_conflict(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
+                               const unsigned char *z, size_t zlen, size_t raw_len, struct tr_err *err)
+{
+    char what[TR_ERR_DETAIL_MAX];
+    unsigned char *raw;
+    size_t n;
+    int rc = tr_conflict_check(db->h, r, what, sizeof what, err);
+
+    if (rc <= 0)
+        return rc < 0 ? -1 : TR_DUPLICATE;
+    if (tr_zinflate(z, zlen, raw_len, &raw, &n, err) < 0)
+        return -1;
+    rc = tr_db_quarantine(db, p, TR_E_CONFLICTING_DUPLICATE, what, raw, n, n, err);
+    free(raw);
+    return rc < 0 ? -1 : TR_CONFLICTING;
+}
+
 /* Stores r with its blob z (zlen bytes, the JSON of raw_len bytes
  * compressed): see tr_db_store_report. */
 static int store(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
@@ -471,6 +500,8 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
                      : exec(db, "BEGIN IMMEDIATE", err) < 0)
         return -1;
     rc = insert_report(db, r, p, z, zlen, raw_len, &rid, err);
+    if (rc == TR_DUPLICATE)
+        rc = quarantine_conflict(db, r, p, z, zlen, raw_len, err);
     if (rc == TR_STORED) {
         sqlite3_int64 *pids = xcalloc(r->n_policies ? r->n_policies : 1, sizeof *pids);
         if (insert_policies(db, rid, r, pids, err) < 0 || tr_rollup_add(db->ru, rid, pids, r, err) < 0)
@@ -513,11 +544,15 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
 int tr_db_store_report(struct tr_db *db, const struct tr_report *r, const struct tr_provenance *p,
                        const unsigned char *raw_json, size_t raw_len, struct tr_err *err)
 {
-    const unsigned char *z;     /* borrowed from db->zb */
+    const unsigned char *z;     /* borrowed from db->zb or p */
     size_t zlen;
 
-    if (tr_zblob_deflate(db->zb, raw_json, raw_len, &z, &zlen, err) < 0)
+    if (p->sent_gz) {
+        z = p->sent_gz;         /* the report as sent: no deflate at all */
+        zlen = p->sent_gz_len;
+    } else if (tr_zblob_deflate(db->zb, raw_json, raw_len, &z, &zlen, err) < 0) {
         return -1;
+    }
     return store(db, r, p, z, zlen, raw_len, err);
 }
 

@@ -19,6 +19,22 @@
 
 #define DRAIN_SOURCE_MAX (TR_SPOOL_NAME_MAX + 8)   /* "spool:" + name */
 
+/* An entry its writer refused ("Reject: CODE DETAIL", spool.h): its bytes
+ * go to the quarantine with that code, whatever they are. */
+static int reject_entry(const struct tr_spool_entry *e, const struct tr_sink *sink,
+                        const struct tr_provenance *base, struct tr_counts *delta, struct tr_err *err)
+{
+    char code[64];
+    const char *sp = strchr(e->reject, ' ');
+    size_t n = sp ? (size_t)(sp - e->reject) : strlen(e->reject);
+
+    snprintf(code, sizeof code, "%.*s", (int)(n < sizeof code ? n : sizeof code - 1), e->reject);
+    if (sink->reject(sink->ctx, base, code, sp ? sp + 1 : "", e->msg, e->msg_len, e->msg_full_len, err) < 0)
+        return -1;
+    delta->quarantined++;
+    return 0;
+}
+
 /* Ingests one claimed entry; 0 when every outcome reached the sink. */
 static int ingest_entry(const struct tr_spool_entry *e, const struct tr_ingest_opts *o,
                         const struct tr_sink *sink, struct tr_counts *delta, struct tr_err *err)
@@ -39,6 +55,8 @@ static int ingest_entry(const struct tr_spool_entry *e, const struct tr_ingest_o
     memset(&base, 0, sizeof base);
     base.source = source;
     base.received_time = e->time;
+    if (e->reject != NULL)
+        return reject_entry(e, sink, &base, delta, err);
     return tr_ingest_input(o, sink, &in, &base, delta, err);
 }
 
@@ -47,7 +65,7 @@ static int ingest_entry(const struct tr_spool_entry *e, const struct tr_ingest_o
 static void release_all(const char *dir, struct tr_spool_entry **batch, size_t n,
                         tr_drain_log_cb log, void *log_ctx, const struct tr_err *why)
 {
-    static const struct tr_counts none = { 0, 0, 0 };
+    static const struct tr_counts none = { 0, 0, 0, 0 };
 
     for (size_t i = 0; i < n; i++) {
         if (log)
@@ -66,7 +84,7 @@ static void release_all(const char *dir, struct tr_spool_entry **batch, size_t n
 static long set_aside(const char *dir, struct tr_spool_entry **batch, long n, tr_drain_log_cb log,
                       void *log_ctx, struct tr_err *err)
 {
-    static const struct tr_counts none = { 0, 0, 0 };
+    static const struct tr_counts none = { 0, 0, 0, 0 };
     struct tr_err why = *err;
 
     release_all(dir, batch, (size_t)n, log, log_ctx, &why);
@@ -170,6 +188,7 @@ long tr_spool_drain_log(const char *dir, const struct tr_ingest_opts *o, struct 
             counts->stored += delta[i].stored;
             counts->duplicates += delta[i].duplicates;
             counts->quarantined += delta[i].quarantined;
+            counts->conflicting += delta[i].conflicting;
             if (log)
                 log(log_ctx, e, truncated ? TR_DRAIN_FAILED : TR_DRAIN_DONE, &delta[i], NULL);
             if ((truncated ? tr_spool_fail(dir, e, &serr) : tr_spool_done(dir, e, &serr)) < 0 && !failed) {
@@ -181,10 +200,4 @@ long tr_spool_drain_log(const char *dir, const struct tr_ingest_opts *o, struct 
     }
     tr_spool_scan_free(scan);
     return failed ? -1 : done;
-}
-
-int tr_spool_drain(const char *dir, const struct tr_ingest_opts *o, struct tr_db *db,
-                   struct tr_counts *counts, long max_entries, struct tr_err *err)
-{
-    return tr_spool_drain_log(dir, o, db, counts, max_entries, NULL, NULL, err) < 0 ? -1 : 0;
 }

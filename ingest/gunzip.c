@@ -1,6 +1,6 @@
 /*
  * gunzip.c - bounded decompression with zlib: gzip (every member, nested
- * gzip up to TR_GUNZIP_MAX_LAYERS), the first file of a zip archive, and
+ * gzip up to TR_GUNZIP_MAX_LAYERS), every file of a zip archive, and
  * the zlib-wrapped blobs the database stores.
  *
  * Every inflate runs through one loop, inflate_bounded(), which feeds the
@@ -15,6 +15,7 @@
  */
 #include "tlsrpt/gunzip.h"
 #include "tlsrpt/codes.h"
+#include "tlsrpt/limits.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -27,7 +28,6 @@
 #define WBITS_ZLIB 15          /* zlib wrapper (tr_zdeflate's format) */
 #define WBITS_RAW (-15)        /* raw deflate (zip method 8) */
 #define ZIP_LOCAL_HEADER 30    /* fixed part of a zip local file header */
-#define ZIP_MAX_SKIP 16        /* directory entries skipped before the first file */
 
 /* See gunzip.h. */
 int tr_is_gzip(const unsigned char *p, size_t len)
@@ -166,9 +166,8 @@ static uint32_t get32(const unsigned char *p)
  * the header has it.  Returns 0 or -1 with err set. */
 static int zip_entry(unsigned method, int has_sizes, uint32_t crc, uint32_t csize, uint32_t usize,
                      const unsigned char *in, size_t avail, size_t max_out,
-                     struct tr_buf *b, struct tr_err *err)
+                     struct tr_buf *b, size_t *used, struct tr_err *err)
 {
-    size_t used;
 
     if (has_sizes && csize > avail) {
         tr_err_set(err, TR_E_BAD_GZIP, "zip entry truncated: %lu of %lu bytes",
@@ -186,8 +185,11 @@ static int zip_entry(unsigned method, int has_sizes, uint32_t crc, uint32_t csiz
             return -1;
         }
         tr_buf_append(b, in, csize);   /* fits: csize <= max_out = cap */
-    } else if (inflate_bounded(WBITS_RAW, 0, 0, in, has_sizes ? csize : avail, b, &used, err) < 0) {
+        *used = csize;
+    } else if (inflate_bounded(WBITS_RAW, 0, 0, in, has_sizes ? csize : avail, b, used, err) < 0) {
         return -1;
+    } else if (has_sizes) {
+        *used = csize;                 /* the entry's data, whatever inflate needed of it */
     }
     if (has_sizes && (b->len != usize ||
                       crc32_z(0L, b->data ? b->data : (const Bytef *)"", b->len) != crc)) {
@@ -197,26 +199,46 @@ static int zip_entry(unsigned method, int has_sizes, uint32_t crc, uint32_t csiz
     return 0;
 }
 
-/* See gunzip.h.  Reads local file headers only (never the central
- * directory): skips up to ZIP_MAX_SKIP leading directory entries, refuses
- * encryption, zip64 and methods other than 0 and 8 (TR_E_UNSUPPORTED), and
- * checks size and CRC when the header carries them. */
-int tr_unzip_first(const unsigned char *in, size_t len, size_t max_out,
-                   unsigned char **out, size_t *out_len, struct tr_err *err)
+void tr_unzip_init(struct tr_unzip *z, const unsigned char *in, size_t len, size_t max_entries,
+                   size_t max_total)
 {
-    size_t off = 0;
+    memset(z, 0, sizeof *z);
+    z->in = in;
+    z->len = len;
+    z->max_entries = max_entries;
+    z->max_total = max_total;
+}
 
-    for (int skipped = 0; skipped <= ZIP_MAX_SKIP; skipped++) {
+/* See gunzip.h.  Reads local file headers only (never the central
+ * directory), in archive order: skips directory entries, refuses
+ * encryption, zip64 and methods other than 0 and 8 (TR_E_UNSUPPORTED),
+ * checks size and CRC when the header carries them, and steps over the
+ * data descriptor that follows a streamed entry. */
+int tr_unzip_next(struct tr_unzip *z, size_t max_out, unsigned char **out, size_t *out_len,
+                  char *name, size_t name_cap, struct tr_err *err)
+{
+    const unsigned char *in = z->in;
+    size_t len = z->len;
+
+    for (;;) {
+        size_t off = z->off;
         const unsigned char *h = in + off;
         unsigned flags, method, namelen, extralen;
         uint32_t crc, csize, usize;
-        size_t data;
-        int has_sizes;
+        size_t data, cap, used;
+        int has_sizes, by_total;
         struct tr_buf b;
 
         if (len - off < ZIP_LOCAL_HEADER || !tr_is_zip(h, len - off)) {
-            tr_err_set(err, off ? TR_E_NOT_A_REPORT : TR_E_BAD_GZIP,
-                       off ? "zip archive holds no file" : "not a zip local file header");
+            if (off == 0) {
+                tr_err_set(err, TR_E_BAD_GZIP, "not a zip local file header");
+                return -1;
+            }
+            return 0;        /* the central directory, or the end: no more entries */
+        }
+        if (++z->n_entries > z->max_entries) {
+            tr_err_set(err, TR_E_LIMIT_ZIP_ENTRIES, "zip archive has more than the zip-entries limit of %zu entries",
+                       z->max_entries);
             return -1;
         }
         flags = get16(h + 6);
@@ -244,21 +266,52 @@ int tr_unzip_first(const unsigned char *in, size_t len, size_t max_out,
             tr_err_set(err, TR_E_BAD_GZIP, "zip local header truncated");
             return -1;
         }
+        if (name_cap > 0) {
+            size_t k = namelen < name_cap - 1 ? namelen : name_cap - 1;
+            memcpy(name, h + ZIP_LOCAL_HEADER, k);
+            name[k] = '\0';
+        }
         /* A directory entry ("name/", no data): skip to the next header. */
         if (has_sizes && namelen > 0 && h[ZIP_LOCAL_HEADER + namelen - 1] == '/' && csize == 0) {
-            off = data;
+            z->off = data;
             continue;
         }
-        tr_buf_init(&b, max_out);
-        if (zip_entry(method, has_sizes, crc, csize, usize, in + data, len - data, max_out, &b, err) < 0) {
+        /* Each entry is capped by max_out and by what is left of max_total. */
+        by_total = z->max_total - z->total < max_out;
+        cap = by_total ? z->max_total - z->total : max_out;
+        tr_buf_init(&b, cap);
+        if (zip_entry(method, has_sizes, crc, csize, usize, in + data, len - data, cap, &b, &used, err) < 0) {
             tr_buf_free(&b);
+            if (by_total && tr_err_is(err, TR_E_LIMIT_INFLATED_SIZE))
+                tr_err_set(err, TR_E_LIMIT_ZIP_SIZE, "zip entries inflate to more than the "
+                           "zip-inflated-size limit of %zu bytes", z->max_total);
             return -1;
         }
+        data += used;
+        if (!has_sizes) {
+            /* Data descriptor: crc, sizes (12 bytes), optionally signed. */
+            size_t dd = len - data >= 4 && get32(in + data) == 0x08074b50 ? 16 : 12;
+            data = len - data >= dd ? data + dd : len;
+        }
+        z->off = data;
+        z->total += b.len;
         *out = tr_buf_steal(&b, out_len);
-        return 0;
+        return 1;
     }
-    tr_err_set(err, TR_E_UNSUPPORTED, "zip archive starts with more than %d directories", ZIP_MAX_SKIP);
-    return -1;
+}
+
+/* See gunzip.h: the first file entry, bounded by the default zip limits. */
+int tr_unzip_first(const unsigned char *in, size_t len, size_t max_out,
+                   unsigned char **out, size_t *out_len, struct tr_err *err)
+{
+    struct tr_unzip z;
+    int rc;
+
+    tr_unzip_init(&z, in, len, TR_LIMIT_ZIP_ENTRIES_DEFAULT, max_out);
+    rc = tr_unzip_next(&z, max_out, out, out_len, NULL, 0, err);
+    if (rc == 0)
+        tr_err_set(err, TR_E_NOT_A_REPORT, "zip archive holds no file");
+    return rc > 0 ? 0 : -1;
 }
 
 /* See gunzip.h: zlib format, level 6.  Output is at most compressBound(len). */
@@ -287,13 +340,18 @@ int tr_zdeflate(const unsigned char *in, size_t len, unsigned char **out, size_t
     return 0;
 }
 
-/* See gunzip.h: one zlib stream, nothing after it, at most max_out bytes. */
+/* See gunzip.h: one zlib stream, nothing after it, at most max_out bytes;
+ * or a report kept as the sender's gzip bytes, read as tr_gunzip read it
+ * when it arrived.  A zlib stream never starts with 1f 8b (its first byte
+ * names method 8), so the magic tells the two apart. */
 int tr_zinflate(const unsigned char *in, size_t len, size_t max_out, unsigned char **out,
                 size_t *out_len, struct tr_err *err)
 {
     struct tr_buf b;
     size_t used;
 
+    if (tr_is_gzip(in, len))
+        return tr_gunzip(in, len, max_out, out, out_len, err);
     tr_buf_init(&b, max_out);
     if (inflate_bounded(WBITS_ZLIB, 0, 1, in, len, &b, &used, err) < 0) {
         tr_buf_free(&b);

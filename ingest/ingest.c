@@ -75,6 +75,124 @@ static int looks_like_json(const unsigned char *p, size_t len)
     return i < len && (p[i] == '{' || p[i] == '[');
 }
 
+static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_sink *sink,
+                               const unsigned char *data, size_t len,
+                               const struct tr_parse_hints *hints, const struct tr_provenance *p,
+                               struct tr_counts *counts, struct tr_err *err);
+
+/* Bytes of a zip entry's name kept for hints and warnings. */
+#define ZIP_NAME_MAX 256
+
+/* One inflated zip entry, held until the whole archive has been read. */
+struct zip_file {
+    unsigned char *data;        /* owned */
+    size_t len;
+    char name[ZIP_NAME_MAX];
+    int is_report;              /* gzip or JSON text */
+};
+
+/* The sink in front of the real one while a zip's reports are handed on:
+ * adds the archive's skipped entries to each report as named warnings. */
+struct zip_sink {
+    const struct tr_sink *next;
+    char **named;               /* borrowed: "zip-entry-skipped=NAME" tokens */
+    size_t n_named;
+};
+
+/* Adds the skipped-entry warnings to r (owned by the caller). */
+static void zip_mark(const struct zip_sink *zs, struct tr_report *r)
+{
+    if (zs->n_named == 0)
+        return;
+    r->warnings |= TR_W_ZIP_ENTRY_SKIPPED;
+    for (size_t i = 0; i < zs->n_named && r->n_named_warnings < TR_NAMED_WARNINGS_MAX; i++) {
+        r->named_warnings = xrealloc(r->named_warnings, (r->n_named_warnings + 1) * sizeof(char *));
+        r->named_warnings[r->n_named_warnings++] = xstrdup(zs->named[i]);
+    }
+}
+
+static int zip_sink_owned(void *ctx, struct tr_report *r, const struct tr_provenance *p,
+                          const unsigned char *raw, size_t raw_len, struct tr_err *err)
+{
+    const struct zip_sink *zs = ctx;
+    int rc;
+
+    zip_mark(zs, r);
+    if (zs->next->report_owned)
+        return zs->next->report_owned(zs->next->ctx, r, p, raw, raw_len, err);
+    rc = zs->next->report(zs->next->ctx, r, p, raw, raw_len, err);
+    tr_report_free(r);
+    return rc;
+}
+
+static int zip_sink_reject(void *ctx, const struct tr_provenance *p, const char *code, const char *detail,
+                           const unsigned char *raw, size_t raw_len, size_t full_len, struct tr_err *err)
+{
+    const struct zip_sink *zs = ctx;
+    return zs->next->reject(zs->next->ctx, p, code, detail, raw, raw_len, full_len, err);
+}
+
+/*
+ * A zip archive: every file entry is read first (bounded by the zip-entries
+ * and zip-inflated-size limits, each entry by inflated-size), so a corrupt
+ * or oversized archive is quarantined whole before any of its reports is
+ * stored.  Then each entry that is a report (gzip, even gzip of gzip, or
+ * JSON text) goes the way of any report part, with its entry name as the
+ * file-name hint; the others are skipped, and named on every report of the
+ * archive (zip-entry-skipped).  An archive with no report entry is
+ * not-a-report.
+ */
+static int ingest_zip(const struct tr_ingest_opts *o, const struct tr_sink *sink,
+                      const unsigned char *data, size_t len, const struct tr_parse_hints *hints,
+                      const struct tr_provenance *p, struct tr_counts *counts, struct tr_err *err)
+{
+    const struct tr_limits *lim = &o->limits;
+    struct tr_unzip z;
+    struct zip_file *files = NULL;
+    size_t n = 0, n_reports = 0;
+    struct zip_sink zs = { sink, NULL, 0 };
+    struct tr_sink wrap = { NULL, zip_sink_reject, &zs, zip_sink_owned };
+    struct tr_err why;
+    int rc = 0;
+
+    tr_err_clear(&why);
+    tr_unzip_init(&z, data, len, lim->zip_entries, lim->zip_inflated_size);
+    for (;;) {
+        struct zip_file f;
+        int got = tr_unzip_next(&z, lim->inflated_size, &f.data, &f.len, f.name, sizeof f.name, &why);
+        if (got < 0) {
+            rc = reject(sink, p, &why, data, len, len, counts, err);
+            goto out;
+        }
+        if (got == 0)
+            break;
+        f.is_report = tr_is_gzip(f.data, f.len) || looks_like_json(f.data, f.len);
+        n_reports += f.is_report;
+        if (!f.is_report)
+            tr_warn_named(&zs.named, &zs.n_named, tr_warning_name_of(TR_W_ZIP_ENTRY_SKIPPED), f.name);
+        files = xrealloc(files, (n + 1) * sizeof *files);
+        files[n++] = f;
+    }
+    if (n_reports == 0) {
+        tr_err_set(&why, TR_E_NOT_A_REPORT, "zip archive holds no report (%zu entries, none gzip or JSON)", n);
+        rc = reject(sink, p, &why, data, len, len, counts, err);
+        goto out;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct tr_parse_hints h = { hints ? hints->report_domain : NULL, files[i].name };
+        if (files[i].is_report)
+            rc = ingest_report_bytes(o, &wrap, files[i].data, files[i].len, &h, p, counts, err);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        free(files[i].data);
+    free(files);
+    for (size_t i = 0; i < zs.n_named; i++)
+        free(zs.named[i]);
+    free(zs.named);
+    return rc;
+}
+
 /*
  * One report candidate: compressed or plain bytes.  Returns 0 when the
  * outcome reached the sink, -1 when the sink failed.
@@ -89,6 +207,7 @@ static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_s
     const unsigned char *json = data;
     size_t json_len = len;
     struct tr_report *r = NULL;
+    struct tr_provenance pz = *p;     /* p, with the sender's gzip bytes if kept */
     struct tr_err why;
     int rc;
 
@@ -97,10 +216,14 @@ static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_s
         if (tr_gunzip(data, len, lim->inflated_size, &inflated, &json_len, &why) < 0)
             return reject(sink, p, &why, data, len, len, counts, err);
         json = inflated;
+        /* Kept as the report as sent unless it is larger than the JSON
+         * itself (then deflating it is worth its cost). */
+        if (len <= json_len) {
+            pz.sent_gz = data;
+            pz.sent_gz_len = len;
+        }
     } else if (tr_is_zip(data, len)) {
-        if (tr_unzip_first(data, len, lim->inflated_size, &inflated, &json_len, &why) < 0)
-            return reject(sink, p, &why, data, len, len, counts, err);
-        json = inflated;
+        return ingest_zip(o, sink, data, len, hints, p, counts, err);
     } else if (len > lim->inflated_size) {
         tr_err_set(&why, TR_E_LIMIT_INFLATED_SIZE, "report of %zu bytes exceeds the inflated-size limit of %zu",
                    len, lim->inflated_size);
@@ -115,14 +238,16 @@ static int ingest_report_bytes(const struct tr_ingest_opts *o, const struct tr_s
         if (sink->report_owned) {
             struct tr_report *given = r;
             r = NULL;                          /* the sink owns it now */
-            rc = sink->report_owned(sink->ctx, given, p, json, json_len, err);
+            rc = sink->report_owned(sink->ctx, given, &pz, json, json_len, err);
         } else {
-            rc = sink->report(sink->ctx, r, p, json, json_len, err);
+            rc = sink->report(sink->ctx, r, &pz, json, json_len, err);
         }
         if (rc == TR_STORED)
             counts->stored++;
         else if (rc == TR_DUPLICATE)
             counts->duplicates++;
+        else if (rc == TR_CONFLICTING)
+            counts->conflicting++;
         else if (rc == TR_QUARANTINED)
             counts->quarantined++;
         rc = rc < 0 ? -1 : 0;

@@ -164,7 +164,10 @@ static int collect_report(void *ctx, struct tr_report *r, const struct tr_proven
     size_t zlen;
     struct outcome *o;
 
-    if (tr_zblob_deflate(w->zb, raw_json, raw_len, &z, &zlen, err) < 0) {
+    if (p->sent_gz) {
+        z = p->sent_gz;                    /* kept as sent (db.h) */
+        zlen = p->sent_gz_len;
+    } else if (tr_zblob_deflate(w->zb, raw_json, raw_len, &z, &zlen, err) < 0) {
         tr_report_free(r);
         return -1;
     }
@@ -200,7 +203,7 @@ static void parse_job(struct worker *w, struct job *j)
     struct tr_sink sink = { NULL, collect_reject, w, collect_report };
     struct tr_input in = { j->source, j->filename, j->data, j->len, j->full_len,
                            j->truncated, j->mtime };
-    struct tr_counts ignored = { 0, 0, 0 };
+    struct tr_counts ignored = { 0, 0, 0, 0 };
     struct tr_err err;
 
     tr_err_clear(&err);
@@ -322,6 +325,8 @@ static int deliver(const struct jobs_writer *w, struct job *j, struct tr_counts 
                 counts->stored++;
             else if (rc == TR_DUPLICATE)
                 counts->duplicates++;
+            else if (rc == TR_CONFLICTING)
+                counts->conflicting++;
             else if (rc == TR_QUARANTINED)
                 counts->quarantined++;
             break;

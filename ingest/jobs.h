@@ -7,7 +7,8 @@
  * parse) and compress the JSON as sent (tr_zblob), collecting the
  * outcomes; the calling thread, the only one that touches the database,
  * hands them to the writer callbacks in the order jobs finish.  Jobs in
- * flight are bounded (JOBS_MAX_IN_FLIGHT, JOBS_MAX_BYTES of input), so
+ * flight are bounded (JOBS_PER_THREAD per parser thread, JOBS_MAX_BYTES of
+ * input, both in jobs.c), so
  * memory does not grow with the number of inputs.
  *
  * Counts are those the writer's callbacks return, so stored, duplicate and
@@ -26,7 +27,8 @@
  * the thread that called jobs_run(); arguments are borrowed for the call. */
 struct jobs_writer {
     /* Stores a report whose JSON (raw_len bytes) is compressed in z:
-     * TR_STORED, TR_DUPLICATE, TR_QUARANTINED, or -1 with err set. */
+     * TR_STORED, TR_DUPLICATE, TR_CONFLICTING, TR_QUARANTINED, or -1
+     * with err set. */
     int (*report_z)(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
                     const unsigned char *z, size_t z_len, size_t raw_len, struct tr_err *err);
     /* As tr_sink.reject: 0 or -1 with err set. */

@@ -12,7 +12,7 @@
 
 const char *const tr_limit_names[] = {
     "message-size", "inflated-size", "json-depth", "policies",
-    "failure-details", "string-length", "mime-parts", NULL,
+    "failure-details", "string-length", "mime-parts", "zip-entries", "zip-inflated-size", NULL,
 };
 
 void tr_limits_default(struct tr_limits *lim)
@@ -24,6 +24,8 @@ void tr_limits_default(struct tr_limits *lim)
     lim->failure_details = TR_LIMIT_FAILURES_DEFAULT;
     lim->string_length = TR_LIMIT_STRING_LENGTH_DEFAULT;
     lim->mime_parts = TR_LIMIT_MIME_PARTS_DEFAULT;
+    lim->zip_entries = TR_LIMIT_ZIP_ENTRIES_DEFAULT;
+    lim->zip_inflated_size = TR_LIMIT_ZIP_SIZE_DEFAULT;
 }
 
 static size_t *limit_field(struct tr_limits *lim, const char *name)
@@ -31,6 +33,7 @@ static size_t *limit_field(struct tr_limits *lim, const char *name)
     size_t *fields[] = {
         &lim->message_size, &lim->inflated_size, &lim->json_depth, &lim->policies,
         &lim->failure_details, &lim->string_length, &lim->mime_parts,
+        &lim->zip_entries, &lim->zip_inflated_size,
     };
     for (size_t i = 0; tr_limit_names[i] != NULL; i++)
         if (strcmp(tr_limit_names[i], name) == 0)
@@ -81,9 +84,23 @@ static const char *const warning_names[TR_W_COUNT] = {
     "failure-count-exceeds-total",
     "summary-count-missing",
     "end-inclusive-adjusted",
+    "invalid-dns-name",
+    "date-range-implausible",
+    "unknown-field",
+    "misspelt-field-name",
+    "zip-entry-skipped",
 };
 
 const char *tr_warning_name(int i)
 {
     return i >= 0 && i < TR_W_COUNT ? warning_names[i] : "unknown";
+}
+
+const char *tr_warning_name_of(unsigned w)
+{
+    int i = 0;
+
+    while (i < TR_W_COUNT && (1u << i) != w)
+        i++;
+    return tr_warning_name(i);
 }

@@ -59,6 +59,7 @@ struct run {
     struct tr_counts counts;
     long inputs;
     long unreadable;
+    long skipped;              /* directory entries not read by rule (TR_E_SKIPPED) */
     long batch;                   /* outcomes per transaction */
     long jobs;                    /* --jobs: parser threads (1: no threads) */
     long in_batch;                /* outcomes in the open transaction */
@@ -87,7 +88,8 @@ static void usage(FILE *f)
         "  --retry-quarantine        run quarantined inputs through the parser again\n"
         "  --limit NAME=VALUE        change an input limit (K/M/G suffixes); names:\n"
         "                            message-size, inflated-size, json-depth, policies,\n"
-        "                            failure-details, string-length, mime-parts\n"
+        "                            failure-details, string-length, mime-parts,\n"
+        "                            zip-entries, zip-inflated-size\n"
         "  --batch N                 reports per transaction in bulk imports (default %d)\n"
         "  --jobs N                  parse PATHs in N threads, store in one (default 1)\n"
         "  --trusted-authserv-id ID  trust Authentication-Results from ID (repeatable)\n"
@@ -159,7 +161,8 @@ static void print_stored(const struct run *run, int rc, const struct tr_report *
         tr_format_datetime(r->start, start, sizeof start);
         start[10] = '\0';
         printf("%-10s ", rc == TR_STORED ? "stored" : rc == TR_DUPLICATE ? "duplicate"
-                                                    : "quarantine " TR_E_DB_REFUSED);
+                         : rc == TR_CONFLICTING ? "quarantine " TR_E_CONFLICTING_DUPLICATE
+                                                : "quarantine " TR_E_DB_REFUSED);
         put_safe(stdout, r->organization_name);
         fputs("  ", stdout);
         put_safe(stdout, r->n_policies ? r->policies[0].policy_domain : NULL);
@@ -274,9 +277,22 @@ static int jobs_input_done(void *ctx, struct tr_err *err)
     return 0;
 }
 
+/* A file not read: unreadable (exit status 1), or skipped by rule (a
+ * symbolic link, FIFO, socket or device below a PATH: counted apart, the
+ * exit status unchanged).  Each is named on stderr. */
 static void on_source_error(void *ctx, const char *path, const struct tr_err *err)
 {
     struct run *run = ctx;
+
+    if (tr_err_is(err, TR_E_SKIPPED)) {
+        run->skipped++;
+        fputs(PROG ": skipped ", stderr);
+        put_safe(stderr, path);
+        fputs(": ", stderr);
+        put_safe(stderr, err->detail);
+        fputc('\n', stderr);
+        return;
+    }
     run->unreadable++;
     fprintf(stderr, PROG ": %s: %s\n", path, err->detail);
 }
@@ -312,8 +328,8 @@ static int retry_report(void *ctx, const struct tr_report *r, const struct tr_pr
     int rc = run_report(rt->run, r, p, raw, len, err);
     if (rc == TR_STORED || rc == TR_DUPLICATE)
         rt->stored++;
-    else if (rc == TR_QUARANTINED)
-        rt->rejected++;                        /* the database refuses it still */
+    else if (rc == TR_QUARANTINED || rc == TR_CONFLICTING)
+        rt->rejected++;                        /* the database refuses it still, or it conflicts */
     return rc;
 }
 
@@ -436,13 +452,18 @@ static void make_parent_dir(const char *path)
 static void print_summary(const struct run *run)
 {
     if (run->json) {
-        printf("{\"stored\": %ld, \"duplicates\": %ld, \"quarantined\": %ld, \"unreadable\": %ld}\n",
-               run->counts.stored, run->counts.duplicates, run->counts.quarantined, run->unreadable);
+        printf("{\"stored\": %ld, \"duplicates\": %ld, \"quarantined\": %ld, \"unreadable\": %ld,"
+               " \"skipped\": %ld, \"conflicting\": %ld}\n", run->counts.stored, run->counts.duplicates,
+               run->counts.quarantined, run->unreadable, run->skipped, run->counts.conflicting);
     } else if (!run->quiet) {
         printf("%ld reports stored, %ld duplicates, %ld quarantined", run->counts.stored,
                run->counts.duplicates, run->counts.quarantined);
         if (run->unreadable)
             printf(", %ld unreadable", run->unreadable);
+        if (run->counts.conflicting)
+            printf(", %ld conflicting", run->counts.conflicting);
+        if (run->skipped)
+            printf(", %ld skipped", run->skipped);
         putchar('\n');
     }
 }
@@ -593,7 +614,7 @@ int main(int argc, char **argv)
                 "batch were not stored (run again: stored reports are skipped as duplicates)\n",
                 db_path, run.db_err.detail);
         rc = EX_DB;
-    } else if (run.counts.quarantined || run.unreadable) {
+    } else if (run.counts.quarantined || run.counts.conflicting || run.unreadable) {
         rc = EX_QUARANTINED;
     }
     if (!run.dump)

@@ -22,18 +22,25 @@
  *   - a tlsa policy-string element that is itself a JSON array of strings
  *     (Microsoft) is expanded into its records;
  *   - a missing policy-domain comes from the hints (header, then file name);
- *     policy domains are lower-cased (ASCII) since domains are
- *     case-insensitive and the store groups and filters by them;
+ *     policy domains, MX host names, HELO names and mx patterns (mx-host,
+ *     the "mx:" lines of an STS policy-string) are normalized by names.h,
+ *     since the store groups, filters and dedups by them;
+ *   - a line end at the end of a policy-string element (Google) is removed;
+ *   - a date range outside the plausible window (dates.h) is flagged;
  *   - missing summary counts are 0 (failures: the sum of the details).
  * Every error detail starts with the JSON path of the offending field.
  */
 #include "tlsrpt/parse.h"
 #include "tlsrpt/codes.h"
+#include "tlsrpt/dates.h"
+#include "tlsrpt/names.h"
 
 #include <jansson.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PATH_MAX_LEN 160    /* "policies[N].failure-details[N].failure-reason-code" fits */
 
@@ -44,7 +51,16 @@ struct ctx {
     struct tr_err *err;
     unsigned warnings;          /* TR_W_* bits collected so far */
     size_t n_failures;          /* failure details so far, all policies */
+    char **named;               /* owned: named warnings so far (report.h) */
+    size_t n_named;
 };
+
+/* Sets warning bit w and records it named: "CODE=path.key". */
+static void warn_named(struct ctx *c, unsigned w, const char *path)
+{
+    c->warnings |= w;
+    tr_warn_named(&c->named, &c->n_named, tr_warning_name_of(w), path);
+}
 
 static const char *const result_types[] = {
     "starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
@@ -62,23 +78,6 @@ static int in_list(const char *s, const char *const *list)
         if (strcmp(s, list[i]) == 0)
             return 1;
     return 0;
-}
-
-/* Copies sender text into buf (cap > 4) for an error detail: printable ASCII
- * kept, every other byte shown as '?', cut with "..." to fit cap.  The
- * result is safe to print, store and embed in JSON.  Returns buf. */
-static const char *printable(const char *s, size_t n, char *buf, size_t cap)
-{
-    size_t o = 0, max = cap - 4;
-
-    for (size_t i = 0; i < n && o < max; i++)
-        buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (n > max) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
 }
 
 /* Copies n bytes of src to buf at *o, stopping at PATH_MAX_LEN - 1. */
@@ -224,7 +223,7 @@ static int need_str(struct ctx *c, const json_t *obj, const char *key, const cha
     return 0;
 }
 
-/* The RFC field key of obj, else its draft name alt (setting
+/* The RFC field key of obj, else its other name alt (setting warning
  * TR_W_DRAFT_FIELD_NAME when that one supplied the value). */
 static int get_str_alt(struct ctx *c, const json_t *obj, const char *key, const char *alt,
                        const char *prefix, char **out)
@@ -238,6 +237,41 @@ static int get_str_alt(struct ctx *c, const json_t *obj, const char *key, const 
             c->warnings |= TR_W_DRAFT_FIELD_NAME;
     }
     return 0;
+}
+
+/* The keys parse.c reads in each RFC 8460 object (with the draft names
+ * and the misspelling it accepts); any other key is flagged. */
+static const char *const keys_root[] = {
+    "organization-name", "date-range", "contact-info", "report-id", "policies", NULL,
+};
+static const char *const keys_range[] = { "start-datetime", "end-datetime", NULL };
+static const char *const keys_entry[] = { "policy", "summary", "failure-details", NULL };
+static const char *const keys_policy[] = {
+    "policy-type", "policy-string", "policy-domain", "mx-host", "mx-host-pattern", NULL,
+};
+static const char *const keys_summary[] = {
+    "total-successful-session-count", "total-failure-session-count", NULL,
+};
+static const char *const keys_failure[] = {
+    "result-type", "sending-mta-ip", "receiving-mx-hostname", "receiving-mx-host-name",
+    "receiving-mx-helo", "receiving-ip", "failed-session-count", "additional-information",
+    "additional-info-uri", "failure-reason-code", "failure-error-code", NULL,
+};
+
+/* Flags every key of obj (at path) not in known with TR_W_UNKNOWN_FIELD,
+ * named by its path: the value is ignored, but the sender meant
+ * something by it and the postmaster should see that it was dropped. */
+static void check_keys(struct ctx *c, const json_t *obj, const char *path, const char *const *known)
+{
+    const char *key;
+    json_t *v;
+    char kpath[PATH_MAX_LEN];
+
+    json_object_foreach((json_t *)obj, key, v) {
+        (void)v;
+        if (!in_list(key, known))
+            warn_named(c, TR_W_UNKNOWN_FIELD, join(kpath, path, key));
+    }
 }
 
 /*
@@ -406,6 +440,8 @@ static int parse_failure(struct ctx *c, const json_t *d, const char *path, struc
     if (need_str(c, d, "result-type", path, &f->result_type) < 0
         || get_str(c, d, "sending-mta-ip", path, &f->sending_mta_ip) < 0
         || get_str(c, d, "receiving-mx-hostname", path, &f->receiving_mx_hostname) < 0
+        || (f->receiving_mx_hostname == NULL
+            && get_str(c, d, "receiving-mx-host-name", path, &f->receiving_mx_hostname) < 0)
         || get_str(c, d, "receiving-mx-helo", path, &f->receiving_mx_helo) < 0
         || get_str(c, d, "receiving-ip", path, &f->receiving_ip) < 0
         || get_str_alt(c, d, "additional-information", "additional-info-uri", path,
@@ -417,17 +453,17 @@ static int parse_failure(struct ctx *c, const json_t *d, const char *path, struc
         return -1;
     if (!present)
         c->warnings |= TR_W_COUNT_MISSING;
+    if (tr_name_normalize_in_place(&f->receiving_mx_hostname, TR_NAME_HOST)
+        | tr_name_normalize_in_place(&f->receiving_mx_helo, TR_NAME_HOST))
+        c->warnings |= TR_W_NAME_INVALID;
+    /* A real reporter's misspelling, taken as the RFC field when that is
+     * absent (and flagged either way: it is not the RFC's name). */
+    if (json_object_get(d, "receiving-mx-host-name") != NULL)
+        warn_named(c, TR_W_MISSPELT_FIELD, join(fpath, path, "receiving-mx-host-name"));
+    check_keys(c, d, path, keys_failure);
     if (!in_list(f->result_type, result_types))
         c->warnings |= TR_W_UNKNOWN_RESULT_TYPE;
     return 0;
-}
-
-/* Lower-cases the ASCII letters of s in place (UTF-8 bytes untouched). */
-static void ascii_lower(char *s)
-{
-    for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
 }
 
 /* 1 when the n bytes at s can be a domain name taken from a header or file
@@ -448,7 +484,7 @@ static int plausible_domain(const char *s, size_t n)
 /*
  * A policy-domain for a policy that has none: the TLS-Report-Domain header,
  * else the second '!'-separated field of the file name (submitter!domain!...),
- * setting the matching warning.  Returns a caller-owned lower-cased copy, or
+ * setting the matching warning.  Returns a caller-owned normalized copy, or
  * NULL (TR_W_DOMAIN_MISSING) when neither supplies a plausible domain.
  */
 static char *domain_from_hints(struct ctx *c)
@@ -477,9 +513,67 @@ static char *domain_from_hints(struct ctx *c)
     }
     if (d == NULL)
         c->warnings |= TR_W_DOMAIN_MISSING;
-    else
-        ascii_lower(d);
+    else if (tr_name_normalize_in_place(&d, TR_NAME_HOST))
+        c->warnings |= TR_W_NAME_INVALID;
     return d;
+}
+
+/* Removes the NULL entries of arr (*n entries), keeping the order. */
+static void drop_null(char **arr, size_t *n)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < *n; i++)
+        if (arr[i] != NULL)
+            arr[o++] = arr[i];
+    *n = o;
+}
+
+/*
+ * The policy-string lines of p: line ends at the end of an element removed
+ * (Google ends each element with "\r"), elements left empty dropped, and
+ * in an STS policy the value of each "mx:" line normalized as an mx
+ * pattern (names.h), so that patterns group like mx-host does.
+ */
+static void policy_lines(struct ctx *c, struct tr_policy *p)
+{
+    int sts = strcmp(p->policy_type, "sts") == 0;
+
+    for (size_t i = 0; i < p->n_policy_strings; i++) {
+        char *l = p->policy_strings[i], *v;
+        size_t len = strlen(l);
+
+        while (len > 0 && (l[len - 1] == '\r' || l[len - 1] == '\n'))
+            l[--len] = '\0';
+        if (len == 0) {
+            free(l);
+            p->policy_strings[i] = NULL;
+            continue;
+        }
+        if (!sts || strncasecmp(l, "mx", 2) != 0)
+            continue;
+        v = l + 2;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (*v != ':')
+            continue;
+        {
+            int invalid = 0;
+            char *n = tr_name_normalize(v + 1, TR_NAME_PATTERN, &invalid);
+            if (invalid)
+                c->warnings |= TR_W_NAME_INVALID;
+            if (n != NULL && !invalid) {
+                p->policy_strings[i] = xasprintf("mx: %s", n);
+                free(l);
+            }
+            free(n);
+        }
+    }
+    drop_null(p->policy_strings, &p->n_policy_strings);
+    if (p->n_policy_strings == 0) {
+        free(p->policy_strings);
+        p->policy_strings = NULL;
+    }
 }
 
 /* One policies[] entry at path into *p (zeroed by the caller; on failure
@@ -504,6 +598,10 @@ static int parse_policy(struct ctx *c, const json_t *e, const char *path, struct
         tr_err_set(c->err, TR_E_MISSING_FIELD, "%s: missing", ppath);
         return -1;
     }
+    check_keys(c, e, path, keys_entry);
+    check_keys(c, pol, ppath, keys_policy);
+    if (sum != NULL)
+        check_keys(c, sum, spath, keys_summary);
     if (need_str(c, pol, "policy-type", ppath, &p->policy_type) < 0
         || get_str(c, pol, "policy-domain", ppath, &p->policy_domain) < 0
         || str_array(c, json_object_get(pol, "policy-string"), join(fpath, ppath, "policy-string"),
@@ -512,10 +610,11 @@ static int parse_policy(struct ctx *c, const json_t *e, const char *path, struct
         return -1;
     if (!in_list(p->policy_type, policy_types))
         c->warnings |= TR_W_UNKNOWN_POLICY_TYPE;
-    if (p->policy_domain != NULL)
-        ascii_lower(p->policy_domain);
-    else
+    if (tr_name_normalize_in_place(&p->policy_domain, TR_NAME_HOST))
+        c->warnings |= TR_W_NAME_INVALID;
+    if (p->policy_domain == NULL)
         p->policy_domain = domain_from_hints(c);
+    policy_lines(c, p);
 
     mx = json_object_get(pol, "mx-host");
     join(fpath, ppath, "mx-host");
@@ -528,6 +627,14 @@ static int parse_policy(struct ctx *c, const json_t *e, const char *path, struct
         return -1;
     if (draft_mx && p->mx_hosts != NULL)
         c->warnings |= TR_W_DRAFT_FIELD_NAME;
+    for (i = 0; i < p->n_mx_hosts; i++)
+        if (tr_name_normalize_in_place(&p->mx_hosts[i], TR_NAME_PATTERN))
+            c->warnings |= TR_W_NAME_INVALID;
+    drop_null(p->mx_hosts, &p->n_mx_hosts);
+    if (p->n_mx_hosts == 0) {
+        free(p->mx_hosts);
+        p->mx_hosts = NULL;
+    }
 
     if (count_value(c, sum ? json_object_get(sum, "total-successful-session-count") : NULL,
                     join(fpath, spath, "total-successful-session-count"),
@@ -595,7 +702,7 @@ static int parse_range(struct ctx *c, const json_t *root, struct tr_report *r)
     json_t *dr;
     char *s = NULL, *e = NULL;
     int nz1 = 0, nz2 = 0, rc = -1;
-    char b1[24], b2[24];
+    char b1[TR_DATETIME_MAX], b2[TR_DATETIME_MAX];
 
     if (get_obj(c, root, "date-range", "", &dr) < 0)
         return -1;
@@ -603,6 +710,7 @@ static int parse_range(struct ctx *c, const json_t *root, struct tr_report *r)
         tr_err_set(c->err, TR_E_MISSING_FIELD, "date-range: missing");
         return -1;
     }
+    check_keys(c, dr, "date-range", keys_range);
     if (need_str(c, dr, "start-datetime", "date-range", &s) < 0
         || need_str(c, dr, "end-datetime", "date-range", &e) < 0)
         goto out;
@@ -616,12 +724,16 @@ static int parse_range(struct ctx *c, const json_t *root, struct tr_report *r)
     }
     if (nz1 || nz2)
         c->warnings |= TR_W_NO_TIMEZONE;
+
     /* An inclusive end (23:59:59, or :59 of any minute with an offset) is
      * made exclusive, so that a one-day report covers [D, D+1). */
     if (r->end % 60 == 59) {
         r->end++;
         c->warnings |= TR_W_END_ADJUSTED;
     }
+    /* Stored as sent, but flagged: a year-9999 report is a sender's bug. */
+    if (!tr_range_plausible(r->start, r->end, (int64_t)time(NULL)))
+        c->warnings |= TR_W_DATE_IMPLAUSIBLE;
     if (r->end <= r->start) {
         tr_format_datetime(r->start, b1, sizeof b1);
         tr_format_datetime(r->end, b2, sizeof b2);
@@ -648,6 +760,7 @@ static int parse_root(struct ctx *c, const json_t *root, struct tr_report **out)
         || get_str(c, root, "contact-info", "", &r->contact_info) < 0
         || parse_range(c, root, r) < 0)
         goto fail;
+    check_keys(c, root, "", keys_root);
     pols = json_object_get(root, "policies");
     if (pols == NULL || json_is_null(pols)) {
         tr_err_set(c->err, TR_E_MISSING_FIELD, "policies: missing");
@@ -676,6 +789,10 @@ static int parse_root(struct ctx *c, const json_t *root, struct tr_report **out)
             goto fail;
     }
     r->warnings = c->warnings;
+    r->named_warnings = c->named;
+    r->n_named_warnings = c->n_named;
+    c->named = NULL;
+    c->n_named = 0;
     *out = r;
     return 0;
 fail:
@@ -687,7 +804,7 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
                     const struct tr_limits *lim, struct tr_report **out, struct tr_err *err)
 {
     struct tr_limits deflim;
-    struct ctx c = { lim, hints, err, 0, 0 };
+    struct ctx c = { lim, hints, err, 0, 0, NULL, 0 };
     const unsigned char *p = json, *nul;
     size_t n = len, where;
     json_t *root;
@@ -707,7 +824,7 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
         p++, n--;
     if (n == 0 || (*p != '{' && *p != '[')) {
         tr_err_set(err, TR_E_NOT_A_REPORT, n == 0 ? "empty input" : "not a JSON object: starts with '%s'",
-                   printable((const char *)p, n < 8 ? n : 8, near, sizeof near));
+                   tr_printable((const char *)p, n < 8 ? n : 8, near, sizeof near));
         return -1;
     }
     if ((nul = memchr(p, '\0', n)) != NULL) {
@@ -734,7 +851,7 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
             what = TR_E_BAD_FIELD;
         /* jansson's text quotes the input: make it printable. */
         tr_err_set(err, what, "line %d column %d: %s", jerr.line, jerr.column,
-                   printable(jerr.text, strlen(jerr.text), near, sizeof near));
+                   tr_printable(jerr.text, strlen(jerr.text), near, sizeof near));
         return -1;
     }
     if (!json_is_object(root)) {
@@ -750,127 +867,8 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
     }
     rc = parse_root(&c, root, out);
     json_decref(root);
+    for (size_t i = 0; i < c.n_named; i++)   /* left only on failure */
+        free(c.named[i]);
+    free(c.named);
     return rc;
-}
-
-/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d
- * (H. Hinnant's days_from_civil; valid for any int64 year range we use). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* The inverse of days_from_civil(). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t era;
-    unsigned doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned)(z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-/* Reads exactly n ASCII digits at *s into *v, advancing *s.  0 or -1. */
-static int digits(const char **s, int n, int *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++, (*s)++) {
-        if (**s < '0' || **s > '9')
-            return -1;
-        *v = *v * 10 + (**s - '0');
-    }
-    return 0;
-}
-
-/* 1 when the next byte is c (then skipped), else 0. */
-static int lit(const char **s, char c)
-{
-    if (**s != c)
-        return 0;
-    (*s)++;
-    return 1;
-}
-
-int tr_parse_datetime(const char *str, int64_t *out, int *no_zone, struct tr_err *err)
-{
-    static const unsigned char mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    const char *s = str;
-    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, leap;
-    char buf[80];
-    int64_t t;
-
-    *no_zone = 0;
-    if (s == NULL)
-        goto bad;
-    if (digits(&s, 4, &y) < 0 || !lit(&s, '-') || digits(&s, 2, &mo) < 0 || !lit(&s, '-')
-        || digits(&s, 2, &d) < 0 || !(lit(&s, 'T') || lit(&s, 't') || lit(&s, ' '))
-        || digits(&s, 2, &h) < 0 || !lit(&s, ':') || digits(&s, 2, &mi) < 0 || !lit(&s, ':')
-        || digits(&s, 2, &sec) < 0)
-        goto bad;
-    if (lit(&s, '.')) {             /* fraction: at least one digit, ignored */
-        if (*s < '0' || *s > '9')
-            goto bad;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    if (lit(&s, 'Z') || lit(&s, 'z')) {
-        /* UTC */
-    } else if (*s == '+' || *s == '-') {
-        sign = *s++ == '-' ? -1 : 1;
-        if (digits(&s, 2, &oh) < 0 || !lit(&s, ':') || digits(&s, 2, &om) < 0 || oh > 23 || om > 59)
-            goto bad;
-    } else if (*s == '\0') {
-        *no_zone = 1;
-    }
-    if (*s != '\0')
-        goto bad;
-    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap)
-        || h > 23 || mi > 59 || sec > 60)      /* :60 is RFC 3339's leap second */
-        goto bad;
-    if (y < 1970) {
-        tr_err_set(err, TR_E_BAD_DATE, "'%s': year before 1970", printable(str, strlen(str), buf, sizeof buf));
-        return -1;
-    }
-    t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec
-        - sign * (oh * 3600 + om * 60);
-    if (t < 0) {
-        tr_err_set(err, TR_E_BAD_DATE, "'%s': before 1970", printable(str, strlen(str), buf, sizeof buf));
-        return -1;
-    }
-    *out = t;
-    return 0;
-bad:
-    tr_err_set(err, TR_E_BAD_DATE, "'%s' is not an RFC 3339 datetime",
-               str ? printable(str, strlen(str), buf, sizeof buf) : "(null)");
-    return -1;
-}
-
-void tr_format_datetime(int64_t t, char *buf, size_t cap)
-{
-    int64_t days = t / 86400, secs = t % 86400, y;
-    unsigned m, d;
-
-    if (cap == 0)
-        return;
-    if (secs < 0)
-        secs += 86400, days--;
-    civil_from_days(days, &y, &m, &d);
-    snprintf(buf, cap, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
-             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }

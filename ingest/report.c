@@ -9,7 +9,7 @@
  */
 #include "tlsrpt/report.h"
 #include "tlsrpt/codes.h"
-#include "tlsrpt/parse.h"
+#include "tlsrpt/dates.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -48,6 +48,7 @@ void tr_report_free(struct tr_report *r)
         free(p->failures);
     }
     free(r->policies);
+    free_strings(r->named_warnings, r->n_named_warnings);
     free(r->organization_name);
     free(r->report_id);
     free(r->contact_info);
@@ -174,7 +175,7 @@ static json_t *policy_json(const struct tr_policy *p)
 char *tr_report_to_json(const struct tr_report *r)
 {
     json_t *o = must(json_object()), *pols = must(json_array()), *warn = must(json_array());
-    char buf[32];
+    char buf[TR_DATETIME_MAX];
 
     put(o, "organization_name", jstr(r->organization_name));
     put(o, "report_id", jstr(r->report_id));
@@ -189,6 +190,8 @@ char *tr_report_to_json(const struct tr_report *r)
     for (int i = 0; i < TR_W_COUNT; i++)
         if (r->warnings & (1u << i))
             append(warn, jstr(tr_warning_name(i)));
+    for (size_t i = 0; i < r->n_named_warnings; i++)
+        append(warn, jstr(r->named_warnings[i]));
     put(o, "warnings", warn);
     return dump(o);
 }
@@ -276,5 +279,59 @@ char *tr_warnings_to_string(unsigned warnings)
         o += k;
     }
     s[o] = '\0';
+    return s;
+}
+
+void tr_warn_named(char ***arr, size_t *n, const char *code, const char *arg)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = strlen(arg), k = strlen(code), o;
+    char *t;
+
+    if (*n >= TR_NAMED_WARNINGS_MAX)
+        return;
+    if (len > TR_NAMED_WARNING_ARG_MAX)
+        len = TR_NAMED_WARNING_ARG_MAX;
+    t = xmalloc(k + 1 + 3 * len + 1);
+    memcpy(t, code, k);
+    t[k] = '=';
+    o = k + 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)arg[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+            || strchr("-._[]", ch) != NULL) {
+            t[o++] = (char)ch;
+        } else {
+            t[o++] = '%';
+            t[o++] = hex[ch >> 4];
+            t[o++] = hex[ch & 15];
+        }
+    }
+    t[o] = '\0';
+    *arr = xrealloc(*arr, (*n + 1) * sizeof **arr);
+    (*arr)[(*n)++] = t;
+}
+
+char *tr_report_warnings_string(const struct tr_report *r)
+{
+    char *bits = tr_warnings_to_string(r->warnings), *s;
+    size_t len = strlen(bits), o;
+
+    if (r->n_named_warnings == 0)
+        return bits;
+    for (size_t i = 0; i < r->n_named_warnings; i++)
+        len += 1 + strlen(r->named_warnings[i]);
+    s = xmalloc(len + 1);
+    o = strlen(bits);
+    memcpy(s, bits, o);
+    for (size_t i = 0; i < r->n_named_warnings; i++) {
+        size_t k = strlen(r->named_warnings[i]);
+        if (o > 0)
+            s[o++] = ' ';
+        memcpy(s + o, r->named_warnings[i], k);
+        o += k;
+    }
+    s[o] = '\0';
+    free(bits);
     return s;
 }

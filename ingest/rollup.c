@@ -19,13 +19,14 @@
  * tr_rollup_flush().
  */
 #include "tlsrpt/rollup.h"
+#include "tlsrpt/db.h"
 #include "tlsrpt/codes.h"
+#include "tlsrpt/dates.h"
 
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Interned ids kept per dimension; past this many the cache is emptied
  * (a long-running milter sees ever new sending IPs). */
@@ -90,10 +91,11 @@ static gboolean sum_equal(gconstpointer a, gconstpointer b)
     return memcmp(((const struct sum *)a)->key, ((const struct sum *)b)->key, sizeof ((struct sum *)0)->key) == 0;
 }
 
+/* Classified like every store failure (tr_db_fail): a refusal is
+ * TR_E_DB_REFUSED, so db.c quarantines the report instead of retrying it. */
 static int fail(struct tr_rollup *ru, struct tr_err *err, const char *what)
 {
-    tr_err_set(err, TR_E_DB, "%s: %s", what, sqlite3_errmsg(ru->h));
-    return -1;
+    return tr_db_fail(ru->h, err, what);
 }
 
 static int prepare(struct tr_rollup *ru, const char *sql, sqlite3_stmt **st)
@@ -333,20 +335,6 @@ static void add_multi_group(struct tr_rollup *ru, const struct tr_report *r, con
     g_hash_table_destroy(keys);
 }
 
-static int64_t floor_day(int64_t t)
-{
-    return t / 86400 - (t % 86400 < 0);
-}
-
-static int64_t month_start(int64_t day)
-{
-    time_t tt = (time_t)(day * 86400);
-    struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL)
-        return day;
-    return day - (tm.tm_mday - 1);
-}
-
 /* The name a failure's receiving MX is shown and interned as: borrowed
  * from f, a literal, or *own (caller frees). */
 static const char *mx_name(const struct tr_failure *f, char **own)
@@ -370,9 +358,9 @@ int tr_rollup_add(struct tr_rollup *ru, sqlite3_int64 rid, const sqlite3_int64 *
     struct when w;
     int rc = -1, multidom = 0;
 
-    w.day = floor_day(r->start);
-    w.wk = w.day - (w.day + 3) % 7;
-    w.mo = month_start(w.day);
+    w.day = tr_day_of(r->start);
+    w.wk = tr_week_of_day(w.day);
+    w.mo = tr_month_of_day(w.day);
     if (intern(ru, DIM_ORG, r->organization_name, &w.org, err) < 0)
         goto done;
     for (size_t i = 0; i < np; i++) {

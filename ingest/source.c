@@ -9,8 +9,9 @@
  *    then new/, each sorted by name; tmp/ (deliveries in progress) and
  *    Maildir++ sub-folders (dot directories) are skipped;
  *  - any other directory: every entry, recursively, sorted by name (byte
- *    order), skipping names that start with '.', symbolic links and
- *    anything that is neither a file nor a directory;
+ *    order), skipping names that start with '.' (silently: dot files and
+ *    Maildir++ folders), and symbolic links and anything that is neither a
+ *    file nor a directory (each reported to on_error as TR_E_SKIPPED);
  *  - anything else named explicitly (a FIFO, /dev/stdin, <(zcat f)): read
  *    like standard input.
  * Symbolic links are followed only for PATH itself.  Below it every entry
@@ -67,6 +68,24 @@ static void entry_error(struct walker *w, const char *path, const char *what, in
     struct tr_err e;
 
     tr_err_set(&e, TR_E_IO, "%s: %s", what, strerror(errnum));
+    if (w->on_error)
+        w->on_error(w->ctx, path, &e);
+}
+
+/* Reports an entry below PATH that is not read (TR_E_SKIPPED), saying
+ * what it is: never following a link keeps the walk inside what the user
+ * named and free of loops; a FIFO or device could block or never end. */
+static void entry_skipped(struct walker *w, const char *path, const struct stat *st)
+{
+    struct tr_err e;
+    const char *what = S_ISLNK(st->st_mode) ? "symbolic link, not followed below a PATH"
+                     : S_ISFIFO(st->st_mode) ? "FIFO, not read"
+                     : S_ISSOCK(st->st_mode) ? "socket, not read"
+                     : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "device, not read"
+                     : S_ISDIR(st->st_mode) ? "directory inside a Maildir's cur/ or new/, not read"
+                     : "not a regular file, not read";
+
+    tr_err_set(&e, TR_E_SKIPPED, "%s", what);
     if (w->on_error)
         w->on_error(w->ctx, path, &e);
 }
@@ -297,8 +316,10 @@ static int walk_entry(struct walker *w, int dfd, const char *name, const char *p
         entry_error(w, path, "stat", errno);
         return 0;
     }
-    if (!S_ISREG(st.st_mode) && !(S_ISDIR(st.st_mode) && !files_only))
-        return 0;                           /* symlinks, devices, FIFOs, sockets */
+    if (!S_ISREG(st.st_mode) && !(S_ISDIR(st.st_mode) && !files_only)) {
+        entry_skipped(w, path, &st);        /* symlinks, devices, FIFOs, sockets */
+        return 0;
+    }
     fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
                                (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
     if (fd < 0) {

@@ -154,6 +154,11 @@ static void format_envelope(struct tr_buf *b, const struct tr_envelope *env, siz
     put_line(b, "Time", num);
     snprintf(num, sizeof num, "%zu", len);
     put_line(b, "Size", num);
+    if (env->reject_code != NULL) {
+        char r[SPOOL_VALUE_MAX + 1];
+        snprintf(r, sizeof r, "%s %s", env->reject_code, env->reject_detail ? env->reject_detail : "");
+        put_line(b, "Reject", r);
+    }
     (void)tr_buf_append(b, "\n", 1);
 }
 
@@ -249,6 +254,7 @@ void tr_spool_entry_free(struct tr_spool_entry *e)
     free(e->sender);
     free(e->queue_id);
     free(e->client_addr);
+    free(e->reject);
     free(e->data);
     free(e);
 }
@@ -298,6 +304,9 @@ static void parse_entry(struct tr_spool_entry *e, size_t file_size, int64_t mtim
         } else if ((v = line_value(p, (size_t)(nl - p), "Client")) != NULL) {
             free(e->client_addr);
             e->client_addr = v;
+        } else if ((v = line_value(p, (size_t)(nl - p), "Reject")) != NULL) {
+            free(e->reject);
+            e->reject = v;
         } else if ((v = line_value(p, (size_t)(nl - p), "Time")) != NULL) {
             char *stop;
             long long t = strtoll(v, &stop, 10);
@@ -311,7 +320,8 @@ static void parse_entry(struct tr_spool_entry *e, size_t file_size, int64_t mtim
     free(e->sender);
     free(e->queue_id);
     free(e->client_addr);
-    e->sender = e->queue_id = e->client_addr = NULL;
+    free(e->reject);
+    e->sender = e->queue_id = e->client_addr = e->reject = NULL;
 }
 
 /* Reads at most max bytes of fd; the rest of a larger file is left. */

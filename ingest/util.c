@@ -220,12 +220,17 @@ int tr_utf8_valid(const char *str, size_t n)
     return 1;
 }
 
-/* Code points a terminal must not receive raw: C1 controls, and the bidi
- * marks, embeddings, overrides and isolates that reorder what is shown. */
+/* Code points a terminal or a mail reader must not receive raw: C1
+ * controls (NEL U+0085 among them), the line and paragraph separators
+ * U+2028/U+2029 (a new line in many renderers), the bidi marks,
+ * embeddings, overrides and isolates that reorder what is shown, and the
+ * invisible ones (zero-width space, non-joiner, joiner, word joiner, BOM)
+ * that make two different names look alike. */
 static int dangerous_cp(unsigned cp)
 {
     return (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F;
+           (cp >= 0x2066 && cp <= 0x2069) || (cp >= 0x200B && cp <= 0x200F) ||
+           cp == 0x2028 || cp == 0x2029 || cp == 0x2060 || cp == 0xFEFF;
 }
 
 char *tr_term_escape(const char *str, size_t len, int keep_nl, size_t cap)
@@ -277,6 +282,23 @@ const char *tr_basename(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
+}
+
+/* Copies sender text into buf (cap > 4) for an error detail: printable ASCII
+ * kept, every other byte shown as '?', cut with "..." to fit cap.  The
+ * result is safe to print, store and embed in JSON.  Returns buf. */
+const char *tr_printable(const char *s, size_t n, char *buf, size_t cap)
+{
+    size_t o = 0, max = cap - 4;
+
+    for (size_t i = 0; i < n && o < max; i++)
+        buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (n > max) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
 }
 
 int tr_write_all(int fd, const void *p, size_t len)

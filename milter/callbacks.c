@@ -296,6 +296,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
     env.client_addr = c->client;
     env.queue_id = m->qid;
     env.time = (int64_t)time(NULL);
+    env.reject_code = env.reject_detail = NULL;
     if (tr_spool_write(m->conf->spool_dir, &env, m->buf.data ? m->buf.data : (const unsigned char *)"",
                        m->buf.len, name, sizeof name, &err) < 0) {
         mlog(LOG_ERR, m->qid, "cannot spool the report, asking the sender to retry: %s", err.detail);

@@ -12,6 +12,7 @@
 
 static atomic_int log_level = LOG_INFO;
 static int log_stderr = 1;        /* until mlog_open() says otherwise */
+static const char *log_prog = "tlsrpt-milter";
 
 static const char *prio_name(int prio)
 {
@@ -24,12 +25,13 @@ static const char *prio_name(int prio)
     }
 }
 
-void mlog_open(int foreground, int facility, int level)
+void mlog_open(const char *prog, int foreground, int facility, int level)
 {
+    log_prog = prog;
     log_stderr = foreground;
     atomic_store(&log_level, level);
     if (!foreground)
-        openlog("tlsrpt-milter", LOG_PID | LOG_NDELAY, facility);
+        openlog(log_prog, LOG_PID | LOG_NDELAY, facility);
 }
 
 void mlog_set_level(int level)
@@ -64,7 +66,7 @@ void mlog(int prio, const char *qid, const char *fmt, ...)
         struct tm tm;
         localtime_r(&now, &tm);
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        fprintf(stderr, "%s tlsrpt-milter[%ld]: %s: %s\n", stamp, (long)getpid(), prio_name(prio), text);
+        fprintf(stderr, "%s %s[%ld]: %s: %s\n", stamp, log_prog, (long)getpid(), prio_name(prio), text);
     } else {
         syslog(prio, "%s", text);
     }

@@ -1,5 +1,6 @@
 /*
- * log.h - tlsrpt-milter's log: syslog for the daemon, stderr with -f.
+ * log.h - the daemons' log (tlsrpt-milter, tlsrpt-httpd): syslog for the
+ * daemon, stderr with -f.
  *
  * Every line about a message starts with its queue ID ("4Xb1pQ2z: ..."),
  * so `grep QUEUEID maillog` shows the MTA's and the milter's view side by
@@ -13,9 +14,10 @@
 
 #define MLOG_LINE_MAX 2048   /* a longer line is cut */
 
-/* Starts logging: to stderr when foreground, else to syslog with facility
- * (LOG_MAIL, ...).  Lines above level (LOG_ERR .. LOG_DEBUG) are dropped. */
-void mlog_open(int foreground, int facility, int level);
+/* Starts logging as prog (a static string): to stderr when foreground,
+ * else to syslog with facility (LOG_MAIL, ...).  Lines above level
+ * (LOG_ERR .. LOG_DEBUG) are dropped. */
+void mlog_open(const char *prog, int foreground, int facility, int level);
 void mlog_set_level(int level);
 void mlog_close(void);
 

@@ -13,8 +13,9 @@
  *   DATA.  See tlsrpt-milter(8) and tlsrpt-milter.conf(5).
  *
  * STARTUP, IN ORDER (this file)
- *   1. options; the configuration (-n: check it and exit);
- *   2. as root: UserID is required; the socket is opened (umask 007, then
+ *   1. options; the configuration; as root UserID is required; SpoolDir
+ *      and Database must be writable by UserID (-n: these checks, exit);
+ *   2. as root: the socket is opened (umask 007, then
  *      handed to UserID), SpoolDir and the database's directory are
  *      created for UserID if missing;
  *   3. daemon (unless -f), PidFile, then the drop to UserID; files a dead
@@ -41,7 +42,9 @@
 #include "callbacks.h"
 #include "config.h"
 #include "log.h"
+#include "mstats.h"
 #include "privs.h"
+#include "socket.h"
 #include "worker.h"
 #include "tlsrpt/mime.h"
 #include "tlsrpt/spool.h"
@@ -69,13 +72,33 @@ static void usage(FILE *out)
         "       " PROG " -V | -h\n"
         "Captures TLS-RPT reports mailed to the rua address into a spool and a database.\n"
         "  -c FILE    configuration file (default " TLSRPT_DEFAULT_CONF ")\n"
-        "  -n         check the configuration and exit\n"
+        "  -n         check what a start needs (the file, UserID, writable SpoolDir\n"
+        "             and Database as UserID) and exit\n"
         "  -f         stay in the foreground and log to stderr\n"
         "  -V         print the version and exit\n"
         "  -h, --help this help\n"
         "Signals: SIGHUP or SIGUSR1 reloads the configuration; SIGTERM stops.\n"
         "See tlsrpt-milter(8) and tlsrpt-milter.conf(5).\n");
 }
+
+/* The worker's view of the live configuration (worker.h). */
+static void *worker_get(struct worker_settings *s)
+{
+    struct mconf *c = mconf_get();
+    s->spool_dir = c->spool_dir;
+    s->database = c->database;
+    s->ingest = &c->ingest;
+    s->drain_interval = c->drain_interval;
+    s->retry_max = c->retry_max;
+    return c;
+}
+
+static void worker_put(void *ref)
+{
+    mconf_put(ref);
+}
+
+static const struct worker_source milter_worker_source = { worker_get, worker_put, mstats_drained };
 
 static pthread_t main_thread;
 
@@ -160,7 +183,7 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
     };
     const char *conf_path = TLSRPT_DEFAULT_CONF;
-    char conf_abs[PATH_MAX];
+    char conf_abs[PATH_MAX], bound[128];
     int check_only = 0, foreground = 0, opt, sig, milter_rc = 0;
     char why[MCONF_WHY_MAX];
     struct mconf *conf;
@@ -194,31 +217,36 @@ int main(int argc, char **argv)
         mconf_put(conf);
         return EX_CONFIG;
     }
+    /* The start's own verdict (root without UserID, paths the user
+     * cannot write), for -n and before the start opens anything. */
+    if (privs_check(conf_path, conf->spool_dir, conf->database, &pv, why, sizeof why) < 0) {
+        fprintf(stderr, PROG ": %s\n", why);
+        mconf_put(conf);
+        return EX_CONFIG;
+    }
     if (check_only) {
-        printf("%s: OK (%zu rua address(es), Action %s)\n", conf_path, conf->n_rua,
-               mconf_action_name(conf->action));
+        printf("%s: OK (%zu rua address(es), Action %s; socket %s; user %s can write SpoolDir %s and Database %s)\n",
+               conf_path, conf->n_rua, mconf_action_name(conf->action), conf->socket,
+               pv.drop ? pv.user : privs_whoami(), conf->spool_dir, conf->database);
         mconf_put(conf);
         return 0;
     }
     if (realpath(conf_path, conf_abs) != NULL)  /* reloads happen after chdir("/") */
         conf_path = conf_abs;
     mconf_install(conf);
-    mlog_open(foreground, conf->syslog_facility, conf->log_level);
+    mlog_open(PROG, foreground, conf->syslog_facility, conf->log_level);
 
     /* 2. As root: the socket, the directories. */
-    if (pv.drop == 0 && geteuid() == 0) {
-        mlog(LOG_ERR, NULL, "refusing to run as root: set UserID in %s", conf_path);
-        return EX_CONFIG;
-    }
     if (smfi_register(tlsrpt_milter_desc) == MI_FAILURE || smfi_setconn(conf->socket) == MI_FAILURE) {
         mlog(LOG_ERR, NULL, "libmilter refused the filter or the socket %s", conf->socket);
         return EX_SOFTWARE;
     }
     if (privs_open_socket(conf->socket, &pv, why, sizeof why) < 0
-        || privs_prepare_dirs(conf, &pv, why, sizeof why) < 0) {
+        || privs_prepare_dirs(conf->spool_dir, conf->database, conf->pid_file, &pv, why, sizeof why) < 0) {
         mlog(LOG_ERR, NULL, "%s", why);
         return EX_OSERR;
     }
+    privs_bound_address(conf->socket, bound, sizeof bound);
 
     /* 3. Daemon, pid file, then no more root. */
     if (!foreground && privs_daemonize(why, sizeof why) < 0) {
@@ -259,15 +287,15 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     main_thread = pthread_self();
-    if (worker_start() < 0)
+    if (worker_start(&milter_worker_source) < 0)
         return EX_OSERR;
     if (pthread_create(&milter_thread, NULL, milter_main, &milter_rc) != 0) {
         mlog(LOG_ERR, NULL, "cannot start the milter thread");
         worker_stop();
         return EX_OSERR;
     }
-    mlog(LOG_NOTICE, NULL, "started " TLSRPT_VERSION " on %s: %zu rua address(es), Action %s, spool %s",
-         conf->socket, conf->n_rua, mconf_action_name(conf->action), conf->spool_dir);
+    mlog(LOG_NOTICE, NULL, "started " TLSRPT_VERSION " on %s (bound to %s): %zu rua address(es), Action %s, spool %s",
+         conf->socket, bound, conf->n_rua, mconf_action_name(conf->action), conf->spool_dir);
 
     sig = signal_loop(conf_path);
     mlog(LOG_NOTICE, NULL, "stopping (%s)", sig == SIGUSR2 ? "libmilter stopped" : strsignal(sig));

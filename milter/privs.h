@@ -1,6 +1,7 @@
 /*
- * privs.h - the root part of tlsrpt-milter's start: the user to become,
- * the socket, the directories, the daemon, the pid file, the drop.
+ * privs.h - the root part of a daemon's start (tlsrpt-milter,
+ * tlsrpt-httpd): the user to become, the directories, the daemon, the pid
+ * file, the drop.  The milter's socket is in socket.h.
  * Each function fills the caller's why buffer on failure.
  */
 #ifndef TLSRPT_MILTER_PRIVS_H
@@ -10,8 +11,6 @@
 #include <sys/types.h>
 
 #define PRIVS_NAME_MAX 64
-
-struct mconf;
 
 struct privs {
     int drop;                  /* 1 when UserID names someone to become */
@@ -24,17 +23,26 @@ struct privs {
 /* Looks up UserID ("user", "user:group", NULL for none). */
 int privs_resolve(const char *user_id, struct privs *pv, char *why, size_t cap);
 
-/*
- * Opens the milter socket (smfi_setconn() done by the caller) with umask
- * 007, so a unix socket is 0770; as root it is then owned by the user, and
- * by the UserID group when one was named, else it keeps the group its
- * directory gives it (a setgid directory of the MTA's group).
- */
-int privs_open_socket(const char *socket, const struct privs *pv, char *why, size_t cap);
 
-/* Creates SpoolDir (0700) and the database's directory (0750) when they
- * are missing, owned by the user when running as root. */
-int privs_prepare_dirs(const struct mconf *c, const struct privs *pv, char *why, size_t cap);
+/* Creates SpoolDir (0700), the database's directory (0750) and the
+ * PidFile's directory (0755) when they are missing, owned by the user
+ * when running as root. */
+int privs_prepare_dirs(const char *spool_dir, const char *database, const char *pid_file,
+                       const struct privs *pv, char *why, size_t cap);
+
+/*
+ * The start's verdict before anything is opened: as root a UserID is
+ * required; then, as that user (a child process drops to it when root),
+ * SpoolDir and Database must be writable, or creatable by the start.
+ * why names the user and the path ("user tlsrpt cannot write ...").
+ * Not root: only as the user itself (privs_drop's rule).
+ */
+int privs_check(const char *conf_path, const char *spool_dir, const char *database, const struct privs *pv,
+                char *why, size_t cap);
+
+/* The name of the effective user (static storage of getpwuid). */
+const char *privs_whoami(void);
+
 
 int privs_daemonize(char *why, size_t cap);
 int privs_write_pidfile(const char *path, char *why, size_t cap);

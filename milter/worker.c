@@ -1,5 +1,6 @@
 /*
- * worker.c - the spool-drain thread (worker.h).
+ * worker.c - the spool-drain thread (worker.h), shared by tlsrpt-milter
+ * and tlsrpt-httpd; each passes a worker_source for its configuration.
  *
  * State shared with other threads (kicked, stopping) is guarded by lock
  * and announced on wake; everything else belongs to the thread: its own
@@ -9,19 +10,21 @@
  * Schedule: drain at start, after every kick, and every DrainInterval
  * seconds.  A failed drain (database locked or unwritable, spool
  * unreadable) leaves the entry in the spool and schedules the next try
- * after 1, 2, 4 ... seconds, at most DrainRetryMax; kicks do not cut a
- * back-off short, so a broken database costs one attempt per period, not
- * one per message.
+ * after 1, 2, 4 ... seconds, at most DrainRetryMax.  Each back-off step
+ * logs one line: the error, the backlog (entries waiting in the spool)
+ * and the next try.  A kick (a newly captured report) still tries at once
+ * during a back-off, without a log line or a longer back-off when it
+ * fails again, so the report is stored as soon as the database is back.
  */
 #include "worker.h"
-#include "config.h"
 #include "log.h"
-#include "mstats.h"
 #include "tlsrpt/drain.h"
+#include "tlsrpt/spool.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,20 +36,23 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static pthread_t thread;
 static int kicked, stopping, started;
+static const struct worker_source *source;
 
 /* The thread's database connection and the path it was opened with. */
 static struct tr_db *db;
 static char *db_path;
 
+/* ctx: an int, 1 when a failure is not to be logged (a kick's retry). */
 static void log_entry(void *ctx, const struct tr_spool_entry *e, enum tr_drain_outcome outcome,
                       const struct tr_counts *d, const struct tr_err *err)
 {
     const char *qid = e->queue_id ? e->queue_id : "NOQUEUE";
+    int quiet = *(const int *)ctx;
 
     switch (outcome) {
     case TR_DRAIN_DONE:
-        mlog(LOG_INFO, qid, "ingested %s: stored %ld, duplicates %ld, quarantined %ld",
-             e->name, d->stored, d->duplicates, d->quarantined);
+        mlog(LOG_INFO, qid, "ingested %s: stored %ld, duplicates %ld, quarantined %ld, conflicting %ld",
+             e->name, d->stored, d->duplicates, d->quarantined, d->conflicting);
         break;
     case TR_DRAIN_FAILED:
         if (err)
@@ -56,7 +62,7 @@ static void log_entry(void *ctx, const struct tr_spool_entry *e, enum tr_drain_o
                  e->name, d->quarantined);
         break;
     case TR_DRAIN_RETRY:
-        mlog(LOG_WARNING, qid, "%s stays in the spool: %s", e->name, err ? err->detail : "?");
+        mlog(quiet ? LOG_DEBUG : LOG_WARNING, qid, "%s stays in the spool: %s", e->name, err ? err->detail : "?");
         break;
     }
 }
@@ -69,11 +75,14 @@ static void close_db(void)
     db_path = NULL;
 }
 
-/* One drain of the spool; 0 when it emptied, -1 on failure (logged). */
-static int drain_once(long max_entries)
+/* One drain of the spool; 0 when it emptied, -1 on failure with why
+ * filled (the caller logs it, once per back-off step). */
+static int drain_once(long max_entries, int quiet, char *why, size_t cap)
 {
-    struct mconf *c = mconf_get();
-    struct tr_counts counts = { 0, 0, 0 };
+    struct worker_settings set;
+    void *ref = source->get(&set);
+    const struct worker_settings *c = &set;
+    struct tr_counts counts = { 0, 0, 0, 0 };
     struct tr_err err;
     long total = 0, n = 0;
     int rc = 0;
@@ -82,19 +91,20 @@ static int drain_once(long max_entries)
         close_db();
     if (db == NULL) {
         if (tr_db_open(c->database, 0, &db, &err) < 0) {
-            mlog(LOG_ERR, NULL, "cannot open database %s: %s", c->database, err.detail);
+            snprintf(why, cap, "cannot open database: %s", err.detail);
             db = NULL;
-            mstats_drained(c->spool_dir, NULL, 0);
-            mconf_put(c);
+            source->put(ref);
+            if (source->drained)
+                source->drained(c->spool_dir, NULL, 0);
             return -1;
         }
         db_path = xstrdup(c->database);
     }
     do {
         long batch = max_entries - total < WORKER_BATCH ? max_entries - total : WORKER_BATCH;
-        n = tr_spool_drain_log(c->spool_dir, &c->ingest, db, &counts, batch, log_entry, NULL, &err);
+        n = tr_spool_drain_log(c->spool_dir, c->ingest, db, &counts, batch, log_entry, &quiet, &err);
         if (n < 0) {
-            mlog(LOG_ERR, NULL, "spool drain stopped: %s", err.detail);
+            snprintf(why, cap, "spool drain stopped: %s", err.detail);
             close_db();                  /* reopened on the next try */
             rc = -1;
             break;
@@ -103,8 +113,9 @@ static int drain_once(long max_entries)
     } while (n == WORKER_BATCH && total < max_entries);
     if (total > 0)
         mlog(LOG_DEBUG, NULL, "drained %ld entries", total);
-    mstats_drained(c->spool_dir, &counts, rc == 0);
-    mconf_put(c);
+    source->put(ref);
+    if (source->drained)
+        source->drained(c->spool_dir, &counts, rc == 0);
     return rc;
 }
 
@@ -125,45 +136,56 @@ static void *worker_main(void *arg)
 {
     struct timespec next;
     unsigned backoff = 0;               /* seconds; 0 = not backing off */
+    char why[MLOG_LINE_MAX];
 
     clock_gettime(CLOCK_MONOTONIC, &next);   /* drain at start */
     pthread_mutex_lock(&lock);
     while (!stopping) {
-        if ((kicked && backoff == 0) || passed(&next)) {
-            struct mconf *c;
-            int ok;
+        int timed = passed(&next);
+        if (kicked || timed) {
+            struct worker_settings set;
+            const struct worker_settings *c = &set;
+            void *ref;
+            int ok, quiet = !timed && backoff > 0;
 
             kicked = 0;
             pthread_mutex_unlock(&lock);
-            ok = drain_once(LONG_MAX) == 0;
-            c = mconf_get();
+            ok = drain_once(LONG_MAX, quiet, why, sizeof why) == 0;
+            ref = source->get(&set);
             if (ok) {
+                if (backoff > 0)
+                    mlog(LOG_NOTICE, NULL, "spool drained again; the backlog is stored");
                 backoff = 0;
                 deadline_in(&next, c->drain_interval);
+            } else if (quiet) {
+                mlog(LOG_DEBUG, NULL, "retry on a new report failed: %s", why);
             } else {
                 backoff = backoff == 0 ? 1 : backoff * 2;
                 if (backoff > c->retry_max)
                     backoff = c->retry_max;
-                mlog(LOG_WARNING, NULL, "next spool drain in %u s", backoff);
+                mlog(LOG_ERR, NULL, "reports are NOT being stored: %s; %ld waiting in %s; next try in %u s "
+                     "or when a report arrives", why, tr_spool_pending(c->spool_dir), c->spool_dir, backoff);
                 deadline_in(&next, backoff);
             }
-            mconf_put(c);
+            source->put(ref);
             pthread_mutex_lock(&lock);
             continue;
         }
         pthread_cond_timedwait(&wake, &lock, &next);
     }
     pthread_mutex_unlock(&lock);
-    (void)drain_once(WORKER_FINAL_MAX);
+    if (drain_once(WORKER_FINAL_MAX, 0, why, sizeof why) < 0)
+        mlog(LOG_ERR, NULL, "final spool drain failed: %s; the entries stay in the spool", why);
     close_db();
     return NULL;
 }
 
-int worker_start(void)
+int worker_start(const struct worker_source *src)
 {
     pthread_condattr_t attr;
     int rc;
 
+    source = src;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&wake, &attr);

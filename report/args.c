@@ -9,6 +9,7 @@
  */
 #include "args.h"
 #include "tlsrpt/codes.h"
+#include "tlsrpt/dates.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -29,65 +30,40 @@ int rpt_key_lookup(const char *name)
     return -1;
 }
 
+/* Day, week and month buckets and their labels are the library's
+ * calendar (dates.h), the same one the rollups are keyed by. */
 int64_t rpt_day_start(int64_t t)
 {
-    int64_t d = t / 86400;
-    if (t % 86400 < 0)
-        d--;
-    return d * 86400;
+    return tr_day_of(t) * 86400;
 }
 
 int64_t rpt_bucket_start(enum rpt_interval iv, int64_t t)
 {
-    int64_t day = rpt_day_start(t);
-    if (iv == RPT_I_WEEK) {
-        /* 1970-01-01 was a Thursday: Monday-based weekday = (days + 3) mod 7. */
-        int64_t days = day / 86400, wd = ((days + 3) % 7 + 7) % 7;
-        return day - wd * 86400;
-    }
-    if (iv == RPT_I_MONTH) {
-        time_t tt = (time_t)day;
-        struct tm tm;
-        gmtime_r(&tt, &tm);
-        tm.tm_mday = 1;
-        return (int64_t)timegm(&tm);
-    }
-    return day;
+    int64_t day = tr_day_of(t);
+    if (iv == RPT_I_WEEK)
+        return tr_week_of_day(day) * 86400;
+    if (iv == RPT_I_MONTH)
+        return tr_month_of_day(day) * 86400;
+    return day * 86400;
 }
 
 int64_t rpt_bucket_next(enum rpt_interval iv, int64_t start)
 {
     if (iv == RPT_I_WEEK)
         return start + 7 * 86400;
-    if (iv == RPT_I_MONTH) {
-        time_t tt = (time_t)start;
-        struct tm tm;
-        gmtime_r(&tt, &tm);
-        tm.tm_mon++;
-        tm.tm_mday = 1;
-        return (int64_t)timegm(&tm);
-    }
+    if (iv == RPT_I_MONTH)
+        return tr_next_month_of_day(tr_day_of(start)) * 86400;
     return start + 86400;
 }
 
 void rpt_bucket_label(enum rpt_interval iv, int64_t t, char *buf)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    if (iv == RPT_I_MONTH)
-        snprintf(buf, RPT_LABEL_MAX, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
-    else
-        snprintf(buf, RPT_LABEL_MAX, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    tr_format_date(t, iv == RPT_I_MONTH, buf, RPT_LABEL_MAX);
 }
 
 void rpt_fmt_datetime(int64_t t, char *buf)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    snprintf(buf, RPT_LABEL_MAX, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    tr_format_datetime(t, buf, RPT_LABEL_MAX);
 }
 
 void rpt_fmt_date(int64_t t, char *buf)
@@ -112,7 +88,6 @@ static int digits(const char **p, int n, int *v)
 static int parse_absolute(const char *s, int64_t *out, int *date_only)
 {
     const char *p = s;
-    struct tm tm = {0};
     int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
 
     if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
@@ -146,16 +121,15 @@ static int parse_absolute(const char *s, int64_t *out, int *date_only)
     }
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
         return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    *out = (int64_t)timegm(&tm) - off;
-    /* timegm normalizes 2026-02-31 to March: reject what it changed. */
-    if (tm.tm_mday != d || tm.tm_mon != mo - 1)
-        return -1;
+    {
+        /* The calendar normalizes 2026-02-31 to March: reject what changed. */
+        int64_t day = tr_days_from_civil(y, (unsigned)mo, (unsigned)d), cy;
+        unsigned cm, cd;
+        tr_civil_from_days(day, &cy, &cm, &cd);
+        if (cm != (unsigned)mo || cd != (unsigned)d)
+            return -1;
+        *out = day * 86400 + h * 3600 + mi * 60 + sec - off;
+    }
     return 0;
 }
 
@@ -184,7 +158,7 @@ int rpt_parse_time(const char *s, int64_t now, int is_until, int64_t *out, struc
     }
     for (int i = 0; i < 7; i++)
         if (strcasecmp(s, weekdays[i]) == 0) {
-            int64_t wd = ((today / 86400 + 3) % 7 + 7) % 7;
+            int64_t wd = today / 86400 - tr_week_of_day(today / 86400);
             *out = today - ((wd - i + 7) % 7) * 86400 + (is_until ? 86400 : 0);
             return 0;
         }
@@ -193,12 +167,16 @@ int rpt_parse_time(const char *s, int64_t now, int is_until, int64_t *out, struc
         if (end != s && end[0] != '\0' && end[1] == '\0' && strchr("dwm", end[0]) && n >= 0 && n <= 100000) {
             if (end[0] == 'd' || end[0] == 'w') {
                 *out = today - (int64_t)n * (end[0] == 'w' ? 7 : 1) * 86400;
-            } else {
-                time_t tt = (time_t)today;
-                struct tm tm;
-                gmtime_r(&tt, &tm);
-                tm.tm_mon -= (int)n;
-                *out = (int64_t)timegm(&tm);
+            } else {            /* the same day of the month, n months back */
+                int64_t y, back = (int64_t)n;
+                unsigned m, d;
+                tr_civil_from_days(today / 86400, &y, &m, &d);
+                y -= back / 12;
+                if ((int64_t)m <= back % 12)
+                    y--, m += 12;
+                m -= (unsigned)(back % 12);
+                /* past the end of a shorter month: into the next, as timegm did */
+                *out = (tr_days_from_civil(y, m, 1) + d - 1) * 86400;
             }
             return 0;
         }
@@ -216,8 +194,9 @@ int rpt_parse_time(const char *s, int64_t now, int is_until, int64_t *out, struc
 enum {
     OPT_DB = 256, OPT_SINCE, OPT_UNTIL, OPT_NOW, OPT_DOMAIN, OPT_ORG, OPT_MX, OPT_TYPE,
     OPT_FORMAT, OPT_BY, OPT_INTERVAL, OPT_LIMIT, OPT_TO, OPT_FROM, OPT_SENDMAIL,
-    OPT_ONLY_IF_FAILURES, OPT_VERSION,
-    OPT_SPOOL,
+    OPT_ONLY_IF_FAILURES, OPT_VERSION, OPT_RECEIVED_SINCE,
+    OPT_RESOLVER, OPT_CA_FILE, OPT_TIMEOUT,        /* check */
+    OPT_SPOOL,                                     /* metrics */
 };
 
 static const struct option long_opts[] = {
@@ -237,6 +216,10 @@ static const struct option long_opts[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"sendmail", required_argument, NULL, OPT_SENDMAIL},
     {"only-if-failures", no_argument, NULL, OPT_ONLY_IF_FAILURES},
+    {"received-since", required_argument, NULL, OPT_RECEIVED_SINCE},
+    {"resolver", required_argument, NULL, OPT_RESOLVER},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {"output", required_argument, NULL, 'o'},
@@ -294,9 +277,25 @@ static int add_keys(struct rpt_opts *o, const char *list, struct tr_err *err)
     return rc;
 }
 
+const char *rpt_peek_command(int argc, char **argv)
+{
+    char **copy = xcalloc((size_t)argc + 1, sizeof *copy);
+    const char *cmd = NULL;
+    memcpy(copy, argv, (size_t)argc * sizeof *copy);
+    opterr = 0;
+    optind = 0;                   /* glibc: start a fresh scan */
+    while (getopt_long(argc, copy, ":hVo:", long_opts, NULL) != -1)
+        ;
+    if (optind < argc)
+        cmd = copy[optind];
+    free(copy);
+    optind = 1;
+    return cmd;
+}
+
 int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err)
 {
-    const char *since = NULL, *until = NULL, *now = getenv("TLSRPT_NOW");
+    const char *since = NULL, *until = NULL, *received = NULL, *now = getenv("TLSRPT_NOW");
     int c;
 
     memset(o, 0, sizeof *o);
@@ -307,6 +306,7 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         switch (c) {
         case OPT_DB: o->db = optarg; break;
         case OPT_SINCE: since = optarg; break;
+        case OPT_RECEIVED_SINCE: received = optarg; break;
         case OPT_UNTIL: until = optarg; break;
         case OPT_NOW: now = optarg; break;
         case OPT_DOMAIN: if (add_filter(&o->f.domain, "domain", optarg, err)) return -1; break;
@@ -349,6 +349,19 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         case OPT_FROM: o->from = optarg; o->email_given = 1; break;
         case OPT_SENDMAIL: o->sendmail = optarg; o->email_given = 1; break;
         case OPT_ONLY_IF_FAILURES: o->only_if_failures = 1; o->email_given = 1; break;
+        case OPT_RESOLVER: o->resolver = optarg; o->check_given = 1; break;
+        case OPT_CA_FILE: o->ca_file = optarg; o->check_given = 1; break;
+        case OPT_TIMEOUT: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 1 || v > 3600) {
+                tr_err_set(err, TR_E_USAGE, "--timeout: '%.64s' is not 1 to 3600 seconds", optarg);
+                return -1;
+            }
+            o->timeout = v;
+            o->check_given = 1;
+            break;
+        }
         case 'o': o->output = optarg; o->metrics_given = 1; break;
         case OPT_SPOOL: if (add_spool(o, optarg, err)) return -1; break;
         case 'h': o->help = 1; break;
@@ -361,7 +374,7 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
             return -1;
         }
     }
-    o->filter_given = o->f.domain.n || o->f.org.n || o->f.mx.n || o->f.type.n;
+    o->filter_given = o->f.domain.n || o->f.org.n || o->f.mx.n || o->f.type.n || received != NULL;
     for (int i = optind; i < argc; i++) {
         if (o->command == NULL)
             o->command = argv[i];
@@ -385,6 +398,14 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         if (rpt_parse_time(since, o->now, 0, &o->since, err) < 0)
             return -1;
         o->since_given = 1;
+    }
+    /* "What arrived since": the time each report was stored, not the
+     * report's own date range (a report about last week arrives today). */
+    if (received != NULL) {
+        if (rpt_parse_time(received, o->now, 0, &o->f.received_since, err) < 0)
+            return -1;
+        if (since == NULL)          /* whatever dates the reports cover */
+            o->since = 0;
     }
     if (until != NULL) {
         if (rpt_parse_time(until, o->now, 1, &o->until, err) < 0)

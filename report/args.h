@@ -17,8 +17,9 @@
 
 /* Values one filter option (--domain, --org, --mx, --type) may be given. */
 #define RPT_MAX_FILTER 64
-/* Positional arguments after the subcommand ("show ID", "quarantine show ID"). */
-#define RPT_MAX_ARGS 8
+/* Positional arguments after the subcommand ("show ID", "quarantine show ID",
+ * "check DOMAIN..."). */
+#define RPT_MAX_ARGS 256
 /* Default window when --since is absent: this many days before today. */
 #define RPT_DEFAULT_DAYS 30
 /* Default --limit of the listing subcommands. */
@@ -45,6 +46,7 @@ struct rpt_filter {
 
 struct rpt_filters {
     struct rpt_filter domain, org, mx, type;
+    int64_t received_since;       /* --received-since: reports stored from then on; 0: any */
 };
 
 struct rpt_opts {
@@ -63,9 +65,11 @@ struct rpt_opts {
     long limit;                   /* listings; 0 = no limit */
     const char *to, *from, *sendmail;
     int only_if_failures;
+    const char *resolver, *ca_file;   /* check: --resolver, --ca-file */
+    long timeout;                 /* check: --timeout SECONDS, 0 = the named defaults */
     int help, version;
     /* which subcommand-specific options were given, for main.c's checks */
-    int format_given, interval_given, limit_given, filter_given, email_given;
+    int format_given, interval_given, limit_given, filter_given, email_given, check_given;
     /* metrics: -o FILE (written atomically), --spool DIR (repeatable) */
     const char *output;
     const char *spool[RPT_MAX_SPOOL];
@@ -81,6 +85,11 @@ struct rpt_opts {
  * Returns 0, or -1 with err (code TR_E_USAGE).  Strings borrow from argv.
  */
 int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err);
+
+/* The subcommand argv names (the first operand), found even when the
+ * options are bad, so main.c can use that command's exit codes; argv is
+ * not changed.  Borrowed from argv; NULL when none. */
+const char *rpt_peek_command(int argc, char **argv);
 
 /*
  * Parses a time for --since/--until/--now, relative to now (UTC seconds):

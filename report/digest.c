@@ -177,7 +177,7 @@ done:
 
 int rpt_digest_clean(const struct rpt_digest *d)
 {
-    return d->bad == 0 && d->detail_failed == 0;
+    return d->bad == 0 && d->detail_failed == 0 && d->backlog == 0;
 }
 
 void rpt_digest_period(int64_t since, int64_t until, char *buf)
@@ -235,10 +235,10 @@ static void add_table(FILE *fp, const struct rpt_table *t)
     rpt_out_table(&o, t);
 }
 
-/* Appends report text, escaped. */
+/* Appends report text, escaped as one line. */
 static void add_text(FILE *fp, const char *s)
 {
-    char *e = rpt_term_escape(s, strlen(s), 1);
+    char *e = rpt_name_escape(s);
     fputs(e, fp);
     free(e);
 }
@@ -290,6 +290,10 @@ char *rpt_digest_text(const struct rpt_digest *d)
             d->reports == 1 ? "" : "s");
     if (d->detail_failed != d->bad)
         fprintf(fp, "Failure details add up to %s failed sessions.\n", rpt_fmt_count(d->detail_failed, n1));
+    if (d->backlog > 0)
+        fprintf(fp, "WARNING: %s report%s captured by tlsrpt-milter wait%s in its spool, not stored for more "
+                "than 5 minutes: see the milter's log.\n", rpt_fmt_count(d->backlog, n1),
+                d->backlog == 1 ? "" : "s", d->backlog == 1 ? "s" : "");
 
     fputs("\nTLS success rate by policy domain\n\n", fp);
     t = domain_table(d);

@@ -38,6 +38,7 @@ struct rpt_digest {
     struct rpt_table *silent;            /* org, domain, reports (previous period) */
     struct rpt_table *policies;          /* rpt_q_policy_strings() */
     char *filter_domains;                /* --domain values joined, or NULL */
+    long backlog;                        /* reports waiting in the milter's spool (backlog.h), set by the caller */
 };
 
 /* Queries everything for the period in s.  *out caller-owned. */
@@ -45,7 +46,8 @@ int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, struct rpt_digest *
                      struct tr_err *err);
 void rpt_digest_free(struct rpt_digest *d);
 
-/* 1 when the period had no failed session (by summary or detail). */
+/* 1 when the period had no failed session (by summary or detail) and no
+ * report waits in the spool. */
 int rpt_digest_clean(const struct rpt_digest *d);
 
 /* "TLS-RPT example.com 2026-11-22: 3 failed of 1,204 sessions (99.75% TLS)".

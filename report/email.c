@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +32,47 @@
 /* Random bytes in the boundary and the Message-ID. */
 #define RPT_RANDOM_BYTES 12
 
-/* Fills buf with cap-1 chars of host name safe in a Message-ID and an
- * address: letters, digits, '-' and '.', else "localhost". */
+static int host_safe(const char *h)
+{
+    return h[0] != '\0' && strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == strlen(h);
+}
+
+/* Fills buf with a fully-qualified host name safe in a Message-ID and an
+ * address (letters, digits, '-' and '.'), since a remote MX may refuse an
+ * unqualified sender domain: Debian's /etc/mailname, else the host name
+ * when it has a dot, else its canonical name (getaddrinfo: /etc/hosts,
+ * then DNS), else the bare host name, else "localhost". */
 static void hostname(char *buf, size_t cap)
 {
-    int ok;
+    FILE *f = fopen("/etc/mailname", "r");
+    struct addrinfo hints, *ai = NULL;
 
+    if (f != NULL) {
+        int got = fgets(buf, (int)cap, f) != NULL;
+        fclose(f);
+        if (got) {
+            buf[strcspn(buf, "\r\n")] = '\0';
+            if (host_safe(buf) && strchr(buf, '.') != NULL)
+                return;
+        }
+    }
     if (gethostname(buf, cap) != 0)
         buf[0] = '\0';
     buf[cap - 1] = '\0';
-    ok = buf[0] != '\0' && strspn(buf, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") ==
-                                strlen(buf);
-    if (!ok)
+    if (!host_safe(buf)) {
         snprintf(buf, cap, "localhost");
+        return;
+    }
+    if (strchr(buf, '.') != NULL)
+        return;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_CANONNAME;
+    if (getaddrinfo(buf, NULL, &hints, &ai) == 0 && ai != NULL && ai->ai_canonname != NULL
+        && host_safe(ai->ai_canonname) && strchr(ai->ai_canonname, '.') != NULL
+        && strlen(ai->ai_canonname) < cap)
+        snprintf(buf, cap, "%s", ai->ai_canonname);
+    if (ai != NULL)
+        freeaddrinfo(ai);
 }
 
 /* n random bytes: getrandom(), else /dev/urandom, else (neither can give

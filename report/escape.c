@@ -16,6 +16,31 @@ char *rpt_term_escape(const char *str, size_t len, int keep_nl)
     return tr_term_escape(str, len, keep_nl, RPT_ESCAPED_MAX);
 }
 
+char *rpt_name_escape(const char *s)
+{
+    return rpt_term_escape(s ? s : "", s ? strlen(s) : 0, 0);
+}
+
+char *rpt_lines_escape(const char *s)
+{
+    struct tr_buf b;
+    size_t len;
+
+    tr_buf_init(&b, RPT_ESCAPED_MAX);
+    for (const char *l = s ? s : "", *nl; ; l = nl + 1) {
+        char *e;
+        nl = strchr(l, '\n');
+        e = rpt_term_escape(l, nl ? (size_t)(nl - l) : strlen(l), 0);
+        /* Over the cap: what fit is kept (each line ends in "..." when cut). */
+        if (tr_buf_append(&b, e, strlen(e)) < 0 || (nl && tr_buf_append(&b, "\n", 1) < 0))
+            nl = NULL;
+        free(e);
+        if (nl == NULL)
+            break;
+    }
+    return (char *)tr_buf_steal(&b, &len);
+}
+
 size_t rpt_display_width(const char *s)
 {
     size_t w = 0;

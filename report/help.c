@@ -15,6 +15,7 @@ const char usage_text[] =
     "  show ID     one report, normalized and as sent\n"
     "  quarantine  inputs that could not be stored; 'quarantine show ID'\n"
     "  email       the summary email (MIME) for a period, default yesterday\n"
+    "  check [D]   the live MTA-STS, TLS-RPT, DNS and MX deployment, next to the reports\n"
     "  metrics     Prometheus text exposition (-o FILE, --spool DIR)\n"
     "\n"
     "Options:\n"
@@ -22,6 +23,8 @@ const char usage_text[] =
     "  --since WHEN       from WHEN (default 30d); YYYY-MM-DD, ISO datetime, Nd, Nw, Nm,\n"
     "                     today, yesterday, monday..sunday; UTC\n"
     "  --until WHEN       up to WHEN, exclusive (a date includes that day; default now)\n"
+    "  --received-since WHEN  only reports stored from WHEN on (what arrived since),\n"
+    "                     whatever dates they cover (then --since defaults to any)\n"
     "  --now DATETIME     take DATETIME as now (also $TLSRPT_NOW)\n"
     "  --domain D         policy domain (repeatable; '*' matches anything)\n"
     "  --org O            sending organization (repeatable)\n"
@@ -86,9 +89,26 @@ const char help_email[] =
     "day) compared with the period before it, as a multipart/alternative text and\n"
     "HTML message on stdout (for 'sendmail -t'), or piped to 'PATH -t -i' with\n"
     "--sendmail.  --only-if-failures: send nothing and exit 0 when no session\n"
-    "failed.  --to default postmaster, --from default tlsrpt-report@HOST.\n"
+    "failed.  --to default postmaster, --from default tlsrpt-report@HOST\n"
+    "(HOST: /etc/mailname, else the fully-qualified host name).\n"
     "Options: --since --until --domain --org --mx --type --db.\n";
 
+
+const char help_check[] =
+    "Usage: " PROG " check [--resolver IP[:PORT]] [--ca-file FILE] [--timeout SECONDS]\n"
+    "                      [--format table|json] [--db FILE] [DOMAIN...]\n"
+    "\n"
+    "Checks each DOMAIN as a sender sees it (default: every policy domain with\n"
+    "reports in the last 30 days): the _mta-sts and _smtp._tls TXT records, the\n"
+    "MX records and addresses, the policy file over HTTPS, policy against MX,\n"
+    "each MX on port 25 (STARTTLS, TLS 1.2+, certificate, TLSA), the id and text\n"
+    "against the last stored check, and what senders reported in the last 30 days.\n"
+    "Each result: code, ok/warn/fail, detail, fix.  Every run is stored in --db.\n"
+    "  --resolver IP[:PORT]  DNS server for every lookup (default: resolv.conf)\n"
+    "  --ca-file FILE        trust store for HTTPS and SMTP (default: the system's)\n"
+    "  --timeout SECONDS     every network wait (default 10 s DNS, 20 s HTTPS,\n"
+    "                        30 s each SMTP step)\n"
+    "Exit: 0 all ok, 1 a warning, 2 a failure, 3 usage, 4 resolver, 5 database/I/O.\n";
 
 const char help_metrics[] =
     "Usage: " PROG " metrics [-o FILE] [--spool DIR]... [--db FILE]\n"

@@ -7,7 +7,8 @@
 #define PROG "tlsrpt-report"
 
 extern const char usage_text[], help_summary[], help_trend[], help_failures[], help_reports[],
-    help_show[], help_quarantine[], help_email[];
+    help_show[], help_quarantine[], help_email[],
+    help_check[];
 extern const char help_metrics[];
 
 #endif

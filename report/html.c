@@ -4,8 +4,9 @@
  * One self-contained document built for mail clients: layout tables,
  * inline styles only (no <style>, no scripts, no images, no remote
  * anything), bars drawn as table cells with a percentage width.  Every
- * string from a report goes through esc(): control characters made
- * visible as \xNN first (rpt_term_escape), then & < > " ' as entities.
+ * string from a report goes through esc(): made one line with control
+ * characters visible as \xNN first (rpt_name_escape), then & < > " ' as
+ * entities.
  */
 #include "digest.h"
 
@@ -43,10 +44,10 @@ static void put(struct tr_buf *b, const char *fmt, ...)
     free(s);
 }
 
-/* Report data, escaped for HTML text and attribute values. */
-static void esc(struct tr_buf *b, const char *s)
+/* Report data, escaped for HTML text and attribute values: safe is the
+ * terminal-escaped form (freed here). */
+static void esc_safe(struct tr_buf *b, char *safe)
 {
-    char *safe = rpt_term_escape(s ? s : "", s ? strlen(s) : 0, 1);
     for (const char *p = safe; *p; p++) {
         switch (*p) {
         case '&': tr_buf_append(b, "&amp;", 5); break;
@@ -58,6 +59,12 @@ static void esc(struct tr_buf *b, const char *s)
         }
     }
     free(safe);
+}
+
+/* A name from a report: one line (rpt_name_escape), then entities. */
+static void esc(struct tr_buf *b, const char *s)
+{
+    esc_safe(b, rpt_name_escape(s));
 }
 
 /* A horizontal bar, pct (0..100) filled in colour. */
@@ -252,7 +259,7 @@ static void policies(struct tr_buf *b, const struct rpt_digest *d)
                "border-radius:4px;font-family:Menlo,Consolas,monospace;font-size:12px;"
                "white-space:pre-wrap;word-break:break-all;color:#111827;\">");
         if (lines->kind == RPT_TEXT)
-            esc(b, lines->s);
+            esc_safe(b, rpt_lines_escape(lines->s));
         else
             put(b, "(no policy string)");
         put(b, "</pre></td></tr>");
@@ -295,7 +302,13 @@ char *rpt_digest_html(const struct rpt_digest *d)
     put(&b, "%s report%s", rpt_fmt_count(d->reports, n1), d->reports == 1 ? "" : "s");
     if (d->detail_failed != d->bad)
         put(&b, " &middot; failure details: %s sessions", rpt_fmt_count(d->detail_failed, n2));
-    put(&b, "</div></td></tr>\n");
+    put(&b, "</div>");
+    if (d->backlog > 0)
+        put(&b, "<div style=\"" FONT "font-size:14px;font-weight:600;color:" C_BAD ";margin-top:6px;\">"
+                "%s report%s captured by tlsrpt-milter wait%s in its spool, not stored for more than "
+                "5 minutes: see the milter's log.</div>", rpt_fmt_count(d->backlog, n1),
+            d->backlog == 1 ? "" : "s", d->backlog == 1 ? "s" : "");
+    put(&b, "</td></tr>\n");
 
     domains(&b, d);
     failures(&b, d);

@@ -10,6 +10,8 @@
  *   tlsrpt-report [options] quarantine [show ID]
  *   tlsrpt-report [options] email [--to ADDR] [--from ADDR] [--sendmail PATH]
  *                                 [--only-if-failures]
+ *   tlsrpt-report [options] check [--resolver IP[:PORT]] [--ca-file FILE]
+ *                                 [--timeout SECONDS] [DOMAIN...]
  *   tlsrpt-report [options] metrics [-o FILE] [--spool DIR]...
  *
  * COMMON OPTIONS
@@ -22,6 +24,8 @@
  *
  * EXIT STATUS
  *   0 success, 1 database or I/O error, 2 usage error, 3 no such ID.
+ *   check: 0 all ok, 1 a warning, 2 a failure, 3 usage error, 4 resolver
+ *   error, 5 database or I/O error (check.h).
  *
  * The manual page tlsrpt-report(1) is the full reference; this file only
  * dispatches: each subcommand queries (query.c, show.c, trend.c,
@@ -29,6 +33,8 @@
  * output.c.  Only this file writes to stdout and stderr directly.
  */
 #include "args.h"
+#include "backlog.h"
+#include "check.h"
 #include "digest.h"
 #include "email.h"
 #include "metrics.h"
@@ -38,11 +44,14 @@
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 
 
@@ -52,7 +61,8 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3 };
 enum {
     A_WINDOW = 1 << 0, A_FILTER = 1 << 1, A_FORMAT = 1 << 2, A_BY = 1 << 3,
     A_INTERVAL = 1 << 4, A_LIMIT = 1 << 5, A_EMAIL = 1 << 6,
-    A_METRICS = 1 << 7,
+    A_CHECK = 1 << 7,
+    A_METRICS = 1 << 8,
 };
 
 struct ctx {
@@ -247,8 +257,9 @@ static int cmd_failures(struct ctx *c)
     return rc;
 }
 
-/* The terminal form of the reports listing: start and end (exact, for CSV
- * and JSON) shown as the days covered, "2026-11-08 to 2026-11-14". */
+/* The terminal form of the reports listing: start and end (UTC seconds
+ * from the query; exact datetimes for CSV and JSON) shown as the days
+ * covered, "2026-11-08 to 2026-11-14". */
 static struct rpt_table *reports_for_terminal(const struct rpt_table *t)
 {
     struct rpt_table *v = rpt_table_new();
@@ -265,11 +276,9 @@ static struct rpt_table *reports_for_terminal(const struct rpt_table *t)
                 continue;
             if ((int)col == cs) {
                 char days[RPT_PERIOD_MAX];
-                int64_t s, e;
-                struct tr_err err;
-                if (rpt_parse_time(cell->s, 0, 0, &s, &err) == 0 &&
-                    rpt_parse_time(rpt_table_cell(t, r, (size_t)ce)->s, 0, 0, &e, &err) == 0 && e > s) {
-                    rpt_digest_period(s, e, days);
+                const struct rpt_cell *end = rpt_table_cell(t, r, (size_t)ce);
+                if (cell->kind == RPT_INT && end->kind == RPT_INT && end->i > cell->i) {
+                    rpt_digest_period(cell->i, end->i, days);
                     rpt_table_set_text(v, row, out, days);
                 }
             } else if (cell->kind == RPT_TEXT) {
@@ -295,6 +304,8 @@ static int cmd_reports(struct ctx *c)
         rc = write_listing(c, v, more, 1);
         rpt_table_free(v);
     } else {
+        rpt_table_datetimes(t, (size_t)rpt_table_col(t, "start"));
+        rpt_table_datetimes(t, (size_t)rpt_table_col(t, "end"));
         rc = write_listing(c, t, more, 1);
     }
     rpt_table_free(t);
@@ -429,6 +440,10 @@ static int cmd_email(struct ctx *c)
     }
     if (rpt_digest_build(c->db, &c->scope, &d, &err) < 0)
         return report_err(&err);
+    {
+        int64_t oldest;
+        d->backlog = rpt_backlog_count(rpt_backlog_dir(), (int64_t)time(NULL), &oldest);
+    }
     if (c->o->only_if_failures && rpt_digest_clean(d)) {
         rpt_digest_free(d);
         return EXIT_OK;
@@ -444,6 +459,14 @@ static int cmd_email(struct ctx *c)
     free(msg);
     rpt_digest_free(d);
     return rc;
+}
+
+/* check opens its own read-write connection (it stores its runs), so main
+ * calls it before the read-only open; see check.c. */
+static int cmd_check(struct ctx *c)
+{
+    struct chk_opts co = {c->o->resolver, c->o->ca_file, c->o->timeout, c->o->now};
+    return rpt_check_main(c->o, &co, tr_db_default_path(c->o->db));
 }
 
 /* metrics: to stdout, or with -o atomically to FILE (node_exporter reads
@@ -481,6 +504,7 @@ static const struct command {
     {"show", cmd_show, help_show, A_FORMAT},
     {"quarantine", cmd_quarantine, help_quarantine, A_WINDOW | A_FORMAT | A_LIMIT},
     {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL},
+    {"check", cmd_check, help_check, A_FORMAT | A_CHECK},
     {"metrics", cmd_metrics, help_metrics, A_METRICS},
 };
 
@@ -494,6 +518,7 @@ static const char *misplaced_option(const struct command *cmd, const struct rpt_
     if (!(cmd->accepts & A_INTERVAL) && o->interval_given) return "--interval";
     if (!(cmd->accepts & A_LIMIT) && o->limit_given) return "--limit";
     if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures";
+    if (!(cmd->accepts & A_CHECK) && o->check_given) return "--resolver/--ca-file/--timeout";
     if (!(cmd->accepts & A_METRICS) && o->metrics_given) return "-o/--spool";
     return NULL;
 }
@@ -509,9 +534,10 @@ int main(int argc, char **argv)
     int rc;
 
     if (rpt_parse_args(argc, argv, &o, &err) < 0) {
+        const char *peek = rpt_peek_command(argc, argv);
         fprintf(stderr, PROG ": %s\n", err.detail);
         die_usage_hint();
-        return EXIT_USAGE;
+        return peek != NULL && strcmp(peek, "check") == 0 ? CHK_EXIT_USAGE : EXIT_USAGE;
     }
     if (o.version) {
         printf(PROG " " TLSRPT_VERSION "\n");
@@ -539,7 +565,12 @@ int main(int argc, char **argv)
     }
     if ((bad = misplaced_option(cmd, &o)) != NULL) {
         fprintf(stderr, PROG ": %s: not an option of '%s'\n", bad, cmd->name);
-        return EXIT_USAGE;
+        return cmd->run == cmd_check ? CHK_EXIT_USAGE : EXIT_USAGE;
+    }
+    if (cmd->run == cmd_check) {
+        memset(&c, 0, sizeof c);
+        c.o = &o;
+        return cmd_check(&c);
     }
     if (o.n_args > 0 && cmd->run != cmd_show && cmd->run != cmd_quarantine) {
         fprintf(stderr, PROG ": %s: unexpected argument '%s'\n", cmd->name, o.args[0]);
@@ -551,9 +582,15 @@ int main(int argc, char **argv)
      * before SQLite is first used; failure only costs speed. */
     (void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* Reports the milter spooled but could not store: say so on every
+     * command, or the database just looks quiet (backlog.h). */
+    rpt_backlog_warn(stderr, rpt_backlog_dir(), (int64_t)time(NULL));
     path = tr_db_default_path(o.db);
     if (tr_db_open(path, TR_DB_READONLY, &tdb, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);
+        if (access(path, R_OK) < 0)     /* SQLite's own text does not say why */
+            fprintf(stderr, PROG ": %s: %s (run as a user who can read it, e.g. tlsrpt or root)\n", path,
+                    strerror(errno));
         return EXIT_ERROR;
     }
     memset(&c, 0, sizeof c);

@@ -9,6 +9,7 @@
  * strings exactly as stored in the database.
  */
 #include "output.h"
+#include "tlsrpt/dates.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -523,4 +524,17 @@ int rpt_out_style(struct rpt_out *o, const char *ansi)
     if (!o->color || o->fmt != RPT_FMT_TABLE)
         return 0;
     return fputs(ansi, o->fp) < 0 ? -1 : 0;
+}
+
+void rpt_table_datetimes(struct rpt_table *t, size_t col)
+{
+    char buf[TR_DATETIME_MAX];
+
+    for (size_t r = 0; r < t->nrows; r++) {
+        const struct rpt_cell *c = rpt_table_cell(t, r, col);
+        if (c->kind != RPT_INT)
+            continue;
+        tr_format_datetime(c->i, buf, sizeof buf);
+        rpt_table_set_text(t, r, col, buf);
+    }
 }

@@ -86,6 +86,10 @@ void rpt_table_set_int(struct rpt_table *t, size_t row, size_t col, int64_t v);
 void rpt_table_set_real(struct rpt_table *t, size_t row, size_t col, double v);
 /* Copies s; NULL stores a NULL cell. */
 void rpt_table_set_text(struct rpt_table *t, size_t row, size_t col, const char *s);
+/* Turns the integer cells of column col (UTC seconds from the store)
+ * into "YYYY-MM-DDTHH:MM:SSZ" text (dates.h), which unlike SQLite's
+ * strftime() prints years past 9999 too; NULL cells stay NULL. */
+void rpt_table_datetimes(struct rpt_table *t, size_t col);
 /* Column index by name, or -1. */
 int rpt_table_col(const struct rpt_table *t, const char *name);
 
@@ -151,6 +155,16 @@ double rpt_round2(double v);
  * and bidi overrides become \xNN or \uNNNN; keep_nl keeps \n and \t.
  * Caller owns the result. */
 char *rpt_term_escape(const char *s, size_t len, int keep_nl);
+/* A name or other value from a report as one line, for the terminal and
+ * both parts of the email: rpt_term_escape() without keep_nl, so CR, LF,
+ * NEL, U+2028 and U+2029 are escaped too, and so are zero-width
+ * characters, bidi controls and a BOM (two names that render alike are
+ * told apart).  s NULL is "".  Caller owns the result. */
+char *rpt_name_escape(const char *s);
+/* Text of several lines joined by '\n' (the policy strings of the digest),
+ * each line escaped by rpt_name_escape(); the '\n' between them kept.
+ * Caller owns the result. */
+char *rpt_lines_escape(const char *s);
 /* Number of terminal columns of a terminal-safe UTF-8 string (one per code
  * point). */
 size_t rpt_display_width(const char *s);

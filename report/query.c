@@ -75,6 +75,10 @@ static void add_report_range(struct rpt_sql *q, const struct rpt_scope *s, int64
     rpt_sql_bind_int(q, hi);
     rpt_sql_filter(q, "p.policy_domain", &s->f->domain);
     rpt_sql_filter(q, "r.org_name", &s->f->org);
+    if (s->f->received_since != 0) {
+        rpt_sql_add(q, " AND r.received_time >= ?");
+        rpt_sql_bind_int(q, s->f->received_since);
+    }
 }
 
 static void add_report_scope(struct rpt_sql *q, const struct rpt_scope *s)
@@ -509,7 +513,8 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
     need |= key_dims;
     rpt_table_add_col(out, "failed_sessions", RPT_S_FAIL);
 
-    if (rpt_rollups_usable(db))
+    /* The rollups do not keep the received time. */
+    if (rpt_rollups_usable(db) && s->f->received_since == 0)
         for (size_t i = 0; i < sizeof fail_rollups / sizeof fail_rollups[0] && ru == NULL; i++)
             if ((need & ~D_TIME & ~fail_rollups[i].dims) == 0)
                 ru = &fail_rollups[i];
@@ -596,7 +601,8 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
     struct rpt_sql q;
     struct plan plan;
     unsigned key_dims = 0;
-    int by_policy = 0, by_domain = 0, rc, use = rpt_rollups_usable(db), branches = 0, flat;
+    int by_policy = 0, by_domain = 0, rc, branches = 0, flat;
+    int use = rpt_rollups_usable(db) && s->f->received_since == 0;   /* rollups keep no received time */
 
     for (size_t i = 0; i < n_keys; i++) {
         if (!rpt_key_is_report_level(keys[i])) {
@@ -734,8 +740,7 @@ int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct
     rpt_sql_init(&q);
     rpt_sql_add(&q,
         "SELECT rid, org, group_concat(pd, ' '),"
-        " strftime('%Y-%m-%dT%H:%M:%SZ', st, 'unixepoch'),"
-        " strftime('%Y-%m-%dT%H:%M:%SZ', et, 'unixepoch'),"
+        " st, et,"
         " SUM(ok) + SUM(bad), SUM(bad), src, dkim FROM ("
         " SELECT r.id AS rid, r.org_name AS org, r.start_time AS st, r.end_time AS et,"
         "  r.source AS src, r.dkim AS dkim, coalesce(p.policy_domain, '(none)') AS pd,"

@@ -21,9 +21,10 @@
  * neither).  Grouping expressions come from a fixed table indexed by
  * enum rpt_key; no data is ever spliced into SQL.
  *
- * rpt_q_failed() and rpt_q_sessions() read the rollups that the schema's
- * triggers maintain (schema/002-rollups.sql) where they cover the keys and
- * filters, and the raw rows otherwise (see query.c).
+ * rpt_q_failed() and rpt_q_sessions() read the rollups (tables of
+ * schema/002-rollups.sql, kept up to date at each commit by the writer's
+ * fold of schema/003-rollup-fold.sql: ingest/rollup.c) where they cover
+ * the keys and filters, and the raw rows otherwise (see query.c).
  *
  * Functions return 0, or -1 with err (code TR_E_DB, or RPT_E_NOT_FOUND).
  * Tables passed in are filled by the function (caller owns them).
@@ -87,7 +88,8 @@ int rpt_q_failure_list(sqlite3 *db, const struct rpt_scope *s, long limit, struc
                        int *more, struct tr_err *err);
 
 /* Stored reports.  Columns: id, org, domains, start, end, sessions,
- * failed_sessions, source, dkim. */
+ * failed_sessions, source, dkim; start and end are UTC seconds
+ * (rpt_table_datetimes() turns them into text). */
 int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
                       int *more, struct tr_err *err);
 

@@ -224,7 +224,7 @@ int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, lo
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
         rpt_table_add_col(out, cols[i].name, cols[i].st);
     rpt_sql_init(&q);
-    rpt_sql_add(&q, "SELECT id, strftime('%Y-%m-%dT%H:%M:%SZ', last_seen, 'unixepoch'), times_seen,"
+    rpt_sql_add(&q, "SELECT id, last_seen, times_seen,"
                     " reason, source, hdr_report_domain, hdr_report_submitter, raw_size,"
                     " CASE WHEN resolved_time IS NULL THEN 'no' ELSE 'yes' END, message"
                     " FROM quarantine");
@@ -237,6 +237,7 @@ int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, lo
     rpt_sql_bind_int(&q, limit > 0 ? (int64_t)limit + 1 : -1);
     rc = rpt_sql_run(db, &q, out, err);
     rpt_sql_free(&q);
+    rpt_table_datetimes(out, 1);
     *more = 0;
     if (rc == 0 && limit > 0 && out->nrows > (size_t)limit) {
         for (size_t c = 0; c < out->ncols; c++)

@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 int check_passed, check_failed;
 
@@ -21,4 +23,14 @@ int check_done(void)
 {
     printf("%d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
+}
+
+const char *check_external_dir(void)
+{
+    const char *env = getenv("TLSRPT_EXTERNAL_SAMPLES");
+    struct stat st;
+
+    if (env == NULL || *env == '\0' || stat(env, &st) != 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    return env;
 }

@@ -14,6 +14,11 @@ void check_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int check_done(void);
 
+/* The external samples directory CTest passes in $TLSRPT_EXTERNAL_SAMPLES
+ * (tests/unit/CMakeLists.txt); NULL when unset or absent (the caller
+ * skips).  Borrowed from the environment. */
+const char *check_external_dir(void);
+
 #define CHECK(cond) \
     do { if (cond) check_passed++; else check_fail(__FILE__, __LINE__, "%s", #cond); } while (0)
 #define CHECK_STR(got, want) \

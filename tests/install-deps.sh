@@ -8,11 +8,23 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 
 build_pkgs="build-essential cmake pkg-config libmilter-dev zlib1g-dev libjansson-dev
-  libsqlite3-dev libgmime-3.0-dev"
+  libsqlite3-dev libgmime-3.0-dev libidn2-dev
+  libunbound-dev libcurl4-openssl-dev libssl-dev"
+# cpack -G DEB finds the binaries with file(1) for dpkg-shlibdeps.
+build_pkgs="$build_pkgs file"
+# tlsrpt-httpd (libmicrohttpd with GnuTLS).
+build_pkgs="$build_pkgs libmicrohttpd-dev"
 # Test-only: a real Postfix and SMTP client for the milter tests, miltertest
 # for callback tests, sqlite3 and python3 for checking results, chromium to
 # render the summary email, valgrind for the leak test.
-test_pkgs="postfix swaks miltertest sqlite3 python3 chromium ca-certificates valgrind prometheus"
+test_pkgs="postfix swaks miltertest sqlite3 python3 chromium ca-certificates valgrind"
+# tlsrpt-report check's tests: an authoritative DNS server, an HTTPS server,
+# openssl to make their test CA and certificates.
+test_pkgs="$test_pkgs unbound nginx-light openssl"
+# tlsrpt-httpd's tests: curl as a client (openssl above).
+test_pkgs="$test_pkgs curl"
+# tlsrpt-report metrics' test: promtool.
+test_pkgs="$test_pkgs prometheus"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--build" ] || pkgs="$build_pkgs $test_pkgs"

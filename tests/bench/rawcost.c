@@ -19,6 +19,9 @@
  *   parse          tr_parse_report (pre-scans + jansson + normalization)
  *   store          tr_db_store_report into a fresh database, batches of
  *                  1000 (savepoint per report, deflate, every row)
+ *   store-gz       the same with each report's gzip bytes kept as sent
+ *                  (no deflate): what a report that arrived as .json.gz
+ *                  or a gzip mail part costs the store
  *   sqlite-rows    the same rows with plain prepared INSERTs in one
  *                  transaction per 1000 reports, no savepoints, no blob
  *                  compression: SQLite's floor for this schema
@@ -171,7 +174,9 @@ static void fresh_db(void)
     unlink(shm);
 }
 
-static void st_store(void)
+/* as_sent: each report with its gzip bytes (tr_provenance.sent_gz), as
+ * tlsrpt-ingest stores a report that arrived gzip-compressed. */
+static void store_all(int as_sent)
 {
     struct tr_db *db;
     struct tr_err err;
@@ -181,6 +186,8 @@ static void st_store(void)
     if (tr_db_open(db_path, 0, &db, &err) < 0 || tr_db_begin(db, &err) < 0)
         die(err.detail);
     for (size_t i = 0; i < n_items; i++) {
+        p.sent_gz = as_sent ? items[i].gz : NULL;
+        p.sent_gz_len = as_sent ? items[i].gz_len : 0;
         if (tr_db_store_report(db, items[i].r, &p, items[i].json, items[i].json_len, &err) < 0)
             die(err.detail);
         if ((i + 1) % 1000 == 0 && (tr_db_commit(db, &err) < 0 || tr_db_begin(db, &err) < 0))
@@ -189,6 +196,16 @@ static void st_store(void)
     if (tr_db_commit(db, &err) < 0)
         die(err.detail);
     tr_db_close(db);
+}
+
+static void st_store(void)
+{
+    store_all(0);
+}
+
+static void st_store_gz(void)
+{
+    store_all(1);
 }
 
 static void bind_s(sqlite3_stmt *st, int i, const char *s)
@@ -290,6 +307,7 @@ static const struct {
     { "deflate-1-small", st_deflate1s },
     { "parse", st_parse },
     { "store", st_store },
+    { "store-gz", st_store_gz },
     { "sqlite-rows", st_sqlite_rows },
 };
 

@@ -23,14 +23,14 @@ out=$("$ingest" --db "$tmp/a.db" "$g"); expect "first import" "0:1 reports store
 out=$("$ingest" --db "$tmp/a.db" "$g"); expect "second import" "0:0 reports stored, 1 duplicates, 0 quarantined" "$?:$out"
 # --json and the database from $TLSRPT_DB.
 out=$(TLSRPT_DB="$tmp/a.db" "$ingest" --json "$g" "$m"); expect "--json via TLSRPT_DB" \
-    '0:{"stored": 1, "duplicates": 1, "quarantined": 0, "unreadable": 0}' "$?:$out"
+    '0:{"stored": 1, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 0, "conflicting": 0}' "$?:$out"
 # A quarantined input makes the exit status 1.
 out=$("$ingest" --db "$tmp/a.db" "$samples/spam.eml"); expect "spam" "1:0 reports stored, 0 duplicates, 1 quarantined" "$?:$out"
 
 # stdin: a report, a gzip'd report and a message.
-out=$("$ingest" --db "$tmp/s.db" --json - < "$g"); expect "stdin json" '0:{"stored": 1, "duplicates": 0, "quarantined": 0, "unreadable": 0}' "$?:$out"
-out=$(gzip -c "$g" | "$ingest" --db "$tmp/s.db" --json -); expect "stdin gzip" '0:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0}' "$?:$out"
-out=$("$ingest" --db "$tmp/s.db" --json - < "$m"); expect "stdin message" '0:{"stored": 1, "duplicates": 0, "quarantined": 0, "unreadable": 0}' "$?:$out"
+out=$("$ingest" --db "$tmp/s.db" --json - < "$g"); expect "stdin json" '0:{"stored": 1, "duplicates": 0, "quarantined": 0, "unreadable": 0, "skipped": 0, "conflicting": 0}' "$?:$out"
+out=$(gzip -c "$g" | "$ingest" --db "$tmp/s.db" --json -); expect "stdin gzip" '0:{"stored": 0, "duplicates": 1, "quarantined": 0, "unreadable": 0, "skipped": 0, "conflicting": 0}' "$?:$out"
+out=$("$ingest" --db "$tmp/s.db" --json - < "$m"); expect "stdin message" '0:{"stored": 1, "duplicates": 0, "quarantined": 0, "unreadable": 0, "skipped": 0, "conflicting": 0}' "$?:$out"
 expect "stdin source" "stdin" "$(q "$tmp/s.db" "SELECT DISTINCT source FROM report")"
 
 # An mbox of three messages (one spam) and a Maildir.
@@ -38,12 +38,12 @@ mbox="$tmp/mbox"
 for f in google-like.eml spam.eml postfix-like.eml; do
     printf 'From tlsrpt@example.net Mon Nov 23 00:00:00 2026\n'; tr -d '\r' < "$samples/$f"; printf '\n'
 done > "$mbox"
-out=$("$ingest" --db "$tmp/m.db" --json "$mbox"); expect "mbox" '1:{"stored": 2, "duplicates": 0, "quarantined": 1, "unreadable": 0}' "$?:$out"
+out=$("$ingest" --db "$tmp/m.db" --json "$mbox"); expect "mbox" '1:{"stored": 2, "duplicates": 0, "quarantined": 1, "unreadable": 0, "skipped": 0, "conflicting": 0}' "$?:$out"
 expect "mbox sources" "$mbox:1 $mbox:3" "$(q "$tmp/m.db" "SELECT group_concat(source, ' ') FROM (SELECT source FROM report ORDER BY source)")"
 mkdir -p "$tmp/Maildir/new" "$tmp/Maildir/cur" "$tmp/Maildir/tmp"
 cp "$samples/google-like.eml" "$tmp/Maildir/new/1.host"; cp "$samples/stalwart-like.eml" "$tmp/Maildir/cur/2.host:2,S"
 cp "$samples/spam.eml" "$tmp/Maildir/tmp/3.host"   # being delivered: must be skipped
-out=$("$ingest" --db "$tmp/md.db" --json "$tmp/Maildir"); expect "Maildir" '0:{"stored": 2, "duplicates": 0, "quarantined": 0, "unreadable": 0}' "$?:$out"
+out=$("$ingest" --db "$tmp/md.db" --json "$tmp/Maildir"); expect "Maildir" '0:{"stored": 2, "duplicates": 0, "quarantined": 0, "unreadable": 0, "skipped": 0, "conflicting": 0}' "$?:$out"
 
 # A database that cannot be written: exit 3, nothing stored; then it works.
 "$ingest" --db "$tmp/ro.db" -q "$g"
@@ -68,9 +68,9 @@ expect "rerun counts" '"duplicates": 1,' "$(echo "$out" | grep -o '"duplicates":
 # limit is raised, and its quarantine entry is resolved.
 "$ingest" --db "$tmp/q.db" -q --limit string-length=10 "$g"; expect "quarantined by a limit" 1 "$?"
 expect "reason" "limit-string-length" "$(q "$tmp/q.db" "SELECT reason FROM quarantine")"
-out=$("$ingest" --db "$tmp/q.db" --json --retry-quarantine); expect "retry" '0:{"stored": 1, "duplicates": 0, "quarantined": 0, "unreadable": 0}' "$?:$out"
+out=$("$ingest" --db "$tmp/q.db" --json --retry-quarantine); expect "retry" '0:{"stored": 1, "duplicates": 0, "quarantined": 0, "unreadable": 0, "skipped": 0, "conflicting": 0}' "$?:$out"
 expect "resolved" 1 "$(q "$tmp/q.db" "SELECT count(*) FROM quarantine WHERE resolved_time IS NOT NULL")"
-out=$("$ingest" --db "$tmp/q.db" --json --retry-quarantine); expect "retry is idempotent" '0:{"stored": 0, "duplicates": 0, "quarantined": 0, "unreadable": 0}' "$?:$out"
+out=$("$ingest" --db "$tmp/q.db" --json --retry-quarantine); expect "retry is idempotent" '0:{"stored": 0, "duplicates": 0, "quarantined": 0, "unreadable": 0, "skipped": 0, "conflicting": 0}' "$?:$out"
 
 # --dump: one line per report, errors as JSON objects, exit 1 on errors.
 n=$("$ingest" --dump "$samples/two-reports.eml" | wc -l); expect "dump two reports" 2 "$n"
@@ -87,7 +87,7 @@ echo "$out" | grep -q '"error":"not-a-report"' && ok || bad "dump error line: $o
 # A PATH that does not exist: error on stderr, exit 1, the rest imported.
 out=$("$ingest" --db "$tmp/n.db" --json "$tmp/nonexistent" "$g" 2>"$tmp/err"); expect "missing path" 1 "$?"
 grep -q "nonexistent" "$tmp/err" && ok || bad "missing path message"
-expect "missing path counts" '{"stored": 1, "duplicates": 0, "quarantined": 0, "unreadable": 1}' "$out"
+expect "missing path counts" '{"stored": 1, "duplicates": 0, "quarantined": 0, "unreadable": 1, "skipped": 0, "conflicting": 0}' "$out"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tr_sink sink;
     struct tr_input in;
     struct tr_provenance base;
-    struct tr_counts c1 = { 0, 0, 0 }, c2 = { 0, 0, 0 };
+    struct tr_counts c1 = { 0, 0, 0, 0 }, c2 = { 0, 0, 0, 0 };
     struct tr_err err;
     int64_t reports, quarantined;
     int batch;

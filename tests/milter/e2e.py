@@ -16,6 +16,10 @@ Scenarios (CTest registers each as milter.e2e.NAME):
               again and resent: stored once.
   dblocked    database locked: still 250, the report waits in the spool
               (its bytes exactly as sent), and lands once the lock is gone.
+  stall       database locked for a while: one log line per back-off step
+              (1, 2, 4, 8 s), each with the backlog size; a report captured
+              during the back-off is stored at once when the database is
+              back, not at the end of the step.
   milterdown  milter stopped: Postfix answers 4xx; started again: mail flows.
   reload      SIGHUP with a new RuaAddress: the new address is captured;
               SIGUSR1 with a broken file: the running config stays.
@@ -264,6 +268,33 @@ def sc_dblocked(milter):
         check_report(h, "google-like.eml")
 
 
+def sc_stall(milter):
+    with Harness(milter, ["DrainRetryMax 60"]) as h:
+        wait_for(h.db_ready, 20, "the database to be created")
+        locker = h.lock_db()
+        try:
+            expect_250(h.send(sample("google-like.eml"), [RUA]), "database locked")
+            wait_for(lambda: "1 waiting in " in h.read_milter_log(), 30, "the backlog in the log")
+            expect_250(h.send(sample("microsoft-like.eml"), [RUA]), "database locked, second report")
+            # Each try waits out SQLite's busy timeout (5 s): about 30 s to the 8 s step.
+            wait_for(lambda: "next try in 8 s" in h.read_milter_log(), 90, "the 8 s back-off step")
+            steps = re.findall(r"reports are NOT being stored: .*; (\d+) waiting in .*; next try in (\d+) s",
+                               h.read_milter_log())
+            log("back-off steps (backlog, seconds): %s" % steps)
+            check([int(b) for _, b in steps] == [1, 2, 4, 8], "want one log line per back-off step, got %s" % steps)
+            check(steps[-1][0] == "2", "the last step must count both reports waiting")
+        finally:
+            locker.stdin.close()
+            locker.wait(30)
+        t0 = time.monotonic()
+        expect_250(h.send(sample("mailru-like.eml"), [RUA]), "database back")
+        wait_reports(h, 3, timeout=60)
+        took = time.monotonic() - t0
+        log("all 3 stored %.1fs after the database came back (the back-off step was 8 s)" % took)
+        check(took < 4, "a new report must wake the worker during a back-off: took %.1fs" % took)
+        wait_for(lambda: "spool drained again" in h.read_milter_log(), 10, "the recovery in the log")
+
+
 def sc_milterdown(milter):
     with Harness(milter) as h:
         expect_250(h.send(sample("google-like.eml"), [RUA]), "milter up")
@@ -462,7 +493,7 @@ def sc_throughput(milter, n=600, clients=10):
 
 SCENARIOS = {
     "capture": sc_capture, "discard": sc_discard, "ordinary": sc_ordinary, "oversize": sc_oversize,
-    "spoolfail": sc_spoolfail, "dblocked": sc_dblocked, "milterdown": sc_milterdown, "reload": sc_reload, "dkim": sc_dkim,
+    "spoolfail": sc_spoolfail, "dblocked": sc_dblocked, "stall": sc_stall, "milterdown": sc_milterdown, "reload": sc_reload, "dkim": sc_dkim,
     "parallel": sc_parallel, "summary": sc_summary, "throughput": sc_throughput,
 }
 

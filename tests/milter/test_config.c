@@ -10,9 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PATH_CAP 256
+
+#define X10 "xxxxxxxxxx"
+/* A path of 107 bytes (the most sun_path holds) and one of 108. */
+#define LONG_107 "/" X10 X10 X10 X10 X10 X10 X10 X10 X10 X10 "xxxxxx"
+#define LONG_108 "/" X10 X10 X10 X10 X10 X10 X10 X10 X10 X10 "xxxxxxx"
 
 struct conf_case {
     const char *text;
@@ -41,6 +47,16 @@ static const struct conf_case conf_cases[] = {
     { "RuaAddress a@b\nLogLevel loud\n", ":2: LogLevel: " },
     { "RuaAddress a@b\nSyslogFacility kern\n", ":2: SyslogFacility: " },
     { "RuaAddress a@b\nAction accept\nAction discard\n", ":3: Action: set twice (first on line 2)" },
+    /* What a start would fail on (libmilter truncates ports to 16 bits,
+     * sun_path holds 107 bytes). */
+    { "RuaAddress a@b\nSocket inet:99999@127.0.0.1\n", ":2: Socket: port \"99999\": want a port from 1 to 65535" },
+    { "RuaAddress a@b\nSocket inet:0@127.0.0.1\n", ":2: Socket: port \"0\"" },
+    { "RuaAddress a@b\nSocket inet6:65536\n", ":2: Socket: port \"65536\"" },
+    { "RuaAddress a@b\nSocket inet:@127.0.0.1\n", ":2: Socket: " },
+    { "RuaAddress a@b\nSocket inet:nosuchservice@127.0.0.1\n", ":2: Socket: port \"nosuchservice\"" },
+    { "RuaAddress a@b\nSocket inet:65535@127.0.0.1\n", NULL },
+    { "RuaAddress a@b\nSocket unix:" LONG_108 "\n", ":2: Socket: socket path of 108 bytes" },
+    { "RuaAddress a@b\nSocket unix:" LONG_107 "\n", NULL },
 };
 
 struct rua_case {
@@ -86,6 +102,7 @@ int main(void)
     char path[PATH_CAP + 16], why[MCONF_WHY_MAX];
     struct mconf *c;
 
+    alarm(30);              /* a blocking open fails the test, not CI's clock */
     snprintf(dir, sizeof dir, "%s/test_config.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (mkdtemp(dir) == NULL)
         return 1;
@@ -113,6 +130,44 @@ int main(void)
         } else {
             check_passed++;
         }
+    }
+
+    /* NUL bytes: reported with file:line, also on a last line without a
+     * newline (fputs above cannot write them). */
+    {
+        static const struct { const char *text; size_t len; const char *want; } nul[] = {
+            { "RuaAddress a@b\nAction discard\0junk", 34, ":2: NUL byte" },
+            { "RuaAddress a@b\nAction discard\0junk\n", 35, ":2: NUL byte" },
+            { "RuaAddress a@b\0\n", 16, ":1: NUL byte" },
+        };
+        for (size_t i = 0; i < sizeof nul / sizeof nul[0]; i++) {
+            FILE *f = fopen(path, "w");
+            CHECK(f != NULL && fwrite(nul[i].text, 1, nul[i].len, f) == nul[i].len && fclose(f) == 0);
+            why[0] = '\0';
+            if (mconf_load(path, &c, why, sizeof why) == 0) {
+                check_fail(__FILE__, __LINE__, "NUL case %zu: loaded", i);
+                mconf_put(c);
+            } else {
+                CHECK(strstr(why, nul[i].want) != NULL);
+            }
+        }
+        /* The last line without a newline still counts. */
+        CHECK_INT(write_conf(path, "RuaAddress a@b\nAction discard"), 0);
+        CHECK_INT(mconf_load(path, &c, why, sizeof why), 0);
+        CHECK_INT(c->action, MCONF_DISCARD);
+        mconf_put(c);
+    }
+
+    /* Not a regular file: a FIFO must not block, a directory is named. */
+    {
+        char fifo[PATH_CAP + 16];
+        snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+        CHECK_INT(mkfifo(fifo, 0600), 0);
+        CHECK_INT(mconf_load(fifo, &c, why, sizeof why), -1);
+        CHECK(strstr(why, ": is not a regular file") != NULL);
+        unlink(fifo);
+        CHECK_INT(mconf_load(dir, &c, why, sizeof why), -1);
+        CHECK(strstr(why, ": is a directory") != NULL);
     }
 
     /* Values of a full file. */

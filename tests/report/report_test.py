@@ -9,7 +9,9 @@ TEST is one of:
               built from samples/*.json and samples/*.eml with tlsrpt-ingest
               (TLSRPT_UPDATE_GOLDEN=1 rewrites the golden files instead)
   escaping    a database with hostile strings (ESC, OSC, C1, bidi, HTML,
-              formula prefixes): table, CSV, JSON and HTML output are inert
+              formula prefixes): table, CSV, JSON and HTML output are inert;
+              names with forged lines (LF, CR, NEL, U+2028/9) and invisible
+              characters are one line, escaped, in the table and the email
   email       the email parsed back with Python's email package: headers,
               both parts, HTML escaping, --only-if-failures, --sendmail;
               and report/mailfmt.c's quoted-printable, encoded words and
@@ -22,8 +24,9 @@ TEST is one of:
               that reads the rollups of schema/002-rollups.sql gives the same
               output as with TLSRPT_NO_ROLLUP=1 (raw rows), on a database
               folded every 37 reports, on one folded once (and read before
-              the fold: pending reports are counted), and on one upgraded
-              from version 1 (backfill)
+              the fold: pending reports are counted), on one upgraded
+              from version 1 (backfill), and on a version-4 one with names
+              differing in case and trailing dots (005's renormalization)
 Python standard library only.  The reference date is fixed with TLSRPT_NOW.
 """
 import argparse
@@ -246,6 +249,83 @@ def escaping(a):
     check("&quot;Q&quot;" in html and "&#39;x&#39;" in html, "HTML: quotes escaped")
     no_raw_controls(html.encode(), "email html")
     no_raw_controls(msg.get_body(("plain",)).get_content().encode(), "email text")
+    one_line_names(a)
+
+
+# A sender's name with nine forged lines, and every other line break and
+# invisible character a renderer may honour.
+FORGED_ORG = "Evil Org" + "".join("\nFORGED-%d Subject: pay here" % i for i in range(1, 10)) + "\u200b\ufeffX"
+FORGED_MX = "mx1.example.net\rR\u0085N\u2028L\u2029P\u202eB\u2066I\u200dZ\u2060W"
+FORGED_DOMAIN = "example.net\u2028FORGED-DOMAIN"
+
+
+def ingest_reports(a, db, docs, name):
+    """docs (report dicts) as JSON files through tlsrpt-ingest into db."""
+    d = os.path.join(a.work, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for i, doc in enumerate(docs):
+        with open(os.path.join(d, "r%03d.json" % i), "w") as f:
+            json.dump(doc, f)
+    p = subprocess.run([a.ingest, "--db", db, "-q", d], capture_output=True, env=env())
+    check(p.returncode == 0, "%s: tlsrpt-ingest exit %d %s" % (name, p.returncode, p.stderr))
+
+
+def report_doc(org, rid, day, policies):
+    return {"organization-name": org, "report-id": rid, "contact-info": "tls@example.com",
+            "date-range": {"start-datetime": day + "T00:00:00Z", "end-datetime": day + "T23:59:59Z"},
+            "policies": policies}
+
+
+def policy_doc(ptype, domain, ok, details, strings=None):
+    pol = {"policy-type": ptype, "policy-domain": domain}
+    if strings is not None:
+        pol["policy-string"] = strings
+    return {"policy": pol, "summary": {"total-successful-session-count": ok,
+                                       "total-failure-session-count": sum(d[2] for d in details)},
+            "failure-details": [{"result-type": t, "receiving-mx-hostname": mx, "failed-session-count": n,
+                                 "sending-mta-ip": "192.0.2.9"} for (t, mx, n) in details]}
+
+
+def one_line_names(a):
+    """Names from reports are one line in every output, and invisible or
+    reordering characters in them are shown escaped."""
+    db = os.path.join(a.work, "forged.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    ingest_reports(a, db, [report_doc(FORGED_ORG, "forged-1", "2026-11-22", [
+        policy_doc("sts", FORGED_DOMAIN, 5, [("starttls-not-supported", FORGED_MX, 2)],
+                   ["version: STSv1", "mode: enforce", "mx: " + FORGED_MX])])], "forged-json")
+
+    def one_line(txt, what):
+        for line in txt.split("\n"):
+            check(not re.match(r"\s*FORGED", line), "%s: a forged line: %r" % (what, line))
+        for raw in ("\r", "\u0085", "\u2028", "\u2029", "\u200b", "\u200d", "\u2060", "\ufeff",
+                    "\u202e", "\u2066"):
+            check(raw not in txt, "%s: raw U+%04X" % (what, ord(raw)))
+        check("Evil Org\\x0aFORGED-1" in txt, "%s: the org name's LF shown as \\x0a" % what)
+        check("\\u200b\\ufeffX" in txt, "%s: zero-width space and BOM shown escaped" % what)
+    since = ["--since", "2026-11-01"]
+    for cmd in (["summary", "--by", "org,domain,mx"], ["failures"], ["reports"], ["show", "1"]):
+        rc, out, err = run(a, ["--db", db] + cmd + (since if cmd[0] != "show" else []))
+        txt = out.decode()
+        check(rc == 0, "%s: exit %d %s" % (cmd[0], rc, err))
+        for line in txt.split("\n"):
+            check(not re.match(r"\s*FORGED", line), "%s: a forged line: %r" % (cmd[0], line))
+        check("\u2028" not in txt and "\u200b" not in txt and "\ufeff" not in txt,
+              "%s: U+2028/U+200B/U+FEFF escaped" % cmd[0])
+    rc, out, err = run(a, ["--db", db, "email", "--to", "pm@example.net", "--from", "r@example.net"])
+    check(rc == 0, "forged email: exit %d %s" % (rc, err))
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    text = msg.get_body(("plain",)).get_content()
+    one_line(text, "email text")
+    check("mx1.example.net\\x0dR\\u0085N\\u2028L\\u2029P" in text, "email text: MX line breaks escaped")
+    html = msg.get_body(("html",)).get_content()
+    one_line(html, "email html")
+    pre = re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)
+    check(pre and "mx: mx1.example.net\\x0dR" in pre[0] and pre[0].count("\n") == 2,
+          "email html: the policy lines are three lines: %r" % pre[:1])
 
 
 # ---------------------------------------------------------------- email
@@ -662,6 +742,48 @@ def cli(a):
     # --limit
     rc, out, err = run(a, ["--db", db, "failures", "--limit", "2", "--format", "csv"])
     check(rc == 0 and out.count(b"\r\n") == 3 and b"--limit 0" in err, "--limit 2")
+    stored_dates_and_names(a)
+
+
+def stored_dates_and_names(a):
+    """Every output prints every date it stored (a year-9999 report ends
+    10000-01-01), flagged implausible; names sent in several spellings
+    are one name, and an sts and a tlsa copy of a detail whose MX names
+    differ in case count once."""
+    db = os.path.join(a.work, "dates-names.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    far = report_doc("Far Future", "y9999", "9999-12-31", [policy_doc("sts", "example.net", 1, [])])
+    case = report_doc("Case Org", "case-1", "2026-11-20", [
+        policy_doc("sts", "Example.NET.", 10, [("certificate-expired", "MX1.EXAMPLE.NET", 1)]),
+        policy_doc("tlsa", " example.net ", 10, [("certificate-expired", "mx1.example.net.", 1)])])
+    idn = report_doc("Idn Org", "idn-1", "2026-11-21", [
+        policy_doc("sts", "b\u00fccher.example", 5, [("starttls-not-supported", "MX.B\u00dcCHER.example", 2)])])
+    alabel = report_doc("Idn Org", "idn-2", "2026-11-22", [
+        policy_doc("sts", "XN--BCHER-KVA.example", 5, [("starttls-not-supported", "mx.xn--bcher-kva.example", 2)])])
+    ingest_reports(a, db, [far, case, idn, alabel], "dates-names-json")
+    window = ["--since", "2026-01-01", "--until", "9999-12-31"]
+    rc, out, err = run(a, ["--db", db, "reports", "--format", "csv"] + window)
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    far_rows = [r for r in rows if r["org"] == "Far Future"]
+    check(rc == 0 and far_rows and far_rows[0]["end"] == "10000-01-01T00:00:00Z",
+          "reports CSV prints the year-10000 end: %r" % far_rows)
+    rc, out, err = run(a, ["--db", db, "reports", "--format", "json"] + window)
+    far_rows = [r for r in json.loads(out)["rows"] if r["org"] == "Far Future"] if rc == 0 else []
+    check(far_rows and far_rows[0]["end"] == "10000-01-01T00:00:00Z" and far_rows[0]["start"] == "9999-12-31T00:00:00Z",
+          "reports JSON prints the year-10000 end: %r" % far_rows)
+    rc, out, err = run(a, ["--db", db, "reports"] + window)
+    check(rc == 0 and b"9999-12-31" in out, "reports table shows the year-9999 days: %r" % out)
+    far_id = [r["id"] for r in rows if r["org"] == "Far Future"]
+    rc, out, err = run(a, ["--db", db, "show", str(far_id[0] if far_id else 1)])
+    check(rc == 0 and b"end: 10000-01-01T00:00:00Z" in out and b"date-range-implausible" in out,
+          "show: the end and the warning: %r" % out[:400])
+    since = ["--since", "2026-11-01"]
+    rc, out, err = run(a, ["--db", db, "--format", "json", "summary", "--by", "domain,mx"] + since)
+    got = sorted((r["domain"], r["mx"], r["failed_sessions"]) for r in json.loads(out)["rows"]) if rc == 0 else []
+    check(got == [("example.net", "mx1.example.net", 1), ("xn--bcher-kva.example", "mx.xn--bcher-kva.example", 4)],
+          "names in several spellings are one name, sts+tlsa counted once: %r" % got)
 
 
 # ---------------------------------------------------------------- rollup
@@ -951,6 +1073,94 @@ def check_fold_equals_sql(a, db, label):
     os.unlink(again)
 
 
+def mixed_case(rows, seed):
+    """rows with their DNS names as senders wrote them before version 5
+    normalized them: upper case, a trailing dot, blanks around."""
+    import random
+    rng = random.Random(seed)
+    reports, policies, failures = rows
+
+    def mess(name):
+        if not name:
+            return name
+        k = rng.randrange(4)
+        return [name, name.upper(), name + ".", " %s.\t" % name.title()][k]
+    return (reports, [p[:4] + (mess(p[4]),) + p[5:] for p in policies],
+            [f[:3] + (mess(f[3]), mess(f[4])) + f[5:] for f in failures])
+
+
+def migrated_names(a, files_all):
+    """schema/005-names.sql on a version-4 database whose names differ in
+    case, trailing dot and blanks: the summaries merge them (equal to a
+    database written with the normalized names), the interned names are
+    merged, and the rollups stay equal to the raw rows."""
+    clean = random_rows(20261203, 600)
+    rows = mixed_case(clean, 5)
+    reports, policies, failures = rows
+    # An sts and a tlsa copy of one detail whose MX names differ in case
+    # (and a trailing dot): counted once after the migration.
+    rid, pid = len(reports) + 1, len(policies) + 1
+    reports = reports + [(rid, "Case Org", "case-1", 1790380800, 1790467200)]     # 2026-09-26
+    policies = policies + [(pid, rid, 0, "sts", "Example.NET.", 10, 3), (pid + 1, rid, 1, "tlsa", "example.net", 10, 3)]
+    failures = failures + [(pid, "certificate-expired", "198.51.100.9", "MX9.EXAMPLE.NET", None, None, 3, None),
+                           (pid + 1, "certificate-expired", "198.51.100.9", "mx9.example.net.", None, None, 3, None)]
+    rows = (reports, policies, failures)
+    db = os.path.join(a.work, "rollup-names.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    con = sqlite3.connect(db)
+    for f in files_all[:4]:
+        con.executescript(open(f).read())
+    con.execute("PRAGMA user_version = 4")
+    write_rows(con, rows, "ingest", fold_every=50)
+    con.execute(FOLD)
+    con.commit()
+    before = con.execute("SELECT COUNT(*) FROM dim_domain").fetchone()[0]
+    con.close()
+    empty = os.path.join(a.work, "empty-dir")
+    os.makedirs(empty, exist_ok=True)
+    p = subprocess.run([a.ingest, "--db", db, empty], capture_output=True, env=env())
+    con = sqlite3.connect(db)
+    ver = con.execute("PRAGMA user_version").fetchone()[0]
+    doms = [r[0] for r in con.execute("SELECT name FROM dim_domain")]
+    mxs = [r[0] for r in con.execute("SELECT name FROM dim_mx")]
+    raw_doms = set(r[0] for r in con.execute("SELECT DISTINCT policy_domain FROM policy WHERE policy_domain"
+                                             " IS NOT NULL"))
+    con.close()
+    check(ver == len(files_all), "names: migrated to %d (%d): %s" % (len(files_all), ver, p.stderr))
+    check(before > len(doms) and sorted(doms) == sorted(set(d.lower() for d in doms)),
+          "names: interned domains merged (%d -> %d: %r)" % (before, len(doms), doms))
+    check(raw_doms == set(doms) and all(d == d.strip().lower().rstrip(".") for d in raw_doms),
+          "names: raw policy domains normalized: %r" % sorted(raw_doms))
+    check(all(m == m.strip().lower().rstrip(".") for m in mxs), "names: interned MX names merged: %r" % mxs)
+    # The summaries equal those of the same rows written with clean names.
+    ref = os.path.join(a.work, "rollup-names-ref.db")
+    con = schema_db(a, ref)
+    cr, cp, cf = clean
+    cp = cp + [(pid, rid, 0, "sts", "example.net", 10, 3), (pid + 1, rid, 1, "tlsa", "example.net", 10, 3)]
+    cf = cf + [(pid, "certificate-expired", "198.51.100.9", "mx9.example.net", None, None, 3, None),
+               (pid + 1, "certificate-expired", "198.51.100.9", "mx9.example.net", None, None, 3, None)]
+    write_rows(con, (cr + [reports[-1]], cp, cf), "ingest")
+    con.execute(FOLD)
+    con.commit()
+    con.close()
+    for q in (["summary", "--by", "domain"], ["summary", "--by", "mx,type"], ["summary", "--by", "org,domain,mx"],
+              ["trend", "--interval", "week"], ["summary", "--by", "mx", "--mx", "mx9.*"]):
+        argv = ["--format", "json"] + q + ["--since", "2026-08-01"]
+        rc1, out1, _ = run(a, ["--db", db] + argv)
+        rc2, out2, _ = run(a, ["--db", ref] + argv)
+        check(rc1 == 0 and out1 == out2, "names: %s after the migration equals clean names" % " ".join(q))
+    rc, out, _ = run(a, ["--db", db, "--format", "json", "summary", "--by", "mx", "--mx", "mx9.*",
+                         "--since", "2026-08-01"])
+    got = json.loads(out)["rows"] if rc == 0 else None
+    check(got and len(got) == 1 and got[0]["failed_sessions"] == 3,
+          "names: sts+tlsa details with MX names differing in case counted once: %r" % got)
+    compare_rollup(a, db, "names migrated", all_time_queries() + [
+        ["summary", "--by", "domain,mx", "--since", "2026-08-01"],
+        ["summary", "--by", "mx,type", "--since", "2026-09-03", "--until", "2026-10-20"]])
+
+
 def rollup(a):
     rows = random_rows(20261123, 3000)
     files = sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql")))
@@ -1039,6 +1249,7 @@ def rollup(a):
     check(n == len(rows[0]), "all %d random reports stored (%d)" % (len(rows[0]), n))
     check_fold_equals_sql(a, db4, "ingest")
     compare_rollup(a, db4, "ingest")
+    migrated_names(a, files_all=sorted(glob.glob(os.path.join(a.source, "schema", "[0-9][0-9][0-9]-*.sql"))))
     # The backfilled rollups equal the ones the fold wrote.
     con = sqlite3.connect(db3)
     con.execute("ATTACH ? AS t", (db2,))

@@ -82,7 +82,7 @@ static void test_store_dedup(void)
     char *path = xasprintf("%s/s.db", tmpdir);
     struct tr_ingest_opts o;
     struct tr_sink sink;
-    struct tr_counts c = { 0, 0, 0 };
+    struct tr_counts c = { 0, 0, 0, 0 };
     struct tr_db *db;
     struct tr_err err;
     struct tr_input in = input_of(report_json(1), "test");
@@ -117,7 +117,7 @@ static void test_batch(void)
     char *path = xasprintf("%s/b.db", tmpdir);
     struct tr_ingest_opts o;
     struct tr_sink sink;
-    struct tr_counts c = { 0, 0, 0 };
+    struct tr_counts c = { 0, 0, 0, 0 };
     struct tr_db *db;
     struct tr_err err;
 
@@ -158,7 +158,7 @@ static void test_whole_or_nothing(void)
     char *path = xasprintf("%s/w.db", tmpdir);
     struct tr_ingest_opts o;
     struct tr_sink sink;
-    struct tr_counts c = { 0, 0, 0 };
+    struct tr_counts c = { 0, 0, 0, 0 };
     struct tr_db *db;
     struct tr_err err;
     struct tr_input in = input_of(report_json(7), "w");
@@ -216,6 +216,47 @@ static void test_whole_or_nothing(void)
     free(path);
 }
 
+/* A refusal met inside the rollup sums (tr_rollup_add: a trigger on a
+ * rollup table) is classified like one on the report's own rows: the
+ * report is quarantined as db-refused and the input counted, not handed
+ * back as a retryable failure (which a spool would retry forever). */
+static void test_rollup_refused(void)
+{
+    char *path = xasprintf("%s/ru.db", tmpdir);
+    struct tr_ingest_opts o;
+    struct tr_sink sink;
+    struct tr_counts c = { 0, 0, 0, 0 };
+    struct tr_db *db;
+    struct tr_err err;
+    struct tr_input in = input_of(report_json(11), "ru");
+
+    tr_ingest_opts_default(&o);
+    CHECK(tr_db_open(path, 0, &db, &err) == 0);
+    tr_db_sink(&sink, db);
+    CHECK(sqlite3_exec(tr_db_handle(db),
+                       "CREATE TRIGGER no_org BEFORE INSERT ON dim_org WHEN NEW.name = 'Org 11' "
+                       "BEGIN SELECT RAISE(ABORT, 'org refused'); END", NULL, NULL, NULL) == SQLITE_OK);
+    tr_err_clear(&err);
+    CHECK_INT(tr_ingest_input(&o, &sink, &in, NULL, &c, &err), 0);
+    CHECK_INT(c.quarantined, 1);
+    CHECK_INT(c.stored, 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM report"), 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM quarantine WHERE reason = 'db-refused' "
+                        "AND message LIKE '%org refused%'"), 1);
+    /* The same inside a batch: the batch's other report survives. */
+    CHECK(tr_db_begin(db, &err) == 0);
+    in = input_of(report_json(12), "ru");
+    CHECK_INT(tr_ingest_input(&o, &sink, &in, NULL, &c, &err), 0);
+    in = input_of(report_json(11), "ru2");
+    CHECK_INT(tr_ingest_input(&o, &sink, &in, NULL, &c, &err), 0);
+    CHECK(tr_db_commit(db, &err) == 0);
+    CHECK_INT(c.stored, 1);
+    CHECK_INT(count(db, "SELECT count(*) FROM report WHERE report_id = 'id-12'"), 1);
+    CHECK_INT(count(db, "SELECT count(*) FROM roll_pending"), 0);
+    tr_db_close(db);
+    free(path);
+}
+
 static void test_readonly(void)
 {
     char *path = xasprintf("%s/r.db", tmpdir);
@@ -258,6 +299,7 @@ int main(void)
     test_store_dedup();
     test_batch();
     test_whole_or_nothing();
+    test_rollup_refused();
     test_readonly();
     test_default_path();
     cmd = xasprintf("rm -rf '%s'", tmpdir);

@@ -4,7 +4,7 @@
  * callback, entries written while a drain is under way, max_entries, and
  * a batch whose transaction fails in the middle: every entry of it goes
  * back to new/, none of its reports is stored, and the next drain stores
- * them all once.
+ * them all once; an entry with a Reject line is quarantined, not ingested.
  */
 #include "check.h"
 #include "tlsrpt/codes.h"
@@ -31,7 +31,7 @@ static void write_report(int n, const char *org)
 {
     char json[REPORT_CAP], name[TR_SPOOL_NAME_MAX], qid[32];
     const char *rcpt[] = { "tlsrpt@example.net" };
-    struct tr_envelope env = { "<r@example.org>", rcpt, 1, "192.0.2.1", qid, 1700000000 + n };
+    struct tr_envelope env = { "<r@example.org>", rcpt, 1, "192.0.2.1", qid, 1700000000 + n, NULL, NULL };
     struct tr_err err;
     int len = snprintf(json, sizeof json,
                        "{\"organization-name\":\"%s\",\"date-range\":{\"start-datetime\":"
@@ -93,7 +93,7 @@ static void exec_sql(struct tr_db *db, const char *sql)
 /* Three batches, then max_entries, then entries that arrive later. */
 static void test_batches(struct tr_db *db, const struct tr_ingest_opts *o)
 {
-    struct tr_counts counts = { 0, 0, 0 };
+    struct tr_counts counts = { 0, 0, 0, 0 };
     struct log_seen seen = { 0, 0, 0, 0, 1 };
     struct tr_err err;
 
@@ -118,7 +118,7 @@ static void test_batches(struct tr_db *db, const struct tr_ingest_opts *o)
  * middle of the first batch. */
 static void test_failed_batch(struct tr_db *db, const struct tr_ingest_opts *o)
 {
-    struct tr_counts counts = { 0, 0, 0 };
+    struct tr_counts counts = { 0, 0, 0, 0 };
     struct log_seen seen = { 0, 0, 0, 0, 1 };
     struct tr_err err;
     const int base = 1000;
@@ -176,7 +176,7 @@ static int failed_entries(void)
  * rest of its batch is drained all the same. */
 static void test_refused_entry(struct tr_db *db, const struct tr_ingest_opts *o)
 {
-    struct tr_counts counts = { 0, 0, 0 };
+    struct tr_counts counts = { 0, 0, 0, 0 };
     struct log_seen seen = { 0, 0, 0, 0, 1 };
     struct tr_err err;
     const int base = 2000;
@@ -200,7 +200,7 @@ static void test_refused_entry(struct tr_db *db, const struct tr_ingest_opts *o)
         write_report(base + i, i == 13 ? "Boom Org" : "Refused Org");
     exec_sql(db, "CREATE TEMP TRIGGER boom_q BEFORE INSERT ON main.quarantine "
                  "BEGIN SELECT RAISE(ABORT, 'quarantine refused by the test'); END");
-    counts = (struct tr_counts){ 0, 0, 0 };
+    counts = (struct tr_counts){ 0, 0, 0, 0 };
     seen = (struct log_seen){ 0, 0, 0, 0, 1 };
     CHECK_INT(tr_spool_drain_log(spool, o, db, &counts, -1, on_entry, &seen, &err), 10);
     CHECK_INT(counts.stored, 9);
@@ -213,6 +213,29 @@ static void test_refused_entry(struct tr_db *db, const struct tr_ingest_opts *o)
     CHECK_INT(failed_entries(), 1);
     exec_sql(db, "DROP TRIGGER temp.boom");
     exec_sql(db, "DROP TRIGGER temp.boom_q");
+}
+
+/* An entry its writer refused ("Reject: CODE DETAIL", as tlsrpt-httpd
+ * writes for a 400): quarantined with that code, even a valid report. */
+static void test_reject_line(struct tr_db *db, const struct tr_ingest_opts *o)
+{
+    static const char json[] = "{\"organization-name\":\"Reject Org\",\"date-range\":{\"start-datetime\":"
+        "\"2026-11-01T00:00:00Z\",\"end-datetime\":\"2026-11-01T23:59:59Z\"},\"contact-info\":\"x\","
+        "\"report-id\":\"reject-1\",\"policies\":[]}";
+    struct tr_envelope env = { NULL, NULL, 0, "192.0.2.9", "H1", 1700000000, TR_E_BAD_GZIP,
+                               "declared gzip\nnot gzip" };
+    struct tr_counts counts = { 0, 0, 0, 0 };
+    char name[TR_SPOOL_NAME_MAX];
+    struct tr_err err;
+
+    CHECK_INT(tr_spool_write(spool, &env, (const unsigned char *)json, sizeof json - 1, name, sizeof name, &err), 0);
+    CHECK_INT(tr_spool_drain_log(spool, o, db, &counts, -1, NULL, NULL, &err), 1);
+    CHECK_INT(counts.stored, 0);
+    CHECK_INT(counts.quarantined, 1);
+    CHECK_INT(count(db, "SELECT count(*) FROM report WHERE org_name = 'Reject Org'"), 0);
+    CHECK_INT(count(db, "SELECT count(*) FROM quarantine WHERE reason = 'bad-gzip' "
+                        "AND message = 'declared gzip?not gzip' AND source LIKE 'spool:%'"), 1);
+    CHECK_INT(tr_spool_pending(spool), 0);
 }
 
 int main(void)
@@ -239,6 +262,7 @@ int main(void)
     test_batches(db, &o);
     test_failed_batch(db, &o);
     test_refused_entry(db, &o);
+    test_reject_line(db, &o);
     tr_db_close(db);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)

@@ -18,7 +18,6 @@
 #include <zlib.h>
 
 #define MiB ((size_t)1 << 20)
-#define EXT "/work/shared/external-samples/"
 
 /* Compresses `reps` copies of in[0..len) with the given zlib window bits
  * (16+15 gzip, -15 raw deflate) into a malloc'd buffer. */
@@ -318,15 +317,44 @@ static void test_zlib(void)
     expect("gzip is not zlib", ZINFLATE, (const unsigned char *)"\x1f\x8b\x08\0", 4, MiB, TR_E_BAD_GZIP, NULL, 0);
 }
 
+/* A report kept as the sender's gzip bytes (tr_provenance.sent_gz) reads
+ * back through tr_zinflate exactly as tr_gunzip read it on arrival. */
+static void test_blob_as_sent(void)
+{
+    const char *json = "{\"organization-name\":\"Example\"}";
+    size_t n1, n2, n, nn;
+    unsigned char *a = gz(json, &n1), *b = gz("{}", &n2), *p = cat2(a, n1, b, n2, &n), *nested;
+
+    expect("as sent", ZINFLATE, a, n1, MiB, NULL, json, strlen(json));
+    expect("as sent, two members", ZINFLATE, p, n, MiB, NULL, "{\"organization-name\":\"Example\"}{}",
+           strlen(json) + 2);
+    expect("as sent, over max_out", ZINFLATE, a, n1, strlen(json) - 1, TR_E_LIMIT_INFLATED_SIZE, NULL, 0);
+    expect("as sent, truncated", ZINFLATE, a, n1 - 3, MiB, TR_E_BAD_GZIP, NULL, 0);
+    nested = deflate_reps(16 + 15, a, n1, 1, &nn);
+    expect("as sent, gzip of gzip", ZINFLATE, nested, nn, MiB, NULL, json, strlen(json));
+    free(nested);
+    free(p);
+    free(a);
+    free(b);
+}
+
 /* A real report gzipped by a real tool, when external-samples/ is present. */
 static void test_external(void)
 {
-    size_t gn, jn;
-    unsigned char *g = read_file(EXT "aldy505-mailweave/google.com!example.com!1747094400!1747180799!001.json.gz", &gn);
-    unsigned char *j = read_file(EXT "aldy505-mailweave/google.com!example.com!1747094400!1747180799!001.json", &jn);
+    static const char base[] = "aldy505-mailweave/google.com!example.com!1747094400!1747180799!001.json";
+    const char *ext = check_external_dir();
+    char path[4200];
+    size_t gn = 0, jn = 0;
+    unsigned char *g = NULL, *j = NULL;
 
+    if (ext != NULL) {
+        snprintf(path, sizeof path, "%s/%s.gz", ext, base);
+        g = read_file(path, &gn);
+        snprintf(path, sizeof path, "%s/%s", ext, base);
+        j = read_file(path, &jn);
+    }
     if (g == NULL || j == NULL)
-        printf("skip: %s not present\n", EXT);
+        printf("skip: the external samples ($TLSRPT_EXTERNAL_SAMPLES) are not present\n");
     else
         expect("aldy505 .json.gz", GUNZIP, g, gn, MiB, NULL, j, jn);
     free(g);
@@ -339,6 +367,7 @@ int main(void)
     test_bombs();
     test_zip();
     test_zlib();
+    test_blob_as_sent();
     test_external();
     return check_done();
 }

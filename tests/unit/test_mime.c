@@ -23,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXT "/work/shared/external-samples/"
 #define GZ_B64 "H4sIAAAAAAACA6tWKkotyC8qUbJSKk7MLchJVaoFAK4VqHsTAAAA"   /* gzip of {"report":"sample"} */
 
 static struct tr_limits lim;
@@ -202,14 +201,14 @@ static void check_message(const struct expect_msg *e, const char *path)
 
 static void test_samples(void)
 {
-    struct stat st;
-    char path[512];
+    const char *ext = check_external_dir();
+    char path[4600];
 
-    if (stat(EXT, &st) != 0) {
-        printf("skip: %s not present\n", EXT);
+    if (ext == NULL) {
+        printf("skip: the external samples ($TLSRPT_EXTERNAL_SAMPLES) are not present\n");
     } else {
         for (size_t i = 0; i < sizeof external / sizeof external[0]; i++) {
-            snprintf(path, sizeof path, "%s%s", EXT, external[i].path);
+            snprintf(path, sizeof path, "%s/%s", ext, external[i].path);
             check_message(&external[i], path);
         }
     }

@@ -22,7 +22,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define EXTERNAL_DIR "/work/shared/external-samples"
 
 /* Caller-owned copy of s with every ' turned into ". */
 static char *q(const char *s)
@@ -66,11 +65,39 @@ static const struct pcase cases[] = {
       "'start':'2026-11-01T00:00:00Z','end':'2026-11-02T00:00:00Z','policies':[{'policy_type':'sts',"
       "'policy_domain':'example.net','policy_strings':null,'mx_hosts':null,'successful_sessions':5,"
       "'failed_sessions':0,'failure_details':[]}],'warnings':[]}", 0, {0}, NULL, NULL },
-    { "any key order, unknown keys ignored",
+    { "any key order, unknown keys ignored and flagged by name",
       "{'policies':[{'summary':{'total-failure-session-count':0,'x':[1,{}],'total-successful-session-count':2},"
       "'policy':{'policy-domain':'example.net','x-new':true,'policy-type':'sts'},'extra':null}],"
       "'report-id':'r1','future':{'a':[1,2]}," DAY1 ",'organization-name':'Org'}", NULL,
-      "'successful_sessions':2,'failed_sessions':0", 0, {0}, NULL, NULL },
+      "'successful_sessions':2,'failed_sessions':0", TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "unknown keys named in the warnings, in document order",
+      "{'policies':[{'summary':{'total-failure-session-count':0,'x':[1,{}],'total-successful-session-count':2},"
+      "'policy':{'policy-domain':'example.net','x-new':true,'policy-type':'sts'},'extra':null}],"
+      "'report-id':'r1','future':{'a':[1,2]}," DAY1 ",'organization-name':'Org'}", NULL,
+      "'warnings':['unknown-field','unknown-field=future','unknown-field=policies[0].extra',"
+      "'unknown-field=policies[0].policy.x-new','unknown-field=policies[0].summary.x']",
+      TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "unknown keys in date-range and a failure detail",
+      REPORT_R("'date-range':{'start-datetime':'2026-11-01T00:00:00Z','end-datetime':'2026-11-02T00:00:00Z',"
+               "'tz':'UTC'}", WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-hostnam':'mx1.example.net'"))),
+      NULL, "'unknown-field=date-range.tz','unknown-field=policies[0].failure-details[0].receiving-mx-hostnam']",
+      TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "an unknown key's name is percent-encoded in its warning",
+      REPORT(POLICY(P_STS, SUMMARY(5, 0) ",'a b=\\u00e9\\n%':1")), NULL,
+      "'unknown-field=policies[0].a%20b%3D%C3%A9%0A%25'", TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
+    { "receiving-mx-host-name (a real reporter's misspelling) is receiving-mx-hostname",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx1.example.net'"))), NULL,
+      "'receiving_mx_hostname':'mx1.example.net'",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
+    { "the misspelling is named; the RFC name wins when both are sent",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx2.example.net',"
+                                                "'receiving-mx-hostname':'mx1.example.net'"))), NULL,
+      "'receiving_mx_hostname':'mx1.example.net','receiving_mx_helo'",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
+    { "the misspelling's warning names its path",
+      REPORT(WITH_DETAILS(SUMMARY(5, 1), DETAIL(",'receiving-mx-host-name':'mx1.example.net'"))), NULL,
+      "'warnings':['misspelt-field-name','misspelt-field-name=policies[0].failure-details[0].receiving-mx-host-name']",
+      TR_W_MISSPELT_FIELD, {0}, NULL, NULL },
     { "utf-8 byte order mark skipped", "\xEF\xBB\xBF  " REPORT(STS), NULL, "'report_id':'r1'", 0, {0}, NULL, NULL },
     { "non-ascii text kept", "{'organization-name':'Pusat \xC3\xA9\xE2\x82\xAC','report-id':'r1'," DAY1
       ",'policies':[" STS "]}", NULL, "'organization_name':'Pusat \xC3\xA9\xE2\x82\xAC'", 0, {0}, NULL, NULL },
@@ -103,8 +130,16 @@ static const struct pcase cases[] = {
       "'start':'2026-11-01T00:00:00Z','end':'2026-11-02T00:00:00Z'", TR_W_END_ADJUSTED, {0}, NULL, NULL },
     { "seven-day range", REPORT_R(RANGE("2026-11-08T00:00:00Z", "2026-11-14T23:59:59Z"), STS), NULL,
       "'start':'2026-11-08T00:00:00Z','end':'2026-11-15T00:00:00Z'", TR_W_END_ADJUSTED, {0}, NULL, NULL },
-    { "leap day", REPORT_R(RANGE("2028-02-29T00:00:00Z", "2028-02-29T23:59:59Z"), STS), NULL,
-      "'end':'2028-03-01T00:00:00Z'", TR_W_END_ADJUSTED, {0}, NULL, NULL },
+    { "leap day", REPORT_R(RANGE("2024-02-29T00:00:00Z", "2024-02-29T23:59:59Z"), STS), NULL,
+      "'end':'2024-03-01T00:00:00Z'", TR_W_END_ADJUSTED, {0}, NULL, NULL },
+    { "year 9999: stored, end shown as 10000-01-01, flagged",
+      REPORT_R(RANGE("9999-12-31T00:00:00Z", "9999-12-31T23:59:59Z"), STS), NULL,
+      "'start':'9999-12-31T00:00:00Z','end':'10000-01-01T00:00:00Z'",
+      TR_W_END_ADJUSTED | TR_W_DATE_IMPLAUSIBLE, {0}, NULL, NULL },
+    { "before 2016: flagged", REPORT_R(RANGE("2015-12-31T00:00:00Z", "2016-01-01T00:00:00Z"), STS), NULL,
+      "'start':'2015-12-31T00:00:00Z'", TR_W_DATE_IMPLAUSIBLE, {0}, NULL, NULL },
+    { "2016-01-01: plausible", REPORT_R(RANGE("2016-01-01T00:00:00Z", "2016-01-02T00:00:00Z"), STS), NULL,
+      "'start':'2016-01-01T00:00:00Z'", 0, {0}, NULL, NULL },
     { "end equals start", REPORT_R(RANGE("2026-11-01T00:00:00Z", "2026-11-01T00:00:00Z"), STS),
       TR_E_BAD_RANGE, "date-range: end 2026-11-01T00:00:00Z is not after start", 0, {0}, NULL, NULL },
     { "end before start", REPORT_R(RANGE("2026-11-02T00:00:00Z", "2026-11-01T23:59:59Z"), STS),
@@ -151,6 +186,43 @@ static const struct pcase cases[] = {
       REPORT(POLICY(P_STS ",'policy-string':['version: STSv1','mode: enforce','','max_age: 86400']",
                     SUMMARY(1, 0))), NULL,
       "'policy_strings':['version: STSv1','mode: enforce','max_age: 86400']", 0, {0}, NULL, NULL },
+    /* ---- DNS names in one form (names.h) ---- */
+    { "policy-domain: case, trailing dot, blanks",
+      REPORT(POLICY("'policy-type':'sts','policy-domain':' Example.NET. '", SUMMARY(1, 0))), NULL,
+      "'policy_domain':'example.net'", 0, {0}, NULL, NULL },
+    { "policy-domain: U-label to A-label",
+      REPORT(POLICY("'policy-type':'sts','policy-domain':'B\xC3\x9C" "CHER.example'", SUMMARY(1, 0))), NULL,
+      "'policy_domain':'xn--bcher-kva.example'", 0, {0}, NULL, NULL },
+    { "policy-domain: A-label lower-cased",
+      REPORT(POLICY("'policy-type':'sts','policy-domain':'XN--BCHER-KVA.example'", SUMMARY(1, 0))), NULL,
+      "'policy_domain':'xn--bcher-kva.example'", 0, {0}, NULL, NULL },
+    { "policy-domain: invalid kept as sent, flagged",
+      REPORT(POLICY("'policy-type':'sts','policy-domain':'Ex ample..net'", SUMMARY(1, 0))), NULL,
+      "'policy_domain':'Ex ample..net'", TR_W_NAME_INVALID, {0}, NULL, NULL },
+    { "policy-domain: bad punycode kept as sent, flagged",
+      REPORT(POLICY("'policy-type':'sts','policy-domain':'xn--zz.example'", SUMMARY(1, 0))), NULL,
+      "'policy_domain':'xn--zz.example'", TR_W_NAME_INVALID, {0}, NULL, NULL },
+    { "policy-domain: blanks only = from the hints",
+      REPORT(POLICY("'policy-type':'sts','policy-domain':'  '", SUMMARY(1, 0))), NULL,
+      "'policy_domain':'example.org'", TR_W_DOMAIN_FROM_HEADER, {0}, " Example.ORG. ", NULL },
+    { "mx-host patterns keep the wildcard",
+      REPORT(POLICY(P_STS ",'mx-host':['*.Example.NET.','MX1.example.net ']", SUMMARY(1, 0))), NULL,
+      "'mx_hosts':['*.example.net','mx1.example.net']", 0, {0}, NULL, NULL },
+    { "receiving MX and HELO names normalized",
+      REPORT(WITH_DETAILS(SUMMARY(0, 1), DETAIL(",'receiving-mx-hostname':'MX1.Example.NET.',"
+                                                "'receiving-mx-helo':'Mx1.example.net'"))), NULL,
+      "'receiving_mx_hostname':'mx1.example.net','receiving_mx_helo':'mx1.example.net'", 0, {0}, NULL, NULL },
+    { "receiving MX: address literal kept",
+      REPORT(WITH_DETAILS(SUMMARY(0, 1), DETAIL(",'receiving-mx-hostname':'[2001:DB8::1]'"))), NULL,
+      "'receiving_mx_hostname':'[2001:db8::1]'", 0, {0}, NULL, NULL },
+    { "policy-string: trailing CR removed, mx lines normalized (Google)",
+      REPORT(POLICY(P_STS ",'policy-string':['version: STSv1\\r','mode: enforce\\r','mx: *.Example.NET.\\r',"
+                    "'MX:MX2.example.net\\r','\\r','max_age: 86400\\r']", SUMMARY(1, 0))), NULL,
+      "'policy_strings':['version: STSv1','mode: enforce','mx: *.example.net','mx: mx2.example.net',"
+      "'max_age: 86400']", 0, {0}, NULL, NULL },
+    { "policy-string: tlsa lines not names",
+      REPORT(POLICY("'policy-type':'tlsa','policy-domain':'example.net','policy-string':['3 1 1 AB\\r']",
+                    SUMMARY(1, 0))), NULL, "'policy_strings':['3 1 1 AB']", 0, {0}, NULL, NULL },
     { "policy-string empty array = absent", REPORT(POLICY(P_STS ",'policy-string':[]", SUMMARY(1, 0))), NULL,
       "'policy_strings':null", 0, {0}, NULL, NULL },
     { "policy-string null = absent", REPORT(POLICY(P_STS ",'policy-string':null", SUMMARY(1, 0))), NULL,
@@ -213,7 +285,7 @@ static const struct pcase cases[] = {
     { "summary not an object", REPORT(POLICY(P_STS, "'summary':[1,2]")), TR_E_BAD_FIELD,
       "policies[0].summary: expected an object", 0, {0}, NULL, NULL },
     { "summary missing", REPORT(POLICY(P_STS, "'x':1")), NULL, "'successful_sessions':0,'failed_sessions':0",
-      TR_W_COUNT_MISSING, {0}, NULL, NULL },
+      TR_W_COUNT_MISSING | TR_W_UNKNOWN_FIELD, {0}, NULL, NULL },
     { "successful count missing", REPORT(POLICY(P_STS, "'summary':{'total-failure-session-count':0}")), NULL,
       "'successful_sessions':0", TR_W_COUNT_MISSING, {0}, NULL, NULL },
     { "duplicate key in a failure detail",
@@ -253,7 +325,7 @@ static const struct pcase cases[] = {
       "'failure_details':[{'result_type':'starttls-not-supported','sending_mta_ip':'192.0.2.1',"
       "'receiving_mx_hostname':'mx.example.net','receiving_mx_helo':'mx ESMTP\\r\\n250 OK',"
       "'receiving_ip':'203.0.113.1','failed_sessions':2,'additional_information':'https://x',"
-      "'failure_reason_code':'say \\'no\\''}]", 0, {0}, NULL, NULL },
+      "'failure_reason_code':'say \\'no\\''}]", TR_W_NAME_INVALID, {0}, NULL, NULL },
     { "empty detail strings = absent",
       REPORT(WITH_DETAILS(SUMMARY(0, 1), DETAIL(",'sending-mta-ip':'','receiving-mx-hostname':'','receiving-ip':''"))),
       NULL, "'sending_mta_ip':null,'receiving_mx_hostname':null,'receiving_mx_helo':null,'receiving_ip':null",
@@ -620,7 +692,10 @@ static void check_external(const char *path, const struct tr_report *r)
 {
     const char *base = tr_basename(path);
 
-    if (strcmp(path, EXTERNAL_DIR "/parsedmarc/mail.ru.json") == 0) {
+    const char *ext = check_external_dir();
+    size_t k = ext ? strlen(ext) : 0;
+
+    if (ext != NULL && strncmp(path, ext, k) == 0 && strcmp(path + k, "/parsedmarc/mail.ru.json") == 0) {
         CHECK_STR(r->organization_name, "Mail.ru");
         CHECK_INT(r->end - r->start, 86400);
         CHECK_INT(r->policies[0].failed_sessions, 1);
@@ -694,13 +769,13 @@ static int walk(const char *dir)
 
 static void test_external(void)
 {
-    struct stat st;
+    const char *ext = check_external_dir();
 
-    if (stat(EXTERNAL_DIR, &st) != 0) {
-        printf("skipping external samples: %s is missing\n", EXTERNAL_DIR);
+    if (ext == NULL) {
+        printf("skipping external samples: $TLSRPT_EXTERNAL_SAMPLES is not set or missing\n");
         return;
     }
-    printf("external samples: %d files\n", walk(EXTERNAL_DIR));
+    printf("external samples: %d files\n", walk(ext));
 }
 
 /* The project's own samples and the warnings each must raise. */
@@ -719,7 +794,8 @@ static void test_samples(void)
         { "draft-failure-error-code.json", TR_W_MX_HOST_STRING | TR_W_DRAFT_FIELD_NAME | TR_W_END_ADJUSTED },
         { "unknown-result-and-policy-type.json",
           TR_W_UNKNOWN_RESULT_TYPE | TR_W_UNKNOWN_POLICY_TYPE | TR_W_END_ADJUSTED },
-        { "hostile-organization-name.json", TR_W_END_ADJUSTED },
+        { "hostile-organization-name.json", TR_W_END_ADJUSTED | TR_W_NAME_INVALID },
+        { "names-mixed-spellings.json", TR_W_END_ADJUSTED },
         { "missing-failure-total.json", TR_W_COUNT_MISSING | TR_W_END_ADJUSTED },
     };
     DIR *d = opendir("samples");

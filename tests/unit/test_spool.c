@@ -71,7 +71,7 @@ static char *slurp(const char *sub, const char *name, size_t *len)
 static int write_one(const char *sender, const char *qid, const char *msg, char *name)
 {
     const char *rcpts[] = { "tlsrpt@example.net", "other@example.net" };
-    struct tr_envelope env = { sender, rcpts, 2, "192.0.2.1", qid, 1700000000 };
+    struct tr_envelope env = { sender, rcpts, 2, "192.0.2.1", qid, 1700000000, NULL, NULL };
     struct tr_err err;
     int rc = tr_spool_write(root, &env, (const unsigned char *)msg, strlen(msg), name,
                             TR_SPOOL_NAME_MAX, &err);

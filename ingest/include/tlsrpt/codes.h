@@ -22,7 +22,11 @@
 #define TR_E_DB                  "db-error"            /* the database could not be written */
 #define TR_E_DB_REFUSED          "db-refused"          /* the database refused this report's rows
                                                           (a constraint or trigger): it would again */
+#define TR_E_CONFLICTING_DUPLICATE "conflicting-duplicate" /* the dedup key of a stored report,
+                                                          different content (conflict.h) */
 #define TR_E_USAGE               "usage"
+#define TR_E_SKIPPED             "skipped"             /* a directory entry not read: a symbolic
+                                                          link, FIFO, socket or device (source.h) */
 /* A named limit was exceeded; the code names the limit. */
 #define TR_E_LIMIT_MESSAGE_SIZE  "limit-message-size"
 #define TR_E_LIMIT_INFLATED_SIZE "limit-inflated-size"
@@ -31,6 +35,8 @@
 #define TR_E_LIMIT_FAILURES      "limit-failure-details"
 #define TR_E_LIMIT_STRING_LENGTH "limit-string-length"
 #define TR_E_LIMIT_MIME_PARTS    "limit-mime-parts"
+#define TR_E_LIMIT_ZIP_ENTRIES   "limit-zip-entries"
+#define TR_E_LIMIT_ZIP_SIZE      "limit-zip-inflated-size"
 
 /* Warnings recorded on a stored report (bit flags, see report.h). */
 enum tr_warning {
@@ -46,10 +52,19 @@ enum tr_warning {
     TR_W_FAILURES_EXCEED      = 1u << 9, /* "failure-count-exceeds-total" (Mail.ru) */
     TR_W_COUNT_MISSING        = 1u << 10,/* "summary-count-missing": taken as 0 */
     TR_W_END_ADJUSTED         = 1u << 11,/* "end-inclusive-adjusted": 23:59:59 -> next 00:00:00 */
+    TR_W_NAME_INVALID         = 1u << 12,/* "invalid-dns-name": a name kept as sent (names.h) */
+    TR_W_DATE_IMPLAUSIBLE     = 1u << 13,/* "date-range-implausible": before 2016 or in the future */
+    /* These three also name what they found, as named warnings
+     * "CODE=ARG" stored beside the codes (report.h tr_warn_named). */
+    TR_W_UNKNOWN_FIELD        = 1u << 14,/* "unknown-field": a key RFC 8460 does not define, ignored */
+    TR_W_MISSPELT_FIELD       = 1u << 15,/* "misspelt-field-name": receiving-mx-host-name taken */
+    TR_W_ZIP_ENTRY_SKIPPED    = 1u << 16,/* "zip-entry-skipped": an archive entry that is no report */
 };
-#define TR_W_COUNT 12
+#define TR_W_COUNT 17
 
 /* The stable name of warning bit number i (0 <= i < TR_W_COUNT). */
 const char *tr_warning_name(int i);
+/* The stable name of warning w (one enum tr_warning bit). */
+const char *tr_warning_name_of(unsigned w);
 
 #endif

@@ -24,6 +24,11 @@ struct tr_provenance {
     const char *attachment_name;
     const char *dkim;              /* tr_dkim_name(): "pass", "fail", "none" or NULL */
     int64_t received_time;
+    /* The report as sent when it arrived gzip-compressed (tr_gunzip of
+     * these bytes is the JSON): stored as they are instead of deflating
+     * the JSON again.  NULL otherwise; borrowed. */
+    const unsigned char *sent_gz;
+    size_t sent_gz_len;
 };
 
 struct tr_db;
@@ -48,11 +53,14 @@ int tr_db_begin(struct tr_db *db, struct tr_err *err);
 int tr_db_commit(struct tr_db *db, struct tr_err *err);
 void tr_db_rollback(struct tr_db *db);
 
-enum { TR_STORED = 1, TR_DUPLICATE = 2, TR_QUARANTINED = 3 };
+enum { TR_STORED = 1, TR_DUPLICATE = 2, TR_QUARANTINED = 3, TR_CONFLICTING = 4 };
 
 /* Stores r with its provenance and the JSON as sent (compressed).  Returns
- * TR_STORED, TR_DUPLICATE (same org + report-id + range already present:
- * nothing written), TR_QUARANTINED (the database refused the report's rows,
+ * TR_STORED, TR_DUPLICATE (same org + report-id + range already present
+ * with the same content: nothing written), TR_CONFLICTING (the same key
+ * but different content, conflict.h: the stored report kept, this one
+ * quarantined as TR_E_CONFLICTING_DUPLICATE with the fields that differ),
+ * TR_QUARANTINED (the database refused the report's rows,
  * a constraint or a trigger of its own: the JSON went to the quarantine
  * with reason TR_E_DB_REFUSED and SQLite's message instead, so that a
  * --retry-quarantine can store it once the cause is gone), or -1 with err
@@ -75,6 +83,14 @@ int tr_db_store_report_z(struct tr_db *db, const struct tr_report *r, const stru
 int tr_db_quarantine(struct tr_db *db, const struct tr_provenance *p, const char *code,
                      const char *detail, const unsigned char *raw, size_t raw_len,
                      size_t full_len, struct tr_err *err);
+
+/* The store's one classification of an SQLite failure on h (db.c and
+ * rollup.c): sets err to TR_E_DB_REFUSED when the database refused the
+ * statement's rows (SQLITE_CONSTRAINT, including a trigger's RAISE, or
+ * SQLITE_TOOBIG: a retry would meet it again), else TR_E_DB (locked,
+ * full, read-only, I/O: retryable), with "what: SQLite's message".
+ * Returns -1. */
+int tr_db_fail(sqlite3 *h, struct tr_err *err, const char *what);
 
 /* Marks a quarantine row resolved (a retry stored its report). */
 int tr_db_quarantine_resolve(struct tr_db *db, int64_t id, struct tr_err *err);

@@ -69,8 +69,4 @@ long tr_spool_drain_log(const char *dir, const struct tr_ingest_opts *o, struct 
                         struct tr_counts *counts, long max_entries,
                         tr_drain_log_cb log, void *log_ctx, struct tr_err *err);
 
-/* The same without a log callback: 0 on success, -1 as above. */
-int tr_spool_drain(const char *dir, const struct tr_ingest_opts *o, struct tr_db *db,
-                   struct tr_counts *counts, long max_entries, struct tr_err *err);
-
 #endif

@@ -24,13 +24,39 @@ int tr_gunzip(const unsigned char *in, size_t len, size_t max_out,
 /* 1 when the bytes start a zip archive ("PK\3\4"). */
 int tr_is_zip(const unsigned char *p, size_t len);
 
-/* Extracts the first file of a zip archive (stored or deflated), bounded like
- * tr_gunzip.  Fails with TR_E_UNSUPPORTED for other methods. */
+/*
+ * Reads the file entries of a zip archive one by one, in archive order
+ * (local headers; directory entries skipped): stored or deflated, each
+ * bounded like tr_gunzip by max_out, all of them together by max_total
+ * (TR_E_LIMIT_ZIP_SIZE), at most max_entries headers
+ * (TR_E_LIMIT_ZIP_ENTRIES).  Other methods, encryption and zip64 fail with
+ * TR_E_UNSUPPORTED.  The archive in[0..len) is borrowed and must outlive z.
+ */
+struct tr_unzip {
+    const unsigned char *in;
+    size_t len, off;            /* off: the next local header */
+    size_t n_entries, max_entries;
+    size_t total, max_total;    /* bytes inflated so far, and the cap */
+};
+void tr_unzip_init(struct tr_unzip *z, const unsigned char *in, size_t len, size_t max_entries,
+                   size_t max_total);
+/* The next file entry: 1 with *out caller-owned (NUL-terminated, *out_len
+ * bytes) and its name (cut to name_cap - 1 bytes, raw bytes of the
+ * archive: not printable as is) in name; 0 when there are no more
+ * (name_cap may be 0); -1 with err (the archive is corrupt or over a
+ * limit: the entries already returned came from a bad archive too). */
+int tr_unzip_next(struct tr_unzip *z, size_t max_out, unsigned char **out, size_t *out_len,
+                  char *name, size_t name_cap, struct tr_err *err);
+
+/* The first file of a zip archive (tr_unzip_next with the default
+ * zip-entries limit); no file at all is TR_E_NOT_A_REPORT. */
 int tr_unzip_first(const unsigned char *in, size_t len, size_t max_out,
                    unsigned char **out, size_t *out_len, struct tr_err *err);
 
 /* zlib compress/uncompress of stored blobs (raw JSON, quarantined input).
- * *out is caller-owned.  tr_zinflate fails if the result exceeds max_out. */
+ * *out is caller-owned.  tr_zinflate fails if the result exceeds max_out.
+ * tr_zinflate also reads a blob that is gzip data (1f 8b: a report kept as
+ * the sender's own gzip bytes, see tr_provenance.sent_gz) with tr_gunzip. */
 int tr_zdeflate(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len,
                 struct tr_err *err);
 int tr_zinflate(const unsigned char *in, size_t len, size_t max_out, unsigned char **out,

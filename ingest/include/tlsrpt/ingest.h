@@ -29,11 +29,13 @@ void tr_ingest_opts_default(struct tr_ingest_opts *o);
 
 /*
  * Receives outcomes.  report() returns TR_STORED, TR_DUPLICATE,
- * TR_QUARANTINED (the sink kept it as rejected instead: db.h), or -1 when
+ * TR_CONFLICTING, TR_QUARANTINED (the sink kept it as rejected instead: db.h), or -1 when
  * the store failed (err set): ingest then stops and returns -1 so the
  * caller can keep the input for later.  reject() likewise returns 0 or -1.
  * raw is the input the reason applies to (a whole message or one decoded
- * part), at most raw_len bytes of an input of full_len bytes.
+ * part), at most raw_len bytes of an input of full_len bytes.  For a
+ * report that arrived gzip-compressed, p->sent_gz holds the bytes as sent
+ * (db.h), valid for the call only.
  */
 struct tr_sink {
     int (*report)(void *ctx, const struct tr_report *r, const struct tr_provenance *p,
@@ -52,6 +54,7 @@ struct tr_counts {
     long stored;
     long duplicates;
     long quarantined;
+    long conflicting;          /* TR_CONFLICTING: quarantined, but counted here only */
 };
 
 /* A sink that stores into db (borrowed). */

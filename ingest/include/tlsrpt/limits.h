@@ -18,6 +18,8 @@ struct tr_limits {
     size_t failure_details;  /* "failure-details": per report (all policies), default 1000000 */
     size_t string_length;    /* "string-length": bytes of one JSON string, default 65536 */
     size_t mime_parts;       /* "mime-parts": MIME parts per message, default 1000 */
+    size_t zip_entries;      /* "zip-entries": entries of one zip archive, default 100 */
+    size_t zip_inflated_size;/* "zip-inflated-size": all entries of one zip inflated, default 64 MiB */
 };
 
 #define TR_LIMIT_MESSAGE_SIZE_DEFAULT   ((size_t)25 << 20)
@@ -27,6 +29,8 @@ struct tr_limits {
 #define TR_LIMIT_FAILURES_DEFAULT       1000000
 #define TR_LIMIT_STRING_LENGTH_DEFAULT  65536
 #define TR_LIMIT_MIME_PARTS_DEFAULT     1000
+#define TR_LIMIT_ZIP_ENTRIES_DEFAULT    100
+#define TR_LIMIT_ZIP_SIZE_DEFAULT       ((size_t)64 << 20)
 
 void tr_limits_default(struct tr_limits *lim);
 

@@ -10,6 +10,7 @@
 #define TLSRPT_PARSE_H
 
 #include <stddef.h>
+#include "tlsrpt/dates.h"      /* tr_parse_datetime(), for older callers */
 #include "tlsrpt/limits.h"
 #include "tlsrpt/report.h"
 
@@ -27,12 +28,5 @@ struct tr_parse_hints {
  */
 int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse_hints *hints,
                     const struct tr_limits *lim, struct tr_report **out, struct tr_err *err);
-
-/* RFC 3339 datetime -> UTC seconds.  A missing zone is taken as UTC and
- * sets *no_zone to 1.  Returns 0 or -1 (err code TR_E_BAD_DATE). */
-int tr_parse_datetime(const char *s, int64_t *out, int *no_zone, struct tr_err *err);
-
-/* UTC seconds -> "YYYY-MM-DDTHH:MM:SSZ" in buf (at least 21 bytes). */
-void tr_format_datetime(int64_t t, char *buf, size_t cap);
 
 #endif

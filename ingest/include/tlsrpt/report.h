@@ -46,7 +46,24 @@ struct tr_report {
     struct tr_policy *policies;   /* n_policies >= 1 */
     size_t n_policies;
     unsigned warnings;            /* enum tr_warning bits (codes.h) */
+    char **named_warnings;        /* NULL or n_named_warnings "CODE=ARG" tokens: a */
+    size_t n_named_warnings;      /* warning with what it names (tr_report_warn_named) */
 };
+
+/* At most this many named warnings are kept per report (the code's bit in
+ * warnings is set whatever the number). */
+#define TR_NAMED_WARNINGS_MAX 32
+/* Bytes of an argument kept in a named warning (longer ones are cut). */
+#define TR_NAMED_WARNING_ARG_MAX 128
+
+/*
+ * Appends "code=ARG" to *arr (*n entries, caller-owned array of
+ * caller-owned strings) unless it already holds TR_NAMED_WARNINGS_MAX.
+ * ARG is arg's first TR_NAMED_WARNING_ARG_MAX bytes with every byte
+ * other than ASCII letters, digits and "-._[]" written %XX, so a token is
+ * one word of printable ASCII whatever the sender sent.
+ */
+void tr_warn_named(char ***arr, size_t *n, const char *code, const char *arg);
 
 void tr_report_free(struct tr_report *r);   /* NULL is a no-op */
 
@@ -66,5 +83,9 @@ char *tr_strings_to_json(char *const *arr, size_t n);
 
 /* Space-separated warning names, "" when none; caller-owned. */
 char *tr_warnings_to_string(unsigned warnings);
+
+/* The stored form of r's warnings: the names of its warning bits, then its
+ * named warnings, space-separated; "" when none; caller-owned. */
+char *tr_report_warnings_string(const struct tr_report *r);
 
 #endif

@@ -29,7 +29,8 @@ void tr_rollup_free(struct tr_rollup *ru);     /* NULL is a no-op */
 /* For report row rid of r, just inserted with its policies (policy row i
  * is pids[i]), inside the transaction: writes the roll_policy and
  * roll_multidom rows, takes the report off roll_pending and adds its
- * contributions to the sums.  Returns 0, or -1 with err (TR_E_DB). */
+ * contributions to the sums.  Returns 0, or -1 with err classified by
+ * tr_db_fail (TR_E_DB_REFUSED for a constraint or trigger, else TR_E_DB). */
 int tr_rollup_add(struct tr_rollup *ru, sqlite3_int64 rid, const sqlite3_int64 *pids,
                   const struct tr_report *r, struct tr_err *err);
 

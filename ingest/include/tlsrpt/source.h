@@ -30,7 +30,9 @@ typedef int (*tr_input_cb)(void *ctx, const struct tr_input *in);
  * over lim->message_size is still passed, truncated, with truncated=1, so
  * the caller can quarantine it.  Unreadable files are reported through
  * on_error (may be NULL) and skipped; symlinks are followed only for PATH
- * itself.  Returns 0, the first non-zero cb result, or -1 with err set when
+ * itself: below it each symlink, FIFO, socket or device is reported to
+ * on_error with code TR_E_SKIPPED (the detail says what it is) and not
+ * read.  Returns 0, the first non-zero cb result, or -1 with err set when
  * path itself cannot be opened.
  */
 typedef void (*tr_source_error_cb)(void *ctx, const char *path, const struct tr_err *err);

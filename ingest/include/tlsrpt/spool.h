@@ -13,8 +13,11 @@
  *
  * Entry file format: the line "TLSRPT-SPOOL 1", then envelope lines
  * "Key: value" (Sender, Recipient (repeated), Client, Queue-ID, Time,
- * Size), an empty line, then the message bytes exactly as received.
- * Values are sanitized (no CR/LF/NUL).
+ * Size, Reject), an empty line, then the message bytes exactly as
+ * received.  Values are sanitized (no CR/LF/NUL).  "Reject: CODE DETAIL"
+ * marks an entry its writer refused (tlsrpt-httpd's 400 for a body that
+ * is not what its Content-Type says): the drain quarantines the bytes with
+ * that reason code instead of ingesting them.
  *
  * Claiming (several drainers at once, e.g. the milter's worker and
  * `tlsrpt-ingest --spool`): open new/NAME, take flock(LOCK_EX|LOCK_NB),
@@ -43,6 +46,8 @@ struct tr_envelope {
     const char *client_addr;
     const char *queue_id;
     int64_t time;
+    const char *reject_code;     /* NULL, or a codes.h reason: quarantine, do not ingest */
+    const char *reject_detail;   /* with reject_code: why (may be NULL) */
 };
 
 /* Creates dir and its subdirectories (mode 0700) if missing. */
@@ -62,6 +67,7 @@ struct tr_spool_entry {
     char *sender;
     char *queue_id;
     char *client_addr;
+    char *reject;              /* the Reject line's value ("CODE DETAIL"), or NULL */
     int64_t time;
     unsigned char *data;       /* the whole file */
     size_t len;

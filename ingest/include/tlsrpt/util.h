@@ -76,9 +76,16 @@ int tr_utf8_valid(const char *s, size_t n);
 
 /* A copy of s[0..len) safe to print on a terminal: invalid UTF-8 bytes and
  * C0 controls and DEL as \xNN (tab and newline kept when keep_nl), C1
- * controls and bidi marks/overrides/isolates as \uNNNN; past cap bytes the
- * copy ends in "...".  Caller-owned, NUL-terminated. */
+ * controls (NEL), U+2028/U+2029, bidi marks/overrides/isolates and the
+ * zero-width characters and BOM (U+200B-U+200D, U+2060, U+FEFF) as
+ * \uNNNN; past cap bytes the copy ends in "...".  Caller-owned,
+ * NUL-terminated. */
 char *tr_term_escape(const char *s, size_t len, int keep_nl, size_t cap);
+
+/* Copies sender text into buf (cap > 4) for an error detail: printable
+ * ASCII kept, every other byte shown as '?', cut with "..." to fit cap.
+ * Safe to print, store and embed in JSON.  Returns buf. */
+const char *tr_printable(const char *s, size_t n, char *buf, size_t cap);
 
 /* Returns the basename part of a path (borrowed, points into path). */
 const char *tr_basename(const char *path);
