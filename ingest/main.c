@@ -6,6 +6,7 @@
  *   tlsrpt-ingest --dump [options] PATH...
  *   tlsrpt-ingest [--db FILE] --spool DIR
  *   tlsrpt-ingest [--db FILE] --retry-quarantine
+ *   tlsrpt-ingest [--db FILE] --imap imaps://USER@HOST[:PORT]/MAILBOX [--imap-after ACTION]
  *
  * DESCRIPTION
  *   Each PATH is a report (.json, .json.gz, .gz, .zip), a mail message
@@ -17,13 +18,19 @@
  *   says how many reports were stored, were duplicates, were quarantined.
  *   With --jobs N, N threads read, decompress and parse while this one
  *   stores (jobs.h): the same counts, -v lines in another order.
+ *   With --imap, the messages of an IMAP mailbox not processed yet
+ *   (imap.h), the password from --imap-password-file or
+ *   $TLSRPT_IMAP_PASSWORD.
  *
  * EXIT STATUS
  *   0 everything was stored or was a duplicate; 1 something was quarantined
  *   (or, with --dump, yielded no report) or an input could not be read;
  *   2 usage error; 3 the database could not be written (the reports of the
- *   unfinished batch were not stored: run again, duplicates are skipped).
+ *   unfinished batch were not stored: run again, duplicates are skipped);
+ *   4 the IMAP server could not be used (unreachable, TLS, login refused,
+ *   mailbox missing, connection lost: what was committed stays).
  */
+#include "imap.h"
 #include "jobs.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
@@ -34,6 +41,7 @@
 #include "tlsrpt/parse.h"
 #include "tlsrpt/source.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -50,7 +58,10 @@
 #define PROGRESS_AFTER_MS 1000
 #define PROGRESS_EVERY_MS 250
 
-enum exit_code { EX_DONE = 0, EX_QUARANTINED = 1, EX_USAGE_ERR = 2, EX_DB = 3 };
+enum exit_code { EX_DONE = 0, EX_QUARANTINED = 1, EX_USAGE_ERR = 2, EX_DB = 3, EX_SERVER = 4 };
+
+/* The environment variable holding the IMAP password (never an option). */
+#define IMAP_PASSWORD_ENV "TLSRPT_IMAP_PASSWORD"
 
 struct run {
     struct tr_ingest_opts opts;
@@ -68,6 +79,8 @@ struct run {
     struct tr_err db_err;
     int64_t started_ms, last_progress_ms;
     int progress;                 /* stderr is a terminal */
+    int imap;                     /* --imap: tally below, summary with messages */
+    struct imap_tally tally;
 };
 
 static void usage(FILE *f)
@@ -77,6 +90,7 @@ static void usage(FILE *f)
         "       " PROG " --dump [OPTIONS] PATH...\n"
         "       " PROG " [--db FILE] --spool DIR\n"
         "       " PROG " [--db FILE] --retry-quarantine\n"
+        "       " PROG " [--db FILE] --imap imaps://USER@HOST[:PORT]/MAILBOX [--imap-after ACTION]\n"
         "\n"
         "Store TLS-RPT (RFC 8460) reports from files, messages, mboxes, Maildirs,\n"
         "directories (recursive) or standard input (-) in the tlsrpt database.\n"
@@ -86,6 +100,12 @@ static void usage(FILE *f)
         "  --json                    print the final counts as one JSON object\n"
         "  --spool DIR               drain a tlsrpt-milter spool directory\n"
         "  --retry-quarantine        run quarantined inputs through the parser again\n"
+        "  --imap URL                the messages of an IMAP mailbox not processed yet:\n"
+        "                            imaps://USER@HOST[:PORT]/MAILBOX (TLS), or imap://\n"
+        "                            (STARTTLS required); default mailbox INBOX\n"
+        "  --imap-password-file FILE the password: first line of FILE (else $" IMAP_PASSWORD_ENV ")\n"
+        "  --imap-after ACTION       then: keep (default, \\Seen as it was), seen, move:FOLDER\n"
+        "  --ca-file FILE            CA certificates for the IMAP server (default: the system's)\n"
         "  --limit NAME=VALUE        change an input limit (K/M/G suffixes); names:\n"
         "                            message-size, inflated-size, json-depth, policies,\n"
         "                            failure-details, string-length, mime-parts,\n"
@@ -100,7 +120,7 @@ static void usage(FILE *f)
         "  -V, --version             version\n"
         "\n"
         "Exit status: 0 all stored or duplicates, 1 something quarantined or unreadable,\n"
-        "2 usage error, 3 database not writable.  See tlsrpt-ingest(1).\n",
+        "2 usage error, 3 database not writable, 4 IMAP server error.  See tlsrpt-ingest(1).\n",
         TLSRPT_DEFAULT_DB, DEFAULT_BATCH);
 }
 
@@ -433,6 +453,106 @@ static int retry_quarantine(struct run *run)
     return rc;
 }
 
+/* ---- --imap ---- */
+
+struct imap_args {
+    const char *url, *password_file, *ca_file, *after;
+};
+
+/* Parses --imap-after keep|seen|move:FOLDER into so.  Returns 0 or -1. */
+static int parse_after(const char *s, struct imap_sync_opts *so, struct tr_err *err)
+{
+    memset(so, 0, sizeof *so);
+    if (s == NULL || strcmp(s, "keep") == 0)
+        so->after = IMAP_AFTER_KEEP;
+    else if (strcmp(s, "seen") == 0)
+        so->after = IMAP_AFTER_SEEN;
+    else if (strncmp(s, "move:", 5) == 0) {
+        so->after = IMAP_AFTER_MOVE;
+        so->folder = s + 5;
+        return imap_check_mailbox_name(so->folder, err);
+    } else {
+        tr_err_set(err, TR_E_USAGE, "--imap-after wants keep, seen or move:FOLDER, not '%.100s'", s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks the --imap options and connects nothing yet: the password, the
+ * URL, --imap-after.  Returns 0, or an exit code after a message. */
+static int imap_prepare(const struct imap_args *a, struct imap_conn **ic, struct imap_sync_opts *so)
+{
+    struct imap_conf conf = { a->url, NULL, a->ca_file };
+    char *password = NULL;
+    const char *env = getenv(IMAP_PASSWORD_ENV);
+    struct tr_err err;
+
+    if (parse_after(a->after, so, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.detail);
+        return EX_USAGE_ERR;
+    }
+    if (a->password_file) {
+        if (imap_read_password(a->password_file, &password, &err) < 0) {
+            fprintf(stderr, PROG ": %s\n", err.detail);
+            return EX_USAGE_ERR;
+        }
+    } else if (env && env[0] && strlen(env) <= IMAP_PASSWORD_MAX) {
+        password = xstrdup(env);
+    } else {
+        fprintf(stderr, PROG ": --imap needs a password: --imap-password-file FILE or $"
+                IMAP_PASSWORD_ENV " (at most %d bytes)\n", IMAP_PASSWORD_MAX);
+        return EX_USAGE_ERR;
+    }
+    conf.password = password;
+    if (imap_open(&conf, ic, &err) < 0) {
+        explicit_bzero(password, strlen(password));
+        free(password);
+        fputs(PROG ": --imap: ", stderr);
+        put_safe(stderr, err.detail);
+        fputc('\n', stderr);
+        return EX_USAGE_ERR;
+    }
+    /* libcurl copied it. */
+    explicit_bzero(password, strlen(password));
+    free(password);
+    return 0;
+}
+
+/* One --imap run.  Returns 0, or EX_SERVER after a message on stderr
+ * (a database failure sets run->failed_db). */
+static int imap_run(struct run *run, struct imap_conn *ic, const struct imap_sync_opts *so)
+{
+    struct tr_err srv;
+    int rc;
+
+    run->imap = 1;
+    rc = imap_sync(ic, so, run->db, &run->opts, &run->sink, &run->counts, &run->tally, &run->db_err, &srv);
+    run->inputs = run->tally.messages;
+    if (run->tally.uidvalidity_changed)
+        fprintf(stderr, PROG ": %s: UIDVALIDITY changed from %lu to %lu: every message fetched again "
+                "(reports already stored count as duplicates)\n", imap_display(ic),
+                (unsigned long)run->tally.old_uidvalidity, (unsigned long)run->tally.uidvalidity);
+    if (run->tally.more)
+        fprintf(stderr, PROG ": %s: more new messages than one run takes; run again\n", imap_display(ic));
+    if (rc == -1) {
+        run->failed_db = 1;
+        return 0;
+    }
+    if (rc == -2) {
+        fprintf(stderr, PROG ": %s: ", imap_display(ic));
+        put_safe(stderr, srv.detail);
+        if (tr_err_is(&srv, IMAP_E_LOGIN))
+            fputs(" (check the user name and the password; Gmail wants an app password, Microsoft 365 "
+                  "OAuth2, which tlsrpt-ingest does not support)", stderr);
+        else if (run->tally.messages > 0)
+            fprintf(stderr, " (the %ld messages of this run before it are committed; the next run goes on "
+                    "from there)", run->tally.messages);
+        fputc('\n', stderr);
+        return EX_SERVER;
+    }
+    return 0;
+}
+
 /* ---- main ---- */
 
 /* Creates the directory holding the default database on first use. */
@@ -453,8 +573,12 @@ static void print_summary(const struct run *run)
 {
     if (run->json) {
         printf("{\"stored\": %ld, \"duplicates\": %ld, \"quarantined\": %ld, \"unreadable\": %ld,"
-               " \"skipped\": %ld, \"conflicting\": %ld}\n", run->counts.stored, run->counts.duplicates,
+               " \"skipped\": %ld, \"conflicting\": %ld", run->counts.stored, run->counts.duplicates,
                run->counts.quarantined, run->unreadable, run->skipped, run->counts.conflicting);
+        if (run->imap)
+            printf(", \"messages\": %ld, \"oversize\": %ld, \"gone\": %ld", run->tally.messages,
+                   run->tally.oversize, run->tally.gone);
+        puts("}");
     } else if (!run->quiet) {
         printf("%ld reports stored, %ld duplicates, %ld quarantined", run->counts.stored,
                run->counts.duplicates, run->counts.quarantined);
@@ -464,6 +588,13 @@ static void print_summary(const struct run *run)
             printf(", %ld conflicting", run->counts.conflicting);
         if (run->skipped)
             printf(", %ld skipped", run->skipped);
+        if (run->imap) {
+            printf(", %ld messages fetched", run->tally.messages);
+            if (run->tally.oversize)
+                printf(" (%ld over message-size: first bytes only)", run->tally.oversize);
+            if (run->tally.gone)
+                printf(", %ld gone before the fetch", run->tally.gone);
+        }
         putchar('\n');
     }
 }
@@ -481,6 +612,10 @@ int main(int argc, char **argv)
         { "jobs", required_argument, NULL, 'J' },
         { "trusted-authserv-id", required_argument, NULL, 't' },
         { "require-dkim", no_argument, NULL, 'k' },
+        { "imap", required_argument, NULL, 'I' },
+        { "imap-password-file", required_argument, NULL, 'P' },
+        { "imap-after", required_argument, NULL, 'A' },
+        { "ca-file", required_argument, NULL, 'C' },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -489,8 +624,11 @@ int main(int argc, char **argv)
     };
     struct run run;
     const char *db_path = NULL, *spool = NULL;
-    int retry = 0, c, rc = EX_DONE;
+    int retry = 0, c, rc = EX_DONE, imap_rc = 0;
     struct tr_err err;
+    struct imap_args imap = { NULL, NULL, NULL, NULL };
+    struct imap_conn *ic = NULL;
+    struct imap_sync_opts imap_so;
 
     /* Past RLIMIT_FSIZE a write must fail with EFBIG (the database error
      * path: exit 3, nothing half-stored), not kill the process. */
@@ -509,6 +647,10 @@ int main(int argc, char **argv)
         case 'v': run.verbose = 1; break;
         case 'q': run.quiet = 1; break;
         case 'k': run.opts.require_dkim = 1; break;
+        case 'I': imap.url = optarg; break;
+        case 'P': imap.password_file = optarg; break;
+        case 'A': imap.after = optarg; break;
+        case 'C': imap.ca_file = optarg; break;
         case 'l': {
             char *eq = strchr(optarg, '=');
             if (eq == NULL) {
@@ -552,9 +694,22 @@ int main(int argc, char **argv)
         default: usage(stderr); return EX_USAGE_ERR;
         }
     }
-    if ((optind >= argc) == !(spool || retry) || (spool && retry) || (run.dump && (spool || retry))) {
-        fprintf(stderr, PROG ": give PATHs, or --spool DIR, or --retry-quarantine (try --help)\n");
+    if ((optind >= argc) == !(spool || retry || imap.url) || (!!spool + retry + !!imap.url) > 1 ||
+        (run.dump && (spool || retry || imap.url))) {
+        fprintf(stderr, PROG ": give PATHs, or --spool DIR, or --retry-quarantine, or --imap URL (try --help)\n");
         return EX_USAGE_ERR;
+    }
+    if (!imap.url && (imap.password_file || imap.after || imap.ca_file)) {
+        fprintf(stderr, PROG ": --imap-password-file, --imap-after and --ca-file go with --imap\n");
+        return EX_USAGE_ERR;
+    }
+    if (imap.url) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            fprintf(stderr, PROG ": libcurl cannot start\n");
+            return EX_SERVER;
+        }
+        if ((rc = imap_prepare(&imap, &ic, &imap_so)) != 0)
+            return rc;
     }
 
     tr_mime_init();
@@ -581,6 +736,8 @@ int main(int argc, char **argv)
         if (tr_spool_drain_log(spool, &run.opts, run.db, &run.counts, -1, on_spool_entry, &run,
                                &run.db_err) < 0)
             run.failed_db = 1;
+    } else if (imap.url) {
+        imap_rc = imap_run(&run, ic, &imap_so);
     } else if (retry) {
         if (tr_db_begin(run.db, &run.db_err) < 0 || retry_quarantine(&run) < 0 || batch_roll(&run, 0) < 0)
             run.failed_db = 1;
@@ -614,11 +771,17 @@ int main(int argc, char **argv)
                 "batch were not stored (run again: stored reports are skipped as duplicates)\n",
                 db_path, run.db_err.detail);
         rc = EX_DB;
+    } else if (imap_rc) {
+        rc = imap_rc;
     } else if (run.counts.quarantined || run.counts.conflicting || run.unreadable) {
         rc = EX_QUARANTINED;
     }
     if (!run.dump)
         print_summary(&run);
     tr_db_close(run.db);
+    if (imap.url) {
+        imap_close(ic);
+        curl_global_cleanup();
+    }
     return rc;
 }
