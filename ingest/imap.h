@@ -38,7 +38,7 @@
 
 struct imap_conf {
     const char *url;           /* imaps://USER@HOST[:PORT]/MAILBOX or imap:// (STARTTLS) */
-    const char *password;      /* borrowed */
+    const char *password;      /* borrowed; NULL: set later with imap_set_password */
     const char *ca_file;       /* CA bundle for the server's certificate, or NULL: the system's */
 };
 
@@ -57,6 +57,8 @@ struct imap_conn;
  * *out is caller-owned (imap_close). */
 int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_err *err);
 void imap_close(struct imap_conn *ic);            /* NULL is a no-op */
+/* Sets the password (libcurl keeps a copy). */
+void imap_set_password(struct imap_conn *ic, const char *password);
 
 /* The mailbox's state key "USER@HOST/MAILBOX" (host in lower case) and a
  * display name "imaps://USER@HOST:PORT/MAILBOX"; borrowed. */
@@ -72,10 +74,12 @@ int imap_status(struct imap_conn *ic, const char *mailbox, uint32_t *uidvalidity
  * (libcurl checks it at SELECT: a change fails the command). */
 void imap_pin_uidvalidity(struct imap_conn *ic, uint32_t uidvalidity);
 
-/* The messages with a UID above after_uid, in UID order, at most max
- * (*truncated set when there were more).  *out caller-owned (free). */
-int imap_list(struct imap_conn *ic, uint32_t after_uid, size_t max, struct imap_msg **out, size_t *n,
-              int *truncated, struct tr_err *err);
+/* The messages with a UID above after_uid and below uidnext (STATUS's
+ * UIDNEXT; 0: no bound), in UID order, at most max (*truncated set when
+ * there were more), asked in windows of UIDs whose answers stay small.
+ * *out caller-owned (free). */
+int imap_list(struct imap_conn *ic, uint32_t after_uid, uint32_t uidnext, size_t max, struct imap_msg **out,
+              size_t *n, int *truncated, struct tr_err *err);
 
 /* Fetches message uid into out (initialized by the caller with its cap):
  * the whole message, or with head > 0 its first head bytes.  Returns 0,

@@ -227,7 +227,7 @@ int imap_sync(struct imap_conn *ic, const struct imap_sync_opts *so, struct tr_d
         if (imap_move(ic, set, so->folder, srv_err) < 0)
             return -2;
     }
-    if (imap_list(ic, last, IMAP_RUN_MESSAGES_MAX, &msgs, &n, &t->more, srv_err) < 0)
+    if (imap_list(ic, last, uidnext, IMAP_RUN_MESSAGES_MAX, &msgs, &n, &t->more, srv_err) < 0)
         return -2;
 
     if (tr_db_begin(db, db_err) < 0) {

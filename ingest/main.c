@@ -491,6 +491,12 @@ static int imap_prepare(const struct imap_args *a, struct imap_conn **ic, struct
         fprintf(stderr, PROG ": %s\n", err.detail);
         return EX_USAGE_ERR;
     }
+    if (imap_open(&conf, ic, &err) < 0) {
+        fputs(PROG ": --imap: ", stderr);
+        put_safe(stderr, err.detail);
+        fputc('\n', stderr);
+        return EX_USAGE_ERR;
+    }
     if (a->password_file) {
         if (imap_read_password(a->password_file, &password, &err) < 0) {
             fprintf(stderr, PROG ": %s\n", err.detail);
@@ -503,16 +509,7 @@ static int imap_prepare(const struct imap_args *a, struct imap_conn **ic, struct
                 IMAP_PASSWORD_ENV " (at most %d bytes)\n", IMAP_PASSWORD_MAX);
         return EX_USAGE_ERR;
     }
-    conf.password = password;
-    if (imap_open(&conf, ic, &err) < 0) {
-        explicit_bzero(password, strlen(password));
-        free(password);
-        fputs(PROG ": --imap: ", stderr);
-        put_safe(stderr, err.detail);
-        fputc('\n', stderr);
-        return EX_USAGE_ERR;
-    }
-    /* libcurl copied it. */
+    imap_set_password(*ic, password);         /* libcurl keeps a copy */
     explicit_bzero(password, strlen(password));
     free(password);
     return 0;
@@ -708,8 +705,11 @@ int main(int argc, char **argv)
             fprintf(stderr, PROG ": libcurl cannot start\n");
             return EX_SERVER;
         }
-        if ((rc = imap_prepare(&imap, &ic, &imap_so)) != 0)
+        if ((rc = imap_prepare(&imap, &ic, &imap_so)) != 0) {
+            imap_close(ic);
+            curl_global_cleanup();
             return rc;
+        }
     }
 
     tr_mime_init();

@@ -25,6 +25,8 @@ test_pkgs="$test_pkgs unbound nginx-light openssl"
 test_pkgs="$test_pkgs curl"
 # tlsrpt-report metrics' test: promtool.
 test_pkgs="$test_pkgs prometheus"
+# tlsrpt-ingest --imap's tests: a private Dovecot (IMAP over TLS).
+test_pkgs="$test_pkgs dovecot-imapd dovecot-core"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--build" ] || pkgs="$build_pkgs $test_pkgs"
