@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define IMAP_CONNECT_TIMEOUT_S  30    /* TCP connect and TLS handshake */
 #define IMAP_RESPONSE_TIMEOUT_S 60    /* waiting for any one server response */
@@ -260,6 +261,12 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     if (user == NULL || user[0] == '\0' || host == NULL || port == NULL) {
         tr_err_set(err, IMAP_E_URL, "the URL wants a user and a host: imaps://USER@HOST[:PORT]/MAILBOX");
         goto out;
+    }
+    for (const char *p = user; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            tr_err_set(err, IMAP_E_URL, "the user name in the URL has a control character");
+            goto out;
+        }
     }
     if (query || frag || opts) {
         tr_err_set(err, IMAP_E_URL, "the URL takes no ?query, #fragment or ;options");

@@ -37,6 +37,7 @@ python3.  Dovecot runs as root in CI (its mail processes as the user
 dovecot, logins as dovenull), or as the test's own user otherwise.
 """
 import base64
+import fcntl
 import gzip
 import imaplib
 import json
@@ -64,6 +65,7 @@ IMAP_PORT = 10143
 USER = "rua"
 PASSWORD = "s3cret-pass"
 SKIP = 77
+F_SETPIPE_SZ = 1031                   # fcntl.F_SETPIPE_SZ (Python 3.10+), Linux
 
 
 def note(msg):
@@ -333,17 +335,24 @@ def case_store(tmp, dv, run):
 def case_kill(tmp, dv, run):
     ids = fill(dv, 240, 60)
     # -v lines unbuffered (stdbuf) so the test sees each stored report.
+    # A one-page pipe: the writer cannot run more than ~30 lines ahead of
+    # this reader, so the kill falls mid-run however fast the machine is.
     cmd = ["stdbuf", "-oL"] + run.args("-v") if shutil.which("stdbuf") else run.args("-v")
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rfd, wfd = os.pipe()
+    fcntl.fcntl(wfd, F_SETPIPE_SZ, 4096)
+    p = subprocess.Popen(cmd, stdout=wfd, stderr=subprocess.DEVNULL)
+    os.close(wfd)
+    out = os.fdopen(rfd, "r")
     seen = 0
     deadline = time.time() + 40
     while seen < 100 and time.time() < deadline:
-        line = p.stdout.readline()
+        line = out.readline()
         if not line:
             break
         seen += line.startswith("stored")
     p.send_signal(signal.SIGKILL)
     p.wait()
+    out.close()
     check(seen >= 100, "the first run printed 100 stored reports before the kill: %d" % seen)
     committed = len(run.report_ids())
     last = run.rows("SELECT last_uid FROM imap_state")
