@@ -335,12 +335,13 @@ def case_store(tmp, dv, run):
 def case_kill(tmp, dv, run):
     ids = fill(dv, 240, 60)
     # -v lines unbuffered (stdbuf) so the test sees each stored report.
-    # A one-page pipe: the writer cannot run more than ~30 lines ahead of
-    # this reader, so the kill falls mid-run however fast the machine is.
-    cmd = ["stdbuf", "-oL"] + run.args("-v") if shutil.which("stdbuf") else run.args("-v")
+    # A one-page pipe: the writer (its stdio buffer of 4 KiB, then the
+    # pipe's 4 KiB) cannot run more than ~60 lines ahead of this reader, so
+    # the kill falls mid-run however fast the machine is.
     rfd, wfd = os.pipe()
     fcntl.fcntl(wfd, F_SETPIPE_SZ, 4096)
-    p = subprocess.Popen(cmd, stdout=wfd, stderr=subprocess.DEVNULL)
+    errf = open(os.path.join(tmp, "kill.stderr"), "wb")
+    p = subprocess.Popen(run.args("-v"), stdout=wfd, stderr=errf)
     os.close(wfd)
     out = os.fdopen(rfd, "r")
     seen = 0
@@ -353,7 +354,9 @@ def case_kill(tmp, dv, run):
     p.send_signal(signal.SIGKILL)
     p.wait()
     out.close()
-    check(seen >= 100, "the first run printed 100 stored reports before the kill: %d" % seen)
+    errf.close()
+    check(seen >= 100, "the first run printed 100 stored reports before the kill: %d %s"
+          % (seen, open(os.path.join(tmp, "kill.stderr"), errors="replace").read()[-500:]))
     committed = len(run.report_ids())
     last = run.rows("SELECT last_uid FROM imap_state")
     note("killed after %d stored lines: %d reports committed, state %s" % (seen, committed, last))
