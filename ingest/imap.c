@@ -585,35 +585,3 @@ int imap_move(struct imap_conn *ic, const char *uid_set, const char *folder, str
         return -1;
     return 0;
 }
-
-/* ---- the password ---- */
-
-int imap_read_password(const char *file, char **out, struct tr_err *err)
-{
-    char buf[IMAP_PASSWORD_MAX + 2];
-    FILE *f = fopen(file, "r");
-    size_t len;
-
-    *out = NULL;
-    if (f == NULL) {
-        tr_err_set(err, TR_E_IO, "password file %.200s: %s", file, strerror(errno));
-        return -1;
-    }
-    if (fgets(buf, sizeof buf, f) == NULL)
-        buf[0] = '\0';
-    fclose(f);
-    len = strlen(buf);
-    if (len > 0 && buf[len - 1] != '\n' && len > IMAP_PASSWORD_MAX) {
-        tr_err_set(err, TR_E_USAGE, "password file %.200s: first line over %d bytes", file, IMAP_PASSWORD_MAX);
-        return -1;
-    }
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        buf[--len] = '\0';
-    if (len == 0) {
-        tr_err_set(err, TR_E_USAGE, "password file %.200s: the first line is empty", file);
-        return -1;
-    }
-    *out = xstrdup(buf);
-    explicit_bzero(buf, sizeof buf);
-    return 0;
-}

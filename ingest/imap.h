@@ -12,7 +12,8 @@
  *               database (schema/010-imap.sql imap_state), each new message
  *               through tr_ingest_input() and the caller's sink, the last
  *               UID recorded in the same transaction as the message's
- *               reports, then the --imap-after action.
+ *               reports, then the --imap-after action; the parsing of
+ *               --imap-after and of the password file.
  */
 #ifndef TLSRPT_INGEST_IMAP_H
 #define TLSRPT_INGEST_IMAP_H
@@ -95,10 +96,6 @@ int imap_store(struct imap_conn *ic, const char *uid_set, const char *flags, str
  * the server has no MOVE, UID COPY + \Deleted + UID EXPUNGE (UIDPLUS). */
 int imap_move(struct imap_conn *ic, const char *uid_set, const char *folder, struct tr_err *err);
 
-/* Reads the first line of file (without its line end) as the password:
- * at most IMAP_PASSWORD_MAX bytes, not empty.  *out caller-owned. */
-int imap_read_password(const char *file, char **out, struct tr_err *err);
-
 /* Checks a folder name as imap_open checks the mailbox (IMAP_E_URL). */
 int imap_check_mailbox_name(const char *name, struct tr_err *err);
 
@@ -110,6 +107,14 @@ struct imap_sync_opts {
     enum imap_after after;
     const char *folder;        /* IMAP_AFTER_MOVE: where processed messages go */
 };
+
+/* Parses --imap-after keep|seen|move:FOLDER (NULL: keep) into so; the
+ * folder borrowed from s.  Returns 0 or -1 with err (TR_E_USAGE). */
+int imap_parse_after(const char *s, struct imap_sync_opts *so, struct tr_err *err);
+
+/* Reads the first line of file (without its line end) as the password:
+ * at most IMAP_PASSWORD_MAX bytes, not empty.  *out caller-owned. */
+int imap_read_password(const char *file, char **out, struct tr_err *err);
 
 /* What one run did beyond the ingest counts. */
 struct imap_tally {

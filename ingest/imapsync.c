@@ -16,11 +16,15 @@
  * skipped.  A run killed after a commit but before its move leaves those
  * messages in the mailbox; in move mode each run first moves every
  * message at or below the recorded UID.
+ *
+ * Also the run's options from the command line: --imap-after and the
+ * password file.
  */
 #include "imap.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,4 +260,54 @@ int imap_sync(struct imap_conn *ic, const struct imap_sync_opts *so, struct tr_d
     sqlite3_finalize(s.put);
     free(msgs);
     return rc;
+}
+
+/* ---- the options ---- */
+
+int imap_parse_after(const char *s, struct imap_sync_opts *so, struct tr_err *err)
+{
+    memset(so, 0, sizeof *so);
+    if (s == NULL || strcmp(s, "keep") == 0)
+        so->after = IMAP_AFTER_KEEP;
+    else if (strcmp(s, "seen") == 0)
+        so->after = IMAP_AFTER_SEEN;
+    else if (strncmp(s, "move:", 5) == 0) {
+        so->after = IMAP_AFTER_MOVE;
+        so->folder = s + 5;
+        return imap_check_mailbox_name(so->folder, err);
+    } else {
+        tr_err_set(err, TR_E_USAGE, "--imap-after wants keep, seen or move:FOLDER, not '%.100s'", s);
+        return -1;
+    }
+    return 0;
+}
+
+int imap_read_password(const char *file, char **out, struct tr_err *err)
+{
+    char buf[IMAP_PASSWORD_MAX + 2];
+    FILE *f = fopen(file, "r");
+    size_t len;
+
+    *out = NULL;
+    if (f == NULL) {
+        tr_err_set(err, TR_E_IO, "password file %.200s: %s", file, strerror(errno));
+        return -1;
+    }
+    if (fgets(buf, sizeof buf, f) == NULL)
+        buf[0] = '\0';
+    fclose(f);
+    len = strlen(buf);
+    if (len > 0 && buf[len - 1] != '\n' && len > IMAP_PASSWORD_MAX) {
+        tr_err_set(err, TR_E_USAGE, "password file %.200s: first line over %d bytes", file, IMAP_PASSWORD_MAX);
+        return -1;
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        buf[--len] = '\0';
+    if (len == 0) {
+        tr_err_set(err, TR_E_USAGE, "password file %.200s: the first line is empty", file);
+        return -1;
+    }
+    *out = xstrdup(buf);
+    explicit_bzero(buf, sizeof buf);
+    return 0;
 }

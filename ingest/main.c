@@ -93,7 +93,8 @@ static void usage(FILE *f)
         "       " PROG " [--db FILE] --imap imaps://USER@HOST[:PORT]/MAILBOX [--imap-after ACTION]\n"
         "\n"
         "Store TLS-RPT (RFC 8460) reports from files, messages, mboxes, Maildirs,\n"
-        "directories (recursive) or standard input (-) in the tlsrpt database.\n"
+        "directories (recursive), standard input (-) or an IMAP mailbox (--imap) in the\n"
+        "tlsrpt database.\n"
         "\n"
         "  --db FILE                 database (default: $TLSRPT_DB, else %s)\n"
         "  --dump                    parse and print one JSON object per report; no database\n"
@@ -459,25 +460,6 @@ struct imap_args {
     const char *url, *password_file, *ca_file, *after;
 };
 
-/* Parses --imap-after keep|seen|move:FOLDER into so.  Returns 0 or -1. */
-static int parse_after(const char *s, struct imap_sync_opts *so, struct tr_err *err)
-{
-    memset(so, 0, sizeof *so);
-    if (s == NULL || strcmp(s, "keep") == 0)
-        so->after = IMAP_AFTER_KEEP;
-    else if (strcmp(s, "seen") == 0)
-        so->after = IMAP_AFTER_SEEN;
-    else if (strncmp(s, "move:", 5) == 0) {
-        so->after = IMAP_AFTER_MOVE;
-        so->folder = s + 5;
-        return imap_check_mailbox_name(so->folder, err);
-    } else {
-        tr_err_set(err, TR_E_USAGE, "--imap-after wants keep, seen or move:FOLDER, not '%.100s'", s);
-        return -1;
-    }
-    return 0;
-}
-
 /* Checks the --imap options and connects nothing yet: the password, the
  * URL, --imap-after.  Returns 0, or an exit code after a message. */
 static int imap_prepare(const struct imap_args *a, struct imap_conn **ic, struct imap_sync_opts *so)
@@ -487,7 +469,7 @@ static int imap_prepare(const struct imap_args *a, struct imap_conn **ic, struct
     const char *env = getenv(IMAP_PASSWORD_ENV);
     struct tr_err err;
 
-    if (parse_after(a->after, so, &err) < 0) {
+    if (imap_parse_after(a->after, so, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);
         return EX_USAGE_ERR;
     }
