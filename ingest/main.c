@@ -683,6 +683,10 @@ int main(int argc, char **argv)
         return EX_USAGE_ERR;
     }
     if (imap.url) {
+        /* libcurl with CURLOPT_NOSIGNAL leaves SIGPIPE alone, and OpenSSL
+         * writes to a socket the server may have closed: an EPIPE error,
+         * not the end of the process. */
+        signal(SIGPIPE, SIG_IGN);
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
             fprintf(stderr, PROG ": libcurl cannot start\n");
             return EX_SERVER;

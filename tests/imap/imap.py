@@ -31,6 +31,9 @@ Cases:
               fetch_body bytes of the session); the other reports stored
   after       --imap-after seen (all \\Seen) and move:Done (INBOX empty,
               Done holds them), a missing folder refused before any fetch
+  samples     samples/*.eml through IMAP and as files into another
+              database: the same reports (key, warnings, policies, failure
+              rows) and the same quarantine reasons
 
 Packages (tests/install-deps.sh): dovecot-imapd, dovecot-core, openssl,
 python3.  Dovecot runs as root in CI (its mail processes as the user
@@ -474,6 +477,45 @@ def case_after(tmp, dv, run):
     check(len(run.report_ids()) == 30, "30 reports stored once: %d" % len(run.report_ids()))
 
 
+SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples")
+# Not raw_json_z: IMAP hands a message over with CRLF line ends (RFC 5322)
+# where the Maildir file has LF, so a report sent as the message's text
+# body (raw-json.eml) keeps other line ends as sent.
+REPORT_ROWS = ("SELECT r.org_name, r.report_id, r.start_time, r.end_time, r.warnings,"
+               " (SELECT group_concat(p.policy_type || '/' || p.policy_domain || '/' || p.successful_sessions"
+               "  || '/' || p.failed_sessions, ',') FROM policy p WHERE p.report = r.id),"
+               " (SELECT count(*) FROM failure f JOIN policy p ON f.policy = p.id WHERE p.report = r.id)"
+               " FROM report r ORDER BY r.org_name, r.report_id")
+
+
+def case_samples(tmp, dv, run):
+    emls = sorted(os.path.join(SAMPLES, n) for n in os.listdir(SAMPLES) if n.endswith(".eml"))
+    for path in emls:
+        with open(path, "rb") as f:
+            dv.deliver(f.read())
+    files_db = os.path.join(tmp, "files.db")
+    p = subprocess.run([INGEST, "--db", files_db, "--json"] + emls, capture_output=True, text=True, timeout=60)
+    want = json.loads(p.stdout.splitlines()[-1])
+    rc, c, err = run()
+    check(c and c["messages"] == len(emls) and c["stored"] == want["stored"] and
+          c["quarantined"] == want["quarantined"] and rc == p.returncode,
+          "%d samples over IMAP count as from files: %s vs %s (exit %d vs %d)" % (len(emls), c, want, rc, p.returncode))
+    con = sqlite3.connect(files_db)
+    try:
+        rows = con.execute(REPORT_ROWS).fetchall()
+        reasons = con.execute("SELECT reason FROM quarantine ORDER BY reason").fetchall()
+    except sqlite3.Error as e:
+        rows, reasons = str(e), None
+    finally:
+        con.close()
+    got = run.rows(REPORT_ROWS)
+    check(got == rows and len(rows) == want["stored"],
+          "the same %d reports, warnings, policies and failure rows: %s"
+          % (len(rows), [r[:2] for r in got] if got != rows else "equal"))
+    check(run.rows("SELECT reason FROM quarantine ORDER BY reason") == reasons,
+          "the same quarantine reasons: %s" % reasons)
+
+
 def main():
     if shutil.which("dovecot") is None or shutil.which("openssl") is None:
         print("dovecot or openssl missing (tests/install-deps.sh)")
@@ -485,7 +527,7 @@ def main():
             return 1
         run = Run(tmp, dv)
         {"store": case_store, "kill": case_kill, "errors": case_errors, "uidvalidity": case_uidvalidity,
-         "oversize": case_oversize, "after": case_after}[CASE](tmp, dv, run)
+         "oversize": case_oversize, "after": case_after, "samples": case_samples}[CASE](tmp, dv, run)
     finally:
         dv.stop()
         if exit_status() == 0:
