@@ -84,8 +84,13 @@ int imap_check_mailbox_name(const char *name, struct tr_err *err)
 static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 {
     struct imap_conn *ic = arg;
+    const char *sp;
     (void)c;
-    if (type != CURLINFO_HEADER_IN || size < 2 || data[0] == '*' || data[0] == '+')
+    /* Tagged: "TAG OK|NO|BAD ...", not "* ..." nor the ")" after a literal. */
+    if (type != CURLINFO_HEADER_IN || size < 2 || !isalnum((unsigned char)data[0]) ||
+        (sp = memchr(data, ' ', size)) == NULL || (size_t)(sp - data) + 4 > size ||
+        (strncasecmp(sp + 1, "OK", 2) != 0 && strncasecmp(sp + 1, "NO", 2) != 0 &&
+         strncasecmp(sp + 1, "BAD", 3) != 0))
         return 0;
     while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
         size--;
