@@ -559,9 +559,17 @@ int imap_fetch(struct imap_conn *ic, uint32_t uid, size_t head, struct tr_buf *o
         return 0;
     if (rc == CURLE_WRITE_ERROR && bd.over)
         return 1;                     /* over out's cap: what fitted is kept */
-    /* No FETCH data before a tagged OK: the UID is not there (any more). */
-    if (rc == CURLE_WEIRD_SERVER_REPLY && strstr(ic->tagged, " OK") != NULL)
-        tr_err_set(err, IMAP_E_GONE, "UID %lu: the server has no such message now", (unsigned long)uid);
+    /* Deleted since the listing, the server answers without the message
+     * (Dovecot: BODY[] NIL, or no FETCH at all).  Gone only when asking for
+     * the UID again shows none: any other failure stops the run, so that
+     * no message is passed over. */
+    if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_REMOTE_FILE_NOT_FOUND) {
+        struct listing ls = { NULL, 0, 0, 1, 0, 0, 0, 0 };
+        struct tr_err again;
+        if (list_window(ic, &ls, uid, uid, &again) == 0 && ls.hits == 0)
+            tr_err_set(err, IMAP_E_GONE, "UID %lu: the server has no such message now", (unsigned long)uid);
+        free(ls.v);
+    }
     return -1;
 }
 

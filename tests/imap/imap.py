@@ -31,6 +31,9 @@ Cases:
               fetch_body bytes of the session); the other reports stored
   after       --imap-after seen (all \\Seen) and move:Done (INBOX empty,
               Done holds them), a missing folder refused before any fetch
+  gone        a message deleted on the server after the listing, before its
+              fetch: counted as gone, the run goes on, every other report
+              stored
   samples     samples/*.eml through IMAP and as files into another
               database: the same reports (key, warnings, policies, failure
               rows) and the same quarantine reasons
@@ -41,6 +44,7 @@ dovecot, logins as dovenull), or as the test's own user otherwise.
 """
 import base64
 import fcntl
+import glob
 import gzip
 import imaplib
 import json
@@ -477,6 +481,33 @@ def case_after(tmp, dv, run):
     check(len(run.report_ids()) == 30, "30 reports stored once: %d" % len(run.report_ids()))
 
 
+def case_gone(tmp, dv, run):
+    ids = fill(dv, 96, 24)
+    last = max(flags(dv))
+    rfd, wfd = os.pipe()
+    fcntl.fcntl(wfd, F_SETPIPE_SZ, 4096)
+    p = subprocess.Popen(run.args("-v"), stdout=wfd, stderr=subprocess.PIPE)
+    os.close(wfd)
+    out = os.fdopen(rfd, "r")
+    first = out.readline()            # the listing is done before the first fetch
+    # The writer is at most ~60 lines ahead: the last message is not
+    # fetched yet.  Delete it as a mail client would, under the server.
+    files = sorted(glob.glob(os.path.join(dv.maildir, "cur", "*")), key=lambda f: int(os.path.basename(f).split(".")[0]))
+    os.unlink(files[-1])
+    rest = out.read()
+    out.close()
+    err = p.stderr.read().decode(errors="replace")
+    p.wait()
+    counts = json.loads([l for l in (first + rest).splitlines() if l.startswith("{")][-1])
+    check(p.returncode == 1 and counts["gone"] == 1 and counts["messages"] == 119,
+          "the deleted message counted as gone, the others fetched: %d %s %s" % (p.returncode, counts, err))
+    # fill() puts other mail at every fifth place: the last (120th) is one.
+    check(run.report_ids() == ids, "every report stored: %d of %d" % (len(run.report_ids()), len(ids)))
+    q = run.rows("SELECT count(*) FROM quarantine")
+    check(q == [(23,)], "the other 23 mails quarantined, not the gone one: %s" % q)
+    check(run.rows("SELECT last_uid FROM imap_state") == [(last,)], "the state past the gone UID %d" % last)
+
+
 SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples")
 # Not raw_json_z: IMAP hands a message over with CRLF line ends (RFC 5322)
 # where the Maildir file has LF, so a report sent as the message's text
@@ -527,7 +558,8 @@ def main():
             return 1
         run = Run(tmp, dv)
         {"store": case_store, "kill": case_kill, "errors": case_errors, "uidvalidity": case_uidvalidity,
-         "oversize": case_oversize, "after": case_after, "samples": case_samples}[CASE](tmp, dv, run)
+         "oversize": case_oversize, "after": case_after, "samples": case_samples,
+         "gone": case_gone}[CASE](tmp, dv, run)
     finally:
         dv.stop()
         if exit_status() == 0:
