@@ -14,9 +14,11 @@
 #include "sql.h"
 #include "tlsrpt/codes.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *rpt_severity_name(enum rpt_severity s)
 {
@@ -218,7 +220,7 @@ struct fdomain *fb_domain(struct fb *b, const char *name)
     d = &b->dom[b->n_dom];
     memset(d, 0, sizeof *d);
     d->name = xstrdup(name);
-    d->first = d->last = -1;
+    d->first = d->last = d->np_first = d->np_last = -1;
     fmap_put(&b->dom_map, name, b->n_dom++);
     return d;
 }
@@ -556,19 +558,36 @@ static int has_ci(const char *s, const char *word)
     return 0;
 }
 
+/* 1 when s holds number as a word of its own ("code: 404", not the 404
+ * of a host name such as mta-sts.fetch404.example). */
+static int has_number(const char *s, const char *number)
+{
+    size_t n = strlen(number);
+    for (const char *p = strstr(s, number); p != NULL; p = strstr(p + 1, number)) {
+        char before = p > s ? p[-1] : ' ', after = p[n];
+        if (!isalnum((unsigned char)before) && before != '.' && before != '-' && !isalnum((unsigned char)after) &&
+            after != '.' && after != '-')
+            return 1;
+    }
+    return 0;
+}
+
+/* What a reason code of sts-policy-fetch-error says: a timeout or an
+ * unreachable host first (their texts often name the URL), then a 404, a
+ * TLS failure, another HTTP status. */
 static enum fetch_class fetch_class(const char *rc)
 {
     if (rc == NULL || rc[0] == '\0')
         return FC_OTHER;
-    if (has_ci(rc, "404") || has_ci(rc, "not found"))
-        return FC_404;
-    if (has_ci(rc, "timeout") || has_ci(rc, "timed out") || has_ci(rc, "deadline") || has_ci(rc, "refused") || has_ci(rc, "unreachable") ||
-        has_ci(rc, "resolve") || has_ci(rc, "nxdomain"))
+    if (has_ci(rc, "timeout") || has_ci(rc, "timed out") || has_ci(rc, "deadline") || has_ci(rc, "refused") ||
+        has_ci(rc, "unreachable") || has_ci(rc, "resolve") || has_ci(rc, "nxdomain"))
         return FC_TIMEOUT;
+    if (has_number(rc, "404") || has_ci(rc, "not found"))
+        return FC_404;
     if (has_ci(rc, "tls") || has_ci(rc, "ssl") || has_ci(rc, "certificate") || has_ci(rc, "handshake") ||
         has_ci(rc, "x509"))
         return FC_TLS;
-    if (has_ci(rc, "http") || has_ci(rc, "status") || has_ci(rc, "redirect") || has_ci(rc, "30"))
+    if (has_ci(rc, "http") || has_ci(rc, "status") || has_ci(rc, "redirect"))
         return FC_HTTP;
     return FC_OTHER;
 }
@@ -744,6 +763,46 @@ static void rule_mx_rate(struct fb *b, const struct faggs *per_mx)
         x->fix = fmt_fix("Fix %s first (its failure-type findings say how), or take it out of the MX records "
                          "until it is fixed.", a->key);
         free(ty);
+    }
+}
+
+/* mx-not-in-policy: a failing MX host that no mx pattern of the policies
+ * senders saw matches; critical when one of them was mode enforce (senders
+ * then do not deliver to it). */
+static void rule_mx_not_in_policy(struct fb *b, const struct faggs *per_mx)
+{
+    for (size_t i = 0; i < per_mx->n; i++) {
+        const struct fagg *a = &per_mx->v[i];
+        struct fdomain *d = fb_domain(b, a->dom);
+        struct fnames pl = {0};
+        struct rpt_finding *x;
+        int enforce = 0;
+        char *pats;
+        if (a->failed <= 0 || !fr_is_host(a->key) || fr_mx_in_policies(d, a->key) != 0)
+            continue;
+        for (size_t v = 0; v < d->n_pol; v++) {
+            enforce |= strcmp(d->pol[v].mode, "enforce") == 0;
+            for (size_t k = 0; k < d->pol[v].n_mx; k++)
+                fnames_add(&pl, d->pol[v].mx[k]);
+        }
+        pats = fnames_join(&pl, ", ");
+        x = fb_add(b, "mx-not-in-policy", enforce ? RPT_SEV_CRITICAL : RPT_SEV_WARNING, d->name);
+        x->mx = xstrdup(a->key);
+        set_numbers(x, a->failed, d->ok + d->bad);
+        x->orgs = fnames_join(&a->orgs, ", ");
+        x->type = a->names.n == 1 ? xstrdup(a->names.v[0]) : NULL;
+        x->first_day = a->first;
+        x->last_day = a->last;
+        x->policies = fr_versions_text(d);
+        x->evidence = xasprintf("%lld failed sessions at %s, which matches none of the mx patterns senders saw "
+                                "(%s)%s.", (long long)a->failed, a->key, pats ? pats : "",
+                                enforce ? "; under mode enforce senders do not deliver to it" : "");
+        x->meaning = xstrdup("The MTA-STS policy does not list this MX: the policy was not updated after an MX "
+                             "change, or the MX record points at a host that should not receive mail.");
+        x->fix = xasprintf("Add an mx line matching %s to the policy of mta-sts.%s (or remove the MX record) "
+                           "and change the id of the _mta-sts TXT record.", a->key, d->name);
+        free(pats);
+        fnames_free(&pl);
     }
 }
 
@@ -993,7 +1052,8 @@ int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_
     b.win.epoch_keys = 1;
     b.prev = b.win;
     b.prev.until = s->since;
-    b.prev.since = s->since - (s->until - s->since);
+    /* the same number of days before (whole days when the window is) */
+    b.prev.since = s->since - (s->until - s->since + 86399) / 86400 * 86400;
     f->since = s->since;
     f->until = s->until;
     f->prev_since = b.prev.since;
@@ -1006,6 +1066,7 @@ int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_
     rule_mx_rate(&b, &per_mx);
     rule_diagnoses(&b, &g, &per_type);
     rule_new(&b, &per_mx, &per_type);
+    rule_mx_not_in_policy(&b, &per_mx);
     if (fr_policy_rules(&b, err) < 0 || fr_reporter_rules(&b, err) < 0 || fr_pipeline_rules(&b, err) < 0)
         goto done;
 

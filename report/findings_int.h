@@ -73,6 +73,7 @@ struct fdomain {
     struct fnames no_policy_orgs; /* organizations that reported no-policy-found */
     struct fnames sts_orgs;       /* organizations that reported an sts policy */
     int64_t no_policy_sessions;   /* sessions reported under no-policy-found */
+    int64_t np_first, np_last;    /* days of those reports, -1 none */
 };
 
 /* A build in progress. */
@@ -100,6 +101,9 @@ enum rpt_severity fb_rate_severity(const struct fb *b, double rate);
 /* findings_rules.c: reads the window's policy strings into the domains
  * (before the failure rules, which use them for validation-failure). */
 int fr_load_policies(struct fb *b, struct tr_err *err);
+/* 1 for a host name, 0 for "[ip]" and "(none)" (how an MX without a
+ * name shows). */
+int fr_is_host(const char *h);
 /* 1 when host matches a pattern of any version of d's policies, 0 when
  * none does, -1 when d has no sts policy with mx patterns. */
 int fr_mx_in_policies(const struct fdomain *d, const char *host);
@@ -109,5 +113,7 @@ int fr_policy_rules(struct fb *b, struct tr_err *err);
 int fr_reporter_rules(struct fb *b, struct tr_err *err);
 int fr_pipeline_rules(struct fb *b, struct tr_err *err);
 void fr_free_policies(struct fdomain *d);
+/* d's policy versions, one a line ("version: STSv1; mode: ..."); caller owns it. */
+char *fr_versions_text(const struct fdomain *d);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The capture pipeline's last stored report is the latest received_time
  * of this many most recently inserted reports (received_time has no
@@ -175,8 +176,13 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
         struct fpolicy *v;
 
         if (strcmp(type, "no-policy-found") == 0) {
+            int64_t first = cell_int(t, r, 5), last = cell_int(t, r, 6);
             fnames_add(&d->no_policy_orgs, org);
             d->no_policy_sessions += cell_int(t, r, 7);
+            if (d->np_first < 0 || first < d->np_first)
+                d->np_first = first;
+            if (last > d->np_last)
+                d->np_last = last;
             continue;
         }
         if (strcmp(type, "sts") != 0)
@@ -204,8 +210,7 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
     return rc;
 }
 
-/* A host name (not "[ip]" or "(none)"). */
-static int is_host(const char *h)
+int fr_is_host(const char *h)
 {
     return h[0] != '[' && h[0] != '(' && h[0] != '\0';
 }
@@ -245,7 +250,7 @@ static int same_mx(const struct fpolicy *a, const struct fpolicy *b)
 }
 
 /* The versions, one a line ("version: STSv1; mode: ...").  Caller owns it. */
-static char *versions_text(const struct fdomain *d)
+char *fr_versions_text(const struct fdomain *d)
 {
     struct tr_buf b;
     size_t len;
@@ -297,7 +302,7 @@ static void rule_drift(struct fb *b, struct fdomain *d)
     tr_buf_append(&ev, ".", 1);
     x = fb_add(b, "policy-drift", mode_or_mx && overlap ? RPT_SEV_WARNING : RPT_SEV_INFO, d->name);
     x->orgs = fnames_join(&orgs, ", ");
-    x->policies = versions_text(d);
+    x->policies = fr_versions_text(d);
     x->first_day = d->pol[0].first;
     x->last_day = d->pol[0].last;
     for (size_t i = 1; i < d->n_pol; i++) {
@@ -326,54 +331,23 @@ static void rule_drift(struct fb *b, struct fdomain *d)
     fnames_free(&orgs);
 }
 
-/* mx-not-in-policy and policy-pattern-unused: failing MX hosts no pattern
- * of the policies senders saw matches; then the patterns of the newest
- * version that no failing MX matched (the "MX moved, policy not updated"
- * pitfall). */
-static void rule_stale_mx(struct fb *b, struct fdomain *d)
+/* policy-pattern-unused: when MX hosts outside the policy failed
+ * (mx-not-in-policy, findings.c), the patterns of the newest version that
+ * no failing MX matched (the "MX moved, policy not updated" pitfall). */
+static void rule_unused_patterns(struct fb *b, struct fdomain *d)
 {
     const struct fpolicy *nv = newest(d);
-    int enforce = 0, stale = 0;
-    char *policies;
+    int stale = 0;
 
-    if (nv == NULL || fr_mx_in_policies(d, "") < 0)
+    if (nv == NULL)
         return;
-    for (size_t i = 0; i < d->n_pol; i++)
-        enforce |= strcmp(d->pol[i].mode, "enforce") == 0;
-    policies = versions_text(d);
-    for (size_t m = 0; m < d->mxs.n; m++) {
-        const char *host = d->mxs.v[m];
-        struct rpt_finding *x;
-        char *pats;
-        struct fnames pl = {0};
-        if (!is_host(host) || fr_mx_in_policies(d, host) != 0)
-            continue;
-        stale = 1;
-        for (size_t i = 0; i < d->n_pol; i++)
-            for (size_t k = 0; k < d->pol[i].n_mx; k++)
-                fnames_add(&pl, d->pol[i].mx[k]);
-        pats = fnames_join(&pl, ", ");
-        x = fb_add(b, "mx-not-in-policy", enforce ? RPT_SEV_CRITICAL : RPT_SEV_WARNING, d->name);
-        x->mx = xstrdup(host);
-        x->failed = d->mxs.num[m];
-        x->sessions = d->ok + d->bad;
-        x->rate = x->sessions > 0 ? 100.0 * (double)x->failed / (double)x->sessions : -1;
-        x->policies = xstrdup(policies);
-        x->evidence = xasprintf("%lld failed sessions at %s, which matches none of the mx patterns senders saw "
-                                "(%s)%s.", (long long)x->failed, host, pats ? pats : "",
-                                enforce ? "; under mode enforce senders do not deliver to it" : "");
-        x->meaning = xstrdup("The MTA-STS policy does not list this MX: the policy was not updated after an MX "
-                             "change, or the MX record points at a host that should not receive mail.");
-        x->fix = xasprintf("Add an mx line matching %s to the policy of mta-sts.%s (or remove the MX record) "
-                           "and change the id of the _mta-sts TXT record.", host, d->name);
-        free(pats);
-        fnames_free(&pl);
-    }
+    for (size_t m = 0; m < d->mxs.n && !stale; m++)
+        stale = fr_is_host(d->mxs.v[m]) && fr_mx_in_policies(d, d->mxs.v[m]) == 0;
     for (size_t k = 0; stale && k < nv->n_mx; k++) {
         int used = 0;
         struct rpt_finding *x;
         for (size_t m = 0; m < d->mxs.n && !used; m++)
-            used = is_host(d->mxs.v[m]) && stspol_mx_match(nv->mx[k], d->mxs.v[m]);
+            used = fr_is_host(d->mxs.v[m]) && stspol_mx_match(nv->mx[k], d->mxs.v[m]);
         if (used)
             continue;
         x = fb_add(b, "policy-pattern-unused", RPT_SEV_INFO, d->name);
@@ -387,7 +361,6 @@ static void rule_stale_mx(struct fb *b, struct fdomain *d)
                              "not).");
         x->fix = xstrdup("If the MX moved, replace this mx line with the new host and change the _mta-sts id.");
     }
-    free(policies);
 }
 
 /* mode-testing-ready, mode-testing-failures, mode-none, from the version
@@ -469,6 +442,8 @@ static void rule_not_found(struct fb *b, struct fdomain *d)
     x = fb_add(b, "policy-not-found-by-some", RPT_SEV_WARNING, d->name);
     x->orgs = fnames_join(&d->no_policy_orgs, ", ");
     x->sessions = d->no_policy_sessions;
+    x->first_day = d->np_first;
+    x->last_day = d->np_last;
     sts = fnames_join(&d->sts_orgs, ", ");
     x->evidence = xasprintf("%s reported no-policy-found (%lld sessions) while %s saw an MTA-STS policy.",
                             x->orgs, (long long)d->no_policy_sessions, sts);
@@ -497,7 +472,7 @@ int fr_policy_rules(struct fb *b, struct tr_err *err)
     for (size_t i = 0; i < b->n_dom; i++) {
         struct fdomain *d = &b->dom[i];
         rule_drift(b, d);
-        rule_stale_mx(b, d);
+        rule_unused_patterns(b, d);
         if (b->fo->ready_days > 0)
             rule_mode(b, d, ready, rs.since);
         rule_not_found(b, d);
@@ -556,7 +531,7 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
     }
     for (size_t i = 0; i < n; i++) {
         struct rpt_finding *x;
-        char d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX];
+        char d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX], d3[RPT_LABEL_MAX];
         if (v[i].recent || 2 * v[i].days <= ref_days)
             continue;
         x = fb_add(b, "reporter-silent", RPT_SEV_WARNING, v[i].dom);
@@ -564,10 +539,10 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
         x->last_day = v[i].last;
         date_of(b->prev.since, d1);
         date_of(quiet - 86400, d2);
+        date_of(v[i].last, d3);
         x->evidence = xasprintf("%s reported on %lld of the %lld days from %s to %s, and on none of the last %d "
                                 "days; its last report covers %s.", v[i].org, (long long)v[i].days,
-                                (long long)ref_days, d1, d2, b->fo->silent_days,
-                                (date_of(v[i].last, d1), d1));
+                                (long long)ref_days, d1, d2, b->fo->silent_days, d3);
         x->meaning = xstrdup("A sender that reported almost daily stopped: its reports may be lost on the way "
                              "(the rua address, the mail route, the milter or httpd), or it sent no mail to "
                              "the domain.");
