@@ -46,6 +46,38 @@ void fmap_free(struct fmap *m);
 /* "a\x1fb\x1fc": the key of a tuple of names.  Caller owns it. */
 char *fmap_key3(const char *a, const char *b, const char *c);
 
+struct fgroup {
+    char *dom, *mx, *ty;
+    int64_t failed;
+    int64_t first, last;          /* days in the window */
+    int64_t since;                /* first day in the previous window and this one */
+    struct fnames orgs;
+    /* reason codes: each with its failed sessions and days */
+    struct freason { char *rc; int64_t failed, first, last; } *rc;
+    size_t n_rc, alloc_rc;
+    int in_prev;                  /* the previous window had this group */
+};
+
+struct fgroups {
+    struct fgroup *v;
+    size_t n, alloc;
+    struct fmap map;
+    struct fmap prev;             /* (domain, MX, "") and (domain, "", type) with
+                                     failures in the previous window */
+};
+
+/* Groups summed over the MX hosts or over the types of a domain. */
+struct fagg {
+    const char *dom, *key;        /* borrowed from the groups */
+    int64_t failed, first, last, since;
+    struct fnames orgs, names;    /* names: the types (per MX) or the MX hosts (per type) */
+    int in_prev;
+};
+struct faggs {
+    struct fagg *v;
+    size_t n;
+};
+
 /* One sts policy version a domain's senders reported (findings_rules.c). */
 struct fpolicy {
     char *text;                   /* the policy strings, one per line */
@@ -97,6 +129,22 @@ struct fdomain *fb_domain(struct fb *b, const char *name);
 /* The severity of a rate (percent) against the thresholds; none below
  * the warning rate. */
 enum rpt_severity fb_rate_severity(const struct fb *b, double rate);
+
+/* Small helpers (findings.c). */
+double fb_pct(int64_t part, int64_t whole);                      /* percent, -1 when whole is 0 */
+const char *fb_cell_text(const struct rpt_table *t, size_t r, size_t c);   /* "" unless text */
+int64_t fb_cell_int(const struct rpt_table *t, size_t r, size_t c);        /* 0 unless a number */
+void fb_widen(int64_t *first, int64_t *last, int64_t day);       /* -1 is "none yet" */
+void fb_date(int64_t t, char *buf);                              /* RPT_LABEL_MAX bytes; "-" for -1 */
+void fb_set_numbers(struct rpt_finding *x, int64_t failed, int64_t sessions);
+/* tmpl with its one "%s" replaced by what; caller owns it. */
+char *fb_fix_text(const char *tmpl, const char *what);
+
+/* findings_fail.c: the failure groups and the rules on failure counts
+ * (which call fd_diagnoses). */
+int ff_failure_rules(struct fb *b, struct tr_err *err);
+/* findings_diag.c: a diagnosis per failure type. */
+void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per_type);
 
 /* findings_rules.c: reads the window's policy strings into the domains
  * (before the failure rules, which use them for validation-failure). */

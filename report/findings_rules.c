@@ -29,26 +29,6 @@
  * different policy in every report); the rest are counted only. */
 #define FIND_POLICY_VERSIONS 16
 
-static const char *cell_text(const struct rpt_table *t, size_t r, size_t c)
-{
-    const struct rpt_cell *x = rpt_table_cell(t, r, c);
-    return x->kind == RPT_TEXT ? x->s : "";
-}
-
-static int64_t cell_int(const struct rpt_table *t, size_t r, size_t c)
-{
-    const struct rpt_cell *x = rpt_table_cell(t, r, c);
-    return x->kind == RPT_INT ? x->i : 0;
-}
-
-static void date_of(int64_t t, char *buf)
-{
-    if (t < 0)
-        snprintf(buf, RPT_LABEL_MAX, "-");
-    else
-        rpt_fmt_date(t, buf);
-}
-
 static void add_scope(struct rpt_sql *q, const struct rpt_scope *s)
 {
     rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ?");
@@ -169,16 +149,16 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
     rc = rpt_sql_run(b->db, &q, t, err);
     rpt_sql_free(&q);
     for (size_t r = 0; rc == 0 && r < t->nrows; r++) {
-        struct fdomain *d = fb_domain(b, cell_text(t, r, 0));
-        const char *type = cell_text(t, r, 1), *org = cell_text(t, r, 3);
+        struct fdomain *d = fb_domain(b, fb_cell_text(t, r, 0));
+        const char *type = fb_cell_text(t, r, 1), *org = fb_cell_text(t, r, 3);
         char *lines = NULL, *text;
         struct stspol p;
         struct fpolicy *v;
 
         if (strcmp(type, "no-policy-found") == 0) {
-            int64_t first = cell_int(t, r, 5), last = cell_int(t, r, 6);
+            int64_t first = fb_cell_int(t, r, 5), last = fb_cell_int(t, r, 6);
             fnames_add(&d->no_policy_orgs, org);
-            d->no_policy_sessions += cell_int(t, r, 7);
+            d->no_policy_sessions += fb_cell_int(t, r, 7);
             if (d->np_first < 0 || first < d->np_first)
                 d->np_first = first;
             if (last > d->np_last)
@@ -188,14 +168,14 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
         if (strcmp(type, "sts") != 0)
             continue;
         fnames_add(&d->sts_orgs, org);
-        text = policy_text(cell_text(t, r, 2), &lines);
+        text = policy_text(fb_cell_text(t, r, 2), &lines);
         if (text == NULL)
             continue;
         stspol_parse(lines, strlen(lines), &p);
         v = version_of(d, &p, text);
         if (v != NULL) {
-            int64_t first = cell_int(t, r, 5), last = cell_int(t, r, 6);
-            v->reports += cell_int(t, r, 4);
+            int64_t first = fb_cell_int(t, r, 5), last = fb_cell_int(t, r, 6);
+            v->reports += fb_cell_int(t, r, 4);
             fnames_add(&v->orgs, org);
             if (v->first < 0 || first < v->first)
                 v->first = first;
@@ -280,8 +260,8 @@ static void rule_drift(struct fb *b, struct fdomain *d)
     for (size_t i = 0; i < d->n_pol; i++) {
         const struct fpolicy *v = &d->pol[i];
         char d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX], *o = fnames_join(&v->orgs, ", "), *line;
-        date_of(v->first, d1);
-        date_of(v->last, d2);
+        fb_date(v->first, d1);
+        fb_date(v->last, d2);
         line = xasprintf("%smode %s, max_age %ld, %zu mx pattern(s): seen by %s from %s to %s (%lld report(s))",
                          i ? "; " : "", v->mode[0] ? v->mode : "(none)", v->max_age, v->n_mx, o ? o : "",
                          d1, d2, (long long)v->reports);
@@ -403,11 +383,11 @@ static void rule_mode(struct fb *b, struct fdomain *d, const struct rpt_table *r
     {
         int64_t ok = 0, bad = 0, first = -1, last = -1;
         for (size_t r = 0; r < ready->nrows; r++) {
-            int64_t day = cell_int(ready, r, 1);
-            if (strcmp(cell_text(ready, r, 0), d->name) != 0)
+            int64_t day = fb_cell_int(ready, r, 1);
+            if (strcmp(fb_cell_text(ready, r, 0), d->name) != 0)
                 continue;
-            ok += cell_int(ready, r, 3);
-            bad += cell_int(ready, r, 4);
+            ok += fb_cell_int(ready, r, 3);
+            bad += fb_cell_int(ready, r, 4);
             if (first < 0 || day < first)
                 first = day;
             if (day > last)
@@ -509,18 +489,18 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
     }
     v = xcalloc(t->nrows ? t->nrows : 1, sizeof *v);
     for (size_t r = 0; r < t->nrows; r++) {
-        char *k = fmap_key3(cell_text(t, r, 0), cell_text(t, r, 1), "");
+        char *k = fmap_key3(fb_cell_text(t, r, 0), fb_cell_text(t, r, 1), "");
         size_t i = fmap_get(&pairs, k);
-        int64_t day = cell_int(t, r, 2);
+        int64_t day = fb_cell_int(t, r, 2);
         if (i == (size_t)-1) {
             i = n++;
-            v[i].org = cell_text(t, r, 0);
-            v[i].dom = cell_text(t, r, 1);
+            v[i].org = fb_cell_text(t, r, 0);
+            v[i].dom = fb_cell_text(t, r, 1);
             v[i].last = -1;
             fmap_put(&pairs, k, i);
         }
         free(k);
-        if (cell_int(t, r, 3) <= 0)
+        if (fb_cell_int(t, r, 3) <= 0)
             continue;
         if (day >= quiet)
             v[i].recent = 1;
@@ -537,9 +517,9 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
         x = fb_add(b, "reporter-silent", RPT_SEV_WARNING, v[i].dom);
         x->orgs = xstrdup(v[i].org);
         x->last_day = v[i].last;
-        date_of(b->prev.since, d1);
-        date_of(quiet - 86400, d2);
-        date_of(v[i].last, d3);
+        fb_date(b->prev.since, d1);
+        fb_date(quiet - 86400, d2);
+        fb_date(v[i].last, d3);
         x->evidence = xasprintf("%s reported on %lld of the %lld days from %s to %s, and on none of the last %d "
                                 "days; its last report covers %s.", v[i].org, (long long)v[i].days,
                                 (long long)ref_days, d1, d2, b->fo->silent_days, d3);
@@ -576,7 +556,7 @@ int fr_pipeline_rules(struct fb *b, struct tr_err *err)
     rc = rpt_sql_run(b->db, &q, t, err);
     rpt_sql_free(&q);
     if (rc == 0 && t->nrows == 1 && rpt_table_cell(t, 0, 0)->kind == RPT_INT && b->fo->stopped_days > 0) {
-        int64_t last = cell_int(t, 0, 0), qlast = rpt_table_cell(t, 0, 1)->kind == RPT_INT ? cell_int(t, 0, 1) : -1;
+        int64_t last = fb_cell_int(t, 0, 0), qlast = rpt_table_cell(t, 0, 1)->kind == RPT_INT ? fb_cell_int(t, 0, 1) : -1;
         if (b->now - last >= (int64_t)b->fo->stopped_days * 86400) {
             struct rpt_finding *x = fb_add(b, "capture-stopped", RPT_SEV_CRITICAL, NULL);
             char a[RPT_LABEL_MAX], n[RPT_LABEL_MAX], qa[RPT_LABEL_MAX];
@@ -620,14 +600,14 @@ int fr_pipeline_rules(struct fb *b, struct tr_err *err)
     rpt_sql_free(&q);
     for (size_t r = 0; rc == 0 && r < t->nrows; r++) {
         struct rpt_finding *x = fb_add(b, "quarantine-new", RPT_SEV_WARNING, NULL);
-        x->type = xstrdup(cell_text(t, r, 0));
-        x->reasons = xstrdup(cell_text(t, r, 0));
-        x->orgs = rpt_table_cell(t, r, 5)->kind == RPT_TEXT ? xstrdup(cell_text(t, r, 5)) : NULL;
-        x->first_day = rpt_day_start(cell_int(t, r, 3));
-        x->last_day = rpt_day_start(cell_int(t, r, 4));
+        x->type = xstrdup(fb_cell_text(t, r, 0));
+        x->reasons = xstrdup(fb_cell_text(t, r, 0));
+        x->orgs = rpt_table_cell(t, r, 5)->kind == RPT_TEXT ? xstrdup(fb_cell_text(t, r, 5)) : NULL;
+        x->first_day = rpt_day_start(fb_cell_int(t, r, 3));
+        x->last_day = rpt_day_start(fb_cell_int(t, r, 4));
         x->evidence = xasprintf("%lld input(s) quarantined as %s in the window (seen %lld time(s)); "
-                                "tlsrpt-report quarantine lists them.", (long long)cell_int(t, r, 1),
-                                cell_text(t, r, 0), (long long)cell_int(t, r, 2));
+                                "tlsrpt-report quarantine lists them.", (long long)fb_cell_int(t, r, 1),
+                                fb_cell_text(t, r, 0), (long long)fb_cell_int(t, r, 2));
         x->meaning = xstrdup("Inputs arrived that could not be stored as reports: whatever they report is missing "
                              "from every count.");
         x->fix = xstrdup("Look at each with tlsrpt-report quarantine show ID; when the sender's report was "
