@@ -538,9 +538,10 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
 /* ---------------------------------------------------------------- the capture pipeline */
 
 /* capture-stopped: no report stored for stopped_days days up to now,
- * when reports were stored before.  quarantine-new: inputs quarantined
- * (first seen) in the window and not resolved, per reason.  Both about
- * the whole database, whatever the filters. */
+ * when reports were stored before; about the whole database, whatever the
+ * filters.  quarantine-new: inputs quarantined (first seen) in the window
+ * and not resolved, per reason; only without --domain, --org, --mx and
+ * --type. */
 int fr_pipeline_rules(struct fb *b, struct tr_err *err)
 {
     struct rpt_table *t = rpt_table_new();
@@ -582,6 +583,10 @@ int fr_pipeline_rules(struct fb *b, struct tr_err *err)
     if (rc < 0)
         return -1;
 
+    /* A quarantined input has no parsed domain or organization to filter
+     * by: only without filters. */
+    if (b->win.f->domain.n || b->win.f->org.n || b->win.f->mx.n || b->win.f->type.n)
+        return 0;
     t = rpt_table_new();
     rpt_table_add_col(t, "reason", RPT_S_TEXT);
     rpt_table_add_col(t, "n", RPT_S_COUNT);

@@ -109,7 +109,7 @@ def plan():
         tlsa_copy=True)
     dom("stale-mx.example", "the MX moved, the policy's mx list did not",
         [("validation-failure", "info", "mx-new.stale-mx.example", "validation-failure"),
-         ("mx-not-in-policy", "critical", "mx-new.stale-mx.example", None),
+         ("mx-not-in-policy", "critical", "mx-new.stale-mx.example", "validation-failure"),
          ("policy-pattern-unused", "info", "mx-old.stale-mx.example", None)],
         mx=["mx-old.stale-mx.example"],
         failures=[("mx-new.stale-mx.example", "validation-failure", 0.5, None, every)])
