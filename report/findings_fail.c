@@ -64,10 +64,37 @@ static void groups_free(struct fgroups *g)
     fmap_free(&g->prev);
 }
 
+/* The window's failure rows with a reason code, scope filters applied. */
+#define REASON_COLS "r.id AS rid, r.start_time - ((r.start_time % 86400) + 86400) % 86400 AS st," \
+    " p.policy_domain AS pd, f.result_type AS ty, f.sending_mta_ip AS sip, f.receiving_mx_hostname AS mxh," \
+    " f.receiving_ip AS rip, f.failure_reason_code AS rc"
+#define REASON_FROM " FROM report r JOIN policy p ON p.report = r.id JOIN failure f ON f.policy = p.id"
+/* Another policy of the report for the same domain: the dedup rule applies. */
+#define SIBLING "EXISTS (SELECT 1 FROM policy p2 WHERE p2.report = p.report AND p2.id <> p.id" \
+    " AND p2.policy_domain IS p.policy_domain)"
+
+static void add_reason_scope(struct rpt_sql *q, const struct rpt_scope *s)
+{
+    rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ? AND f.failure_reason_code <> ''");
+    rpt_sql_bind_int(q, s->since);
+    rpt_sql_bind_int(q, s->until);
+    rpt_sql_filter(q, "p.policy_domain", &s->f->domain);
+    rpt_sql_filter(q, "r.org_name", &s->f->org);
+    rpt_sql_filter(q, "CASE WHEN f.receiving_mx_hostname <> '' THEN f.receiving_mx_hostname"
+                      " WHEN f.receiving_ip <> '' THEN '[' || f.receiving_ip || ']' ELSE '(none)' END",
+                   &s->f->mx);
+    rpt_sql_filter(q, "f.result_type", &s->f->type);
+    if (s->f->received_since != 0) {
+        rpt_sql_add(q, " AND r.received_time >= ?");
+        rpt_sql_bind_int(q, s->f->received_since);
+    }
+}
+
 /* The window's reason codes per (domain, MX, type, code), from the raw
- * rows with the dedup rule of query.h: per policy summed by detail
- * identity, the maximum over the policies of one (report, policy domain),
- * then summed.  Only rows with a reason code. */
+ * rows with the dedup rule of query.h: a policy alone for its (report,
+ * domain) -- nearly all -- is read straight; the others are summed per
+ * policy by detail identity and the maximum over the policies taken (as
+ * query.c's failure core does).  Only rows with a reason code. */
 static int load_reasons(struct fb *b, struct fgroups *g, struct tr_err *err)
 {
     const struct rpt_scope *s = &b->win;
@@ -82,29 +109,16 @@ static int load_reasons(struct fb *b, struct fgroups *g, struct tr_err *err)
         "SELECT coalesce(pd, '(none)'),"
         " CASE WHEN mxh <> '' THEN mxh WHEN rip <> '' THEN '[' || rip || ']' ELSE '(none)' END,"
         " ty, rc, SUM(n), MIN(st), MAX(st) FROM ("
-        "  SELECT rid, pd, ty, sip, mxh, rip, rc, MAX(s) AS n, st FROM ("
-        "   SELECT r.id AS rid, r.start_time - ((r.start_time % 86400) + 86400) % 86400 AS st,"
-        "    p.id AS pid, p.policy_domain AS pd, f.result_type AS ty, f.sending_mta_ip AS sip,"
-        "    f.receiving_mx_hostname AS mxh, f.receiving_ip AS rip, f.failure_reason_code AS rc,"
-        "    SUM(f.failed_sessions) AS s"
-        "   FROM report r JOIN policy p ON p.report = r.id JOIN failure f ON f.policy = p.id"
-        "   WHERE r.start_time >= ? AND r.start_time < ? AND f.failure_reason_code <> ''");
-    rpt_sql_bind_int(&q, s->since);
-    rpt_sql_bind_int(&q, s->until);
-    rpt_sql_filter(&q, "p.policy_domain", &s->f->domain);
-    rpt_sql_filter(&q, "r.org_name", &s->f->org);
-    rpt_sql_filter(&q, "CASE WHEN f.receiving_mx_hostname <> '' THEN f.receiving_mx_hostname"
-                       " WHEN f.receiving_ip <> '' THEN '[' || f.receiving_ip || ']' ELSE '(none)' END",
-                   &s->f->mx);
-    rpt_sql_filter(&q, "f.result_type", &s->f->type);
-    if (s->f->received_since != 0) {
-        rpt_sql_add(&q, " AND r.received_time >= ?");
-        rpt_sql_bind_int(&q, s->f->received_since);
-    }
-    rpt_sql_add(&q,
-        "   GROUP BY p.id, f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_ip,"
-        "    f.failure_reason_code)"
-        "  GROUP BY rid, pd, ty, sip, mxh, rip, rc)"
+        " SELECT " REASON_COLS ", f.failed_sessions AS n" REASON_FROM);
+    add_reason_scope(&q, s);
+    rpt_sql_add(&q, " AND NOT " SIBLING
+        " UNION ALL SELECT rid, st, pd, ty, sip, mxh, rip, rc, MAX(n) AS n FROM ("
+        "  SELECT " REASON_COLS ", SUM(f.failed_sessions) AS n" REASON_FROM);
+    add_reason_scope(&q, s);
+    rpt_sql_add(&q, " AND " SIBLING
+        "  GROUP BY p.id, f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_ip,"
+        "   f.failure_reason_code)"
+        " GROUP BY rid, pd, ty, sip, mxh, rip, rc)"
         " GROUP BY 1, 2, 3, 4");
     rc = rpt_sql_run(b->db, &q, t, err);
     rpt_sql_free(&q);
@@ -275,6 +289,8 @@ static void aggregate(const struct fgroups *g, int by_mx, struct faggs *out)
         for (size_t o = 0; o < x->orgs.n; o++)
             fnames_add(&a->orgs, x->orgs.v[o]);
         fnames_add(&a->names, by_mx ? x->ty : x->mx);
+        a->members = xrealloc(a->members, (a->n_members + 1) * sizeof *a->members);
+        a->members[a->n_members++] = i;
     }
     fmap_free(&m);
 }
@@ -284,6 +300,7 @@ static void aggs_free(struct faggs *a)
     for (size_t i = 0; i < a->n; i++) {
         fnames_free(&a->v[i].orgs);
         fnames_free(&a->v[i].names);
+        free(a->v[i].members);
     }
     free(a->v);
 }
