@@ -359,7 +359,7 @@ def check_exit_codes(a, db):
           "--crit-rate 10: an 8%% failure rate is a warning (%d)" % rc)
     rc, doc, _ = findings(a, db, "--domain", "starttls.example", "--warn-rate", "0.1")
     check(rc == 1 and "domain-failure-rate" in [f["code"] for f in doc["findings"]],
-          "--warn-rate 0.1: a 0.4%% failure rate is a warning")
+          "--warn-rate 0.1: a 0.4% failure rate is a warning")
     rc, doc, _ = findings(a, db, "--domain", "silent.example", "--silent-days", "0")
     check(rc == 0 and doc["findings"] == [], "--silent-days 0 turns the silent-reporter rule off")
     rc, doc, _ = findings(a, db, "--domain", "testing-ready.example", "--ready-days", "30")
@@ -411,6 +411,30 @@ def check_golden(a, db):
             sys.stderr.write(got.decode(errors="replace")[:2000] + "\n")
 
 
+def check_hostile(a):
+    """The bundled samples hold hostile names and reason codes (ESC
+    sequences, formula prefixes, HTML): every format keeps them inert."""
+    import csv
+    import glob
+    import io
+    db = os.path.join(a.work, "samples.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    files = sorted(glob.glob(os.path.join(a.source, "samples", "*.json")))
+    subprocess.run([a.ingest, "--db", db] + files, capture_output=True, env=env())
+    base = ["--db", db, "--now", "2026-11-22T00:00:00Z", "--since", "2026-11-01", "findings"]
+    rc, out, _ = run(a, base)
+    check(rc in (1, 2) and b"\x1b" not in out and b"\\x1b" in out,
+          "hostile strings: the table shows ESC as \\x1b, never the byte")
+    rc, out, _ = run(a, base + ["--format", "csv"])
+    cells = [c for row in csv.reader(io.StringIO(out.decode())) for c in row]
+    check(not any(c[:1] in ("=", "+", "@") for c in cells if c) and len(cells) > 16,
+          "hostile strings: CSV cells are inert (no formula prefix)")
+    rc, out, _ = run(a, base + ["--format", "json"])
+    check(all(b < 0x80 for b in out) and json.loads(out)["findings"], "hostile strings: JSON is ASCII, parses")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", required=True)
@@ -426,6 +450,7 @@ def main():
     db2, man2, reports2 = build(a, "seed2", 20261201)
     check_planted(a, "seed 20261201", db2, man2, reports2)
     check_stopped(a)
+    check_hostile(a)
     if FAILURES:
         print("%d check(s) failed" % len(FAILURES), file=sys.stderr)
         return 1
