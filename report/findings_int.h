@@ -157,9 +157,12 @@ int fr_is_host(const char *h);
 /* 1 when host matches a pattern of any version of d's policies, 0 when
  * none does, -1 when d has no sts policy with mx patterns. */
 int fr_mx_in_policies(const struct fdomain *d, const char *host);
-/* The rules of findings_rules.c: policy drift, stale mx list, mode,
- * no-policy-found, silent reporters, the capture pipeline, quarantine. */
+/* The rules of findings_rules.c: policy drift, unused mx patterns, mode,
+ * no-policy-found. */
 int fr_policy_rules(struct fb *b, struct tr_err *err);
+/* findings_capture.c: silent reporters (skipped when the pipeline
+ * stopped: call fr_pipeline_rules first); the capture pipeline and new
+ * quarantine entries (sets b->f->pipeline_stopped). */
 int fr_reporter_rules(struct fb *b, struct tr_err *err);
 int fr_pipeline_rules(struct fb *b, struct tr_err *err);
 void fr_free_policies(struct fdomain *d);
