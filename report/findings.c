@@ -259,7 +259,7 @@ done:
 /* ---------------------------------------------------------------- table, JSON */
 
 static const struct { const char *name; enum rpt_col_style style; } table_cols[] = {
-    {"severity", RPT_S_TEXT}, {"code", RPT_S_TEXT}, {"domain", RPT_S_TEXT}, {"mx", RPT_S_TEXT},
+    {"severity", RPT_S_SEVERITY}, {"code", RPT_S_TEXT}, {"domain", RPT_S_TEXT}, {"mx", RPT_S_TEXT},
     {"type", RPT_S_TEXT}, {"orgs", RPT_S_TEXT}, {"sessions", RPT_S_COUNT}, {"failed", RPT_S_FAIL},
     {"rate", RPT_S_RATE}, {"reasons", RPT_S_TEXT}, {"first_day", RPT_S_TEXT}, {"last_day", RPT_S_TEXT},
     {"policies", RPT_S_TEXT}, {"evidence", RPT_S_TEXT}, {"meaning", RPT_S_TEXT}, {"fix", RPT_S_TEXT},

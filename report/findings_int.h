@@ -43,7 +43,8 @@ struct fmap {
 size_t fmap_get(const struct fmap *m, const char *key);
 void fmap_put(struct fmap *m, const char *key, size_t val);
 void fmap_free(struct fmap *m);
-/* "a\x1fb\x1fc": the key of a tuple of names.  Caller owns it. */
+/* The key of a tuple of names ("1:a2:bc0:"; lengths make it unique).
+ * Caller owns it. */
 char *fmap_key3(const char *a, const char *b, const char *c);
 
 struct fgroup {

@@ -153,6 +153,10 @@ void fmap_free(struct fmap *m)
 
 char *fmap_key3(const char *a, const char *b, const char *c)
 {
-    return xasprintf("%s\x1f%s\x1f%s", a ? a : "", b ? b : "", c ? c : "");
+    /* lengths first: no name can make two tuples one key */
+    a = a ? a : "";
+    b = b ? b : "";
+    c = c ? c : "";
+    return xasprintf("%zu:%s%zu:%s%zu:%s", strlen(a), a, strlen(b), b, strlen(c), c);
 }
 

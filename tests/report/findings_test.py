@@ -395,6 +395,36 @@ def check_stopped(a):
     check(not doc["pipeline_stopped"], "--stopped-days 5: three and a half days are not a stop yet")
 
 
+def check_colour(a, db):
+    """On a terminal the severities are coloured (unless NO_COLOR)."""
+    import pty
+    out = {}
+    for name, nc in (("colour", None), ("no colour", "1")):
+        master, slave = pty.openpty()
+        e = env()
+        e.pop("NO_COLOR", None)
+        if nc:
+            e["NO_COLOR"] = nc
+        p = subprocess.Popen([a.report, "--db", db, "--now", NOW, "findings", "--domain", "expired.example"],
+                             stdout=slave, stderr=subprocess.DEVNULL, env=e)
+        os.close(slave)
+        buf = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+        p.wait()
+        os.close(master)
+        out[name] = buf
+    check(b"\x1b[31mcritical" in out["colour"] and b"\x1b[33mwarning" in out["colour"],
+          "a terminal: critical in red, warning in yellow")
+    check(b"\x1b[" not in out["no colour"] and b"critical" in out["no colour"], "NO_COLOR: no colour")
+
+
 def check_golden(a, db):
     gdir = os.path.join(a.source, "tests", "report", "golden")
     update = os.environ.get("TLSRPT_UPDATE_GOLDEN") == "1"
@@ -446,6 +476,7 @@ def main():
     db, man, reports = build(a, "seed1", 1)
     check_planted(a, "seed 1", db, man, reports)
     check_golden(a, db)
+    check_colour(a, db)
     check_exit_codes(a, db)
     db2, man2, reports2 = build(a, "seed2", 20261201)
     check_planted(a, "seed 20261201", db2, man2, reports2)
