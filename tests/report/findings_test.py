@@ -307,8 +307,10 @@ def check_planted(a, label, db, man, reports):
     fs = [x for x in by_dom.get("fetch404.example", []) if x["code"] == "sts-policy-fetch-error"]
     m404 = [x for x in fs if x["reasons"].startswith("bad https response code: 404")]
     mto = [x for x in fs if "deadline" in x["reasons"]]
+    mtls = [x for x in fs if x["reasons"].startswith("TLS handshake")]
     check(len(m404) == 1 and "/.well-known/mta-sts.txt" in m404[0]["meaning"] and len(mto) == 1
-          and "in time" in mto[0]["meaning"], "%s: sts-policy-fetch-error: 404 and timeout told apart" % label)
+          and "in time" in mto[0]["meaning"] and len(mtls) == 1 and "TLS connection" in mtls[0]["meaning"],
+          "%s: sts-policy-fetch-error: 404, timeout and TLS error told apart" % label)
     f = one("testing-ready.example", "mode-testing-ready")
     ready = Truth(reports, now - 14 * 86400, now).sessions["testing-ready.example"]
     check(f is not None and f["sessions"] == ready and f["failed"] == 0,
