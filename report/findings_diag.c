@@ -203,7 +203,7 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
         x->first_day = gr->first;
         x->last_day = gr->last;
         orgs = fnames_join(&gr->orgs, ", ");
-        fb_date(gr->since, d1);
+        fb_date(gr->first, d1);
         fb_date(gr->last, d2);
         if (strcmp(gr->ty, "validation-failure") == 0) {
             int in = fr_mx_in_policies(d, gr->mx);
@@ -215,13 +215,14 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
                                          : "the MX matches no mx pattern of the policies senders saw: the policy's "
                                            "mx list does not name it");
         } else if (strcmp(gr->ty, "certificate-expired") == 0) {
-            x->evidence = xasprintf("%lld failed sessions at %s; expired since %s at the latest (first failure "
-                                    "seen, the previous window included), last seen %s.",
+            fb_date(gr->since, d1);
+            x->evidence = xasprintf("%lld failed sessions at %s; expired since %s at the latest (its first failure "
+                                    "in this window and the previous one), last seen %s.",
                                     (long long)gr->failed, gr->mx, d1, d2);
         } else {
-            x->evidence = xasprintf("%lld failed sessions at %s reported by %zu organization(s), first seen %s "
-                                    "(the previous window included), last seen %s.", (long long)gr->failed, gr->mx,
-                                    gr->orgs.n + gr->orgs.more, d1, d2);
+            x->evidence = xasprintf("%lld failed sessions at %s reported by %zu organization(s) from %s to %s%s.",
+                                    (long long)gr->failed, gr->mx, gr->orgs.n + gr->orgs.more, d1, d2,
+                                    gr->in_prev ? "; it failed in the previous window too" : "");
         }
         free(orgs);
     }
@@ -280,9 +281,11 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
             x->orgs = fnames_join(&a->orgs, ", ");
             x->first_day = a->first;
             x->last_day = a->last;
-            fb_date(a->since, d1);
-            x->evidence = xasprintf("%lld failed sessions%s, first seen %s (the previous window included).",
-                                    (long long)(a->failed - by_code), fetch ? " without a reason code (or with one of too many)" : "", d1);
+            fb_date(a->first, d1);
+            fb_date(a->last, d2);
+            x->evidence = xasprintf("%lld failed sessions%s from %s to %s%s.", (long long)(a->failed - by_code),
+                                    fetch ? " without a reason code (or with one of too many)" : "", d1, d2,
+                                    a->in_prev ? "; it failed in the previous window too" : "");
             if (!fetch) {
                 struct fnames rc = {0};
                 for (size_t j = 0; j < a->n_members; j++)

@@ -65,18 +65,18 @@ static void groups_free(struct fgroups *g)
     fmap_free(&g->prev);
 }
 
-/* The window's failure rows with a reason code, scope filters applied. */
-#define REASON_COLS "r.id AS rid, r.start_time - ((r.start_time % 86400) + 86400) % 86400 AS st," \
+/* The window's failure rows, scope filters applied. */
+#define DETAIL_COLS "r.id AS rid, r.org_name AS org, r.start_time - ((r.start_time % 86400) + 86400) % 86400 AS st," \
     " p.policy_domain AS pd, f.result_type AS ty, f.sending_mta_ip AS sip, f.receiving_mx_hostname AS mxh," \
     " f.receiving_ip AS rip, f.failure_reason_code AS rc"
-#define REASON_FROM " FROM report r JOIN policy p ON p.report = r.id JOIN failure f ON f.policy = p.id"
+#define DETAIL_FROM " FROM report r JOIN policy p ON p.report = r.id JOIN failure f ON f.policy = p.id"
 /* Another policy of the report for the same domain: the dedup rule applies. */
 #define SIBLING "EXISTS (SELECT 1 FROM policy p2 WHERE p2.report = p.report AND p2.id <> p.id" \
     " AND p2.policy_domain IS p.policy_domain)"
 
-static void add_reason_scope(struct rpt_sql *q, const struct rpt_scope *s)
+static void add_detail_scope(struct rpt_sql *q, const struct rpt_scope *s)
 {
-    rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ? AND f.failure_reason_code <> ''");
+    rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ?");
     rpt_sql_bind_int(q, s->since);
     rpt_sql_bind_int(q, s->until);
     rpt_sql_filter(q, "p.policy_domain", &s->f->domain);
@@ -114,14 +114,17 @@ static void add_reason(struct fgroup *x, const char *rc, int64_t n, int64_t st)
     fb_widen(&e->first, &e->last, st);
 }
 
-/* The window's reason codes per (domain, MX, type, code), from the raw
- * rows with the dedup rule of query.h: a policy alone for its (report,
- * domain) -- nearly all -- is read straight; the others are summed per
- * policy by detail identity and the maximum over the policies taken (as
- * query.c's failure core does).  Only rows with a reason code.  The rows
- * are summed here, not by a GROUP BY: sorting the window's rows by their
- * strings was half of the findings' time at 1,000,000 reports. */
-static int load_reasons(struct fb *b, struct fgroups *g, struct tr_err *err)
+/* What the counts of the rollups do not hold, from the window's raw
+ * failure rows: per group the organizations, the days, and the reason
+ * codes with their failed sessions.  The dedup rule of query.h applies to
+ * the reason codes: a policy alone for its (report, domain) -- nearly
+ * all -- is read straight; the others are summed per policy by detail
+ * identity and the maximum over the policies taken (as query.c's failure
+ * core does).  The rows are summed here, not by a GROUP BY: sorting the
+ * window's rows by their strings was half of the findings' time at
+ * 1,000,000 reports, and the organizations by (domain, MX, type, org)
+ * from the rollups took 100 MB there. */
+static int load_details(struct fb *b, struct fgroups *g, struct tr_err *err)
 {
     const struct rpt_scope *s = &b->win;
     struct rpt_sql q;
@@ -132,13 +135,13 @@ static int load_reasons(struct fb *b, struct fgroups *g, struct tr_err *err)
     rpt_sql_add(&q,
         "SELECT coalesce(pd, '(none)'),"
         " CASE WHEN mxh <> '' THEN mxh WHEN rip <> '' THEN '[' || rip || ']' ELSE '(none)' END,"
-        " ty, rc, n, st FROM ("
-        " SELECT " REASON_COLS ", f.failed_sessions AS n" REASON_FROM);
-    add_reason_scope(&q, s);
+        " ty, org, rc, n, st FROM ("
+        " SELECT " DETAIL_COLS ", f.failed_sessions AS n" DETAIL_FROM);
+    add_detail_scope(&q, s);
     rpt_sql_add(&q, " AND NOT " SIBLING
-        " UNION ALL SELECT rid, st, pd, ty, sip, mxh, rip, rc, MAX(n) AS n FROM ("
-        "  SELECT " REASON_COLS ", SUM(f.failed_sessions) AS n" REASON_FROM);
-    add_reason_scope(&q, s);
+        " UNION ALL SELECT rid, org, st, pd, ty, sip, mxh, rip, rc, MAX(n) AS n FROM ("
+        "  SELECT " DETAIL_COLS ", SUM(f.failed_sessions) AS n" DETAIL_FROM);
+    add_detail_scope(&q, s);
     rpt_sql_add(&q, " AND " SIBLING
         "  GROUP BY p.id, f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_ip,"
         "   f.failure_reason_code)"
@@ -149,13 +152,22 @@ static int load_reasons(struct fb *b, struct fgroups *g, struct tr_err *err)
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *dom = (const char *)sqlite3_column_text(st, 0), *mx = (const char *)sqlite3_column_text(st, 1);
-        const char *ty = (const char *)sqlite3_column_text(st, 2), *code = (const char *)sqlite3_column_text(st, 3);
+        const char *ty = (const char *)sqlite3_column_text(st, 2), *org = (const char *)sqlite3_column_text(st, 3);
+        const char *code = (const char *)sqlite3_column_text(st, 4);
+        int64_t n = sqlite3_column_int64(st, 5), day = sqlite3_column_int64(st, 6);
         struct fgroup *x;
-        if (dom == NULL || mx == NULL || ty == NULL || code == NULL)
+        struct fdomain *d;
+        if (dom == NULL || mx == NULL || ty == NULL || org == NULL || n <= 0)
             continue;
-        x = group_get(g, dom, mx, ty, 0);
-        if (x != NULL)
-            add_reason(x, code, sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5));
+        if ((x = group_get(g, dom, mx, ty, 0)) == NULL)
+            continue;
+        d = fb_domain(b, dom);
+        fnames_add(&x->orgs, org);
+        fnames_add(&d->orgs, org);
+        fb_widen(&x->first, &x->last, day);
+        fb_widen(&d->first, &d->last, day);
+        if (code != NULL && code[0] != '\0')
+            add_reason(x, code, n, day);
     }
     if (rc != SQLITE_DONE) {
         tr_err_set(err, TR_E_DB, "%s", sqlite3_errmsg(b->db));
@@ -166,28 +178,33 @@ static int load_reasons(struct fb *b, struct fgroups *g, struct tr_err *err)
     return 0;
 }
 
-/* The window's groups with their days and organizations, and which
- * existed in the previous window; the domains' session counts. */
+/* The window's groups: failed sessions from the rollups (as summary
+ * counts them), the rest from the raw rows (load_details); which existed
+ * in the previous window; since when an MX certificate has been failing as
+ * expired (the previous window's days of certificate-expired); the
+ * domains' session counts. */
 static int load_groups(struct fb *b, struct fgroups *g, struct tr_err *err)
 {
     static const enum rpt_key k_dmt[] = {RPT_K_DOMAIN, RPT_K_MX, RPT_K_TYPE};
     static const enum rpt_key k_dmtd[] = {RPT_K_DOMAIN, RPT_K_MX, RPT_K_TYPE, RPT_K_DAY};
-    static const enum rpt_key k_dmto[] = {RPT_K_DOMAIN, RPT_K_MX, RPT_K_TYPE, RPT_K_ORG};
     static const enum rpt_key k_d[] = {RPT_K_DOMAIN};
-    struct rpt_table *t[6];
-    struct rpt_scope both = b->win;
+    struct rpt_table *t[5];
+    struct rpt_filters expired = *b->win.f;
+    struct rpt_scope prev_expired = b->prev;
     int rc = 0;
 
-    both.since = b->prev.since;
-
-    for (int i = 0; i < 6; i++)
+    if (expired.type.n == 0) {          /* else the user's types: those with certificate-expired matter */
+        expired.type.v[0] = "certificate-expired";
+        expired.type.n = 1;
+    }
+    prev_expired.f = &expired;
+    for (int i = 0; i < 5; i++)
         t[i] = rpt_table_new();
     if (rpt_q_sessions(b->db, &b->win, k_d, 1, t[0], err) < 0 ||
         rpt_q_sessions(b->db, &b->prev, k_d, 1, t[1], err) < 0 ||
         rpt_q_failed(b->db, &b->win, k_dmt, 3, t[2], err) < 0 ||
-        rpt_q_failed(b->db, &both, k_dmtd, 4, t[3], err) < 0 ||
-        rpt_q_failed(b->db, &b->win, k_dmto, 4, t[4], err) < 0 ||
-        rpt_q_failed(b->db, &b->prev, k_dmt, 3, t[5], err) < 0) {
+        rpt_q_failed(b->db, &b->prev, k_dmt, 3, t[3], err) < 0 ||
+        rpt_q_failed(b->db, &prev_expired, k_dmtd, 4, t[4], err) < 0) {
         rc = -1;
         goto done;
     }
@@ -209,40 +226,30 @@ static int load_groups(struct fb *b, struct fgroups *g, struct tr_err *err)
     }
     for (size_t r = 0; r < t[3]->nrows; r++) {
         struct fgroup *x = group_get(g, fb_cell_text(t[3], r, 0), fb_cell_text(t[3], r, 1), fb_cell_text(t[3], r, 2), 0);
-        int64_t day = fb_cell_int(t[3], r, 3), last = -1;
-        if (x == NULL || fb_cell_int(t[3], r, 4) <= 0)
-            continue;
-        fb_widen(&x->since, &last, day);
-        if (day >= b->win.since) {
-            struct fdomain *d = fb_domain(b, x->dom);
-            fb_widen(&x->first, &x->last, day);
-            fb_widen(&d->first, &d->last, day);
-        }
-    }
-    for (size_t r = 0; r < t[4]->nrows; r++) {
-        struct fgroup *x = group_get(g, fb_cell_text(t[4], r, 0), fb_cell_text(t[4], r, 1), fb_cell_text(t[4], r, 2), 0);
-        if (x != NULL && fb_cell_int(t[4], r, 4) > 0) {
-            fnames_add(&x->orgs, fb_cell_text(t[4], r, 3));
-            fnames_add(&fb_domain(b, x->dom)->orgs, fb_cell_text(t[4], r, 3));
-        }
-    }
-    for (size_t r = 0; r < t[5]->nrows; r++) {
-        struct fgroup *x = group_get(g, fb_cell_text(t[5], r, 0), fb_cell_text(t[5], r, 1), fb_cell_text(t[5], r, 2), 0);
         char *k;
-        if (fb_cell_int(t[5], r, 3) <= 0)
+        if (fb_cell_int(t[3], r, 3) <= 0)
             continue;
         if (x != NULL)
             x->in_prev = 1;
-        k = fmap_key3(fb_cell_text(t[5], r, 0), fb_cell_text(t[5], r, 1), "");
+        k = fmap_key3(fb_cell_text(t[3], r, 0), fb_cell_text(t[3], r, 1), "");
         fmap_put(&g->prev, k, 1);
         free(k);
-        k = fmap_key3(fb_cell_text(t[5], r, 0), "", fb_cell_text(t[5], r, 2));
+        k = fmap_key3(fb_cell_text(t[3], r, 0), "", fb_cell_text(t[3], r, 2));
         fmap_put(&g->prev, k, 1);
         free(k);
     }
-    rc = load_reasons(b, g, err);
+    if ((rc = load_details(b, g, err)) < 0)
+        goto done;
+    for (size_t i = 0; i < g->n; i++)
+        g->v[i].since = g->v[i].first;
+    for (size_t r = 0; r < t[4]->nrows; r++) {
+        struct fgroup *x = group_get(g, fb_cell_text(t[4], r, 0), fb_cell_text(t[4], r, 1), fb_cell_text(t[4], r, 2), 0);
+        int64_t day = fb_cell_int(t[4], r, 3);
+        if (x != NULL && fb_cell_int(t[4], r, 4) > 0 && (x->since < 0 || day < x->since))
+            x->since = day;
+    }
 done:
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 5; i++)
         rpt_table_free(t[i]);
     return rc;
 }

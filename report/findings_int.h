@@ -33,6 +33,10 @@ void fnames_free(struct fnames *l);
  * sep; NULL when empty.  Caller owns it. */
 char *fnames_join(const struct fnames *l, const char *sep);
 
+/* The text of b, NUL-terminated, in a block of its own size; b is reset.
+ * Caller owns it. */
+char *fb_buf_text(struct tr_buf *b);
+
 /* String key -> index (open addressing); keys owned. */
 struct fmap {
     char **keys;
@@ -51,7 +55,8 @@ struct fgroup {
     char *dom, *mx, *ty;
     int64_t failed;
     int64_t first, last;          /* days in the window */
-    int64_t since;                /* first day in the previous window and this one */
+    int64_t since;                /* certificate-expired: its first day in the previous window and
+                                     this one; else first */
     struct fnames orgs;
     /* reason codes: each with its failed sessions and days */
     struct freason { char *rc; int64_t failed, first, last; } *rc;   /* rc owned */

@@ -60,7 +60,7 @@ static int cmp_str(const void *a, const void *b)
 char *fnames_join(const struct fnames *l, const char *sep)
 {
     struct tr_buf b;
-    size_t shown = l->n < RPT_FIND_MAX_NAMES ? l->n : RPT_FIND_MAX_NAMES, len;
+    size_t shown = l->n < RPT_FIND_MAX_NAMES ? l->n : RPT_FIND_MAX_NAMES;
     char **sorted;
     char *out;
 
@@ -82,8 +82,17 @@ char *fnames_join(const struct fnames *l, const char *sep)
         tr_buf_append(&b, more, strlen(more));
     }
     free(sorted);
-    out = (char *)tr_buf_steal(&b, &len);
+    out = fb_buf_text(&b);
     return out;
+}
+
+/* tr_buf grows in 4 KiB steps: a finding's short strings would keep
+ * them (16,000 findings held 200 MB). */
+char *fb_buf_text(struct tr_buf *b)
+{
+    size_t len;
+    char *s = (char *)tr_buf_steal(b, &len);
+    return xrealloc(s, len + 1);
 }
 
 /* ---------------------------------------------------------------- map */

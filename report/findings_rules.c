@@ -60,7 +60,6 @@ static char *policy_text(const char *json, char **lines)
 {
     json_t *a = json_loads(json, JSON_DECODE_ANY, NULL);
     struct tr_buf semi, nl;
-    size_t len;
     char *out;
 
     *lines = NULL;
@@ -82,8 +81,8 @@ static char *policy_text(const char *json, char **lines)
         tr_buf_append(&nl, s, strlen(s));
     }
     json_decref(a);
-    *lines = (char *)tr_buf_steal(&nl, &len);
-    out = (char *)tr_buf_steal(&semi, &len);
+    *lines = fb_buf_text(&nl);
+    out = fb_buf_text(&semi);
     return out;
 }
 
@@ -229,14 +228,13 @@ static int same_mx(const struct fpolicy *a, const struct fpolicy *b)
 char *fr_versions_text(const struct fdomain *d)
 {
     struct tr_buf b;
-    size_t len;
     tr_buf_init(&b, FIND_TEXT_MAX);
     for (size_t i = 0; i < d->n_pol; i++) {
         if (i > 0)
             tr_buf_append(&b, "\n", 1);
         tr_buf_append(&b, d->pol[i].text, strlen(d->pol[i].text));
     }
-    return (char *)tr_buf_steal(&b, &len);
+    return fb_buf_text(&b);
 }
 
 /* policy-drift: senders reported different policies in the window. */
@@ -248,7 +246,6 @@ static void rule_drift(struct fb *b, struct fdomain *d)
     struct fnames orgs = {0};
     struct tr_buf ev;
     struct rpt_finding *x;
-    size_t len;
 
     if (d->n_pol < 2)
         return;
@@ -287,7 +284,7 @@ static void rule_drift(struct fb *b, struct fdomain *d)
         if (d->pol[i].last > x->last_day)
             x->last_day = d->pol[i].last;
     }
-    x->evidence = (char *)tr_buf_steal(&ev, &len);
+    x->evidence = fb_buf_text(&ev);
     if (!mode_or_mx) {
         x->meaning = xstrdup("Only max_age differs between the versions: senders cache a policy for its max_age, "
                              "so an older copy stays in use until it expires.");
