@@ -24,10 +24,18 @@
  * details: its failed sessions, days, organizations and reason codes.  The
  * rules below read the groups and the domains' session counts. */
 
+/* Longest key looked up without an allocation (the hot path: a lookup per
+ * failure row of the window). */
+#define GROUP_KEY_STACK 1024
+
 static struct fgroup *group_get(struct fgroups *g, const char *dom, const char *mx, const char *ty, int create)
 {
-    char *k = fmap_key3(dom, mx, ty);
-    size_t i = fmap_get(&g->map, k);
+    char buf[GROUP_KEY_STACK], *heap = NULL;
+    const char *k = fmap_key3_buf(buf, sizeof buf, dom, mx, ty);
+    size_t i;
+    if (k == NULL)
+        k = heap = fmap_key3(dom, mx, ty);
+    i = fmap_get(&g->map, k);
     struct fgroup *x = NULL;
     if (i != (size_t)-1) {
         x = &g->v[i];
@@ -44,7 +52,7 @@ static struct fgroup *group_get(struct fgroups *g, const char *dom, const char *
         x->first = x->last = x->since = -1;
         fmap_put(&g->map, k, g->n++);
     }
-    free(k);
+    free(heap);
     return x;
 }
 
@@ -128,6 +136,8 @@ static int load_details(struct fb *b, struct fgroups *g, struct tr_err *err)
 {
     const struct rpt_scope *s = &b->win;
     struct rpt_sql q;
+    struct fmap org_ids = {0};
+    struct fset pairs = {0};
     sqlite3_stmt *st;
     int rc;
 
@@ -157,18 +167,27 @@ static int load_details(struct fb *b, struct fgroups *g, struct tr_err *err)
         int64_t n = sqlite3_column_int64(st, 5), day = sqlite3_column_int64(st, 6);
         struct fgroup *x;
         struct fdomain *d;
+        size_t org_id;
         if (dom == NULL || mx == NULL || ty == NULL || org == NULL || n <= 0)
             continue;
         if ((x = group_get(g, dom, mx, ty, 0)) == NULL)
             continue;
-        d = fb_domain(b, dom);
-        fnames_add(&x->orgs, org);
-        fnames_add(&d->orgs, org);
+        d = &b->dom[x->dom_idx];
+        /* organizations as small ids: a list is searched once per new
+         * (group, org) and (domain, org) pair, not once per row */
+        if ((org_id = fmap_get(&org_ids, org)) == (size_t)-1)
+            fmap_put(&org_ids, org, org_id = org_ids.n);
+        if (fset_add(&pairs, (uint64_t)(x - g->v) << 32 | org_id))
+            fnames_add(&x->orgs, org);
+        if (fset_add(&pairs, (uint64_t)1 << 63 | (uint64_t)x->dom_idx << 32 | org_id))
+            fnames_add(&d->orgs, org);
         fb_widen(&x->first, &x->last, day);
         fb_widen(&d->first, &d->last, day);
         if (code != NULL && code[0] != '\0')
             add_reason(x, code, n, day);
     }
+    fmap_free(&org_ids);
+    fset_free(&pairs);
     if (rc != SQLITE_DONE) {
         tr_err_set(err, TR_E_DB, "%s", sqlite3_errmsg(b->db));
         sqlite3_finalize(st);
@@ -219,6 +238,7 @@ static int load_groups(struct fb *b, struct fgroups *g, struct tr_err *err)
     for (size_t r = 0; r < t[2]->nrows; r++) {
         struct fgroup *x = group_get(g, fb_cell_text(t[2], r, 0), fb_cell_text(t[2], r, 1), fb_cell_text(t[2], r, 2), 1);
         struct fdomain *d = fb_domain(b, x->dom);
+        x->dom_idx = (size_t)(d - b->dom);
         x->failed = fb_cell_int(t[2], r, 3);
         d->failed_detail += x->failed;
         fnames_addn(&d->mxs, x->mx, x->failed);

@@ -50,9 +50,21 @@ void fmap_free(struct fmap *m);
 /* The key of a tuple of names ("1:a2:bc0:"; lengths make it unique).
  * Caller owns it. */
 char *fmap_key3(const char *a, const char *b, const char *c);
+/* The same key in buf when it fits in cap bytes (then buf), else NULL. */
+const char *fmap_key3_buf(char *buf, size_t cap, const char *a, const char *b, const char *c);
+
+/* A set of 64-bit keys (pairs of indices), open addressing. */
+struct fset {
+    uint64_t *v;                  /* key + 1, 0 = free */
+    size_t cap, n;
+};
+/* 1 when key was added, 0 when it was there. */
+int fset_add(struct fset *s, uint64_t key);
+void fset_free(struct fset *s);
 
 struct fgroup {
     char *dom, *mx, *ty;
+    size_t dom_idx;               /* its fdomain in fb.dom */
     int64_t failed;
     int64_t first, last;          /* days in the window */
     int64_t since;                /* certificate-expired: its first day in the previous window and
