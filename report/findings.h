@@ -111,5 +111,10 @@ struct rpt_table *rpt_findings_table(const struct rpt_findings *f);
 /* {"since","until","previous_since","counts":{...},"findings":[...]}: new
  * reference. */
 json_t *rpt_findings_json(const struct rpt_findings *f);
+/* The terminal form (`findings` in the table format): the window and the
+ * counts, a table of the findings (severity coloured on a colour
+ * terminal), then each finding with its evidence, meaning and fix; report
+ * strings escaped by the writers.  Returns 0, or -1 on a write error. */
+int rpt_findings_write_text(struct rpt_out *o, const struct rpt_findings *f);
 
 #endif
