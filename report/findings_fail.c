@@ -7,8 +7,9 @@
  * failure type is findings_diag.c's.
  *
  * Counts come from rpt_q_sessions() and rpt_q_failed() (the rollups), as
- * summary's do; the reason codes from the raw rows of the window with the
- * same dedup rule (query.h).
+ * summary's do; the organizations, days and reason codes from one pass
+ * over the raw failure rows of the window (reason counts with the same
+ * dedup rule, query.h).
  */
 #include "findings_int.h"
 #include "sql.h"
@@ -32,11 +33,11 @@ static struct fgroup *group_get(struct fgroups *g, const char *dom, const char *
 {
     char buf[GROUP_KEY_STACK], *heap = NULL;
     const char *k = fmap_key3_buf(buf, sizeof buf, dom, mx, ty);
+    struct fgroup *x = NULL;
     size_t i;
     if (k == NULL)
         k = heap = fmap_key3(dom, mx, ty);
     i = fmap_get(&g->map, k);
-    struct fgroup *x = NULL;
     if (i != (size_t)-1) {
         x = &g->v[i];
     } else if (create) {
@@ -274,7 +275,8 @@ done:
     return rc;
 }
 
-/* domain-failure-rate and mx-failure-rate. */
+/* domain-failure-rate: the domain's failed sessions (summaries) over its
+ * sessions. */
 static void rule_domain_rate(struct fb *b)
 {
     for (size_t i = 0; i < b->n_dom; i++) {
