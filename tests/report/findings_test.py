@@ -368,6 +368,9 @@ def check_exit_codes(a, db):
     rc, doc, _ = findings(a, db, "--domain", "starttls.example", "--warn-rate", "0.1")
     check(rc == 1 and "domain-failure-rate" in [f["code"] for f in doc["findings"]],
           "--warn-rate 0.1: a 0.4% failure rate is a warning")
+    rc, doc, _ = findings(a, db, "--domain", "silent.example", "--since", "2026-11-30", "--until", "2026-11-30")
+    check(doc is not None and [f["code"] for f in doc["findings"]] == ["reporter-silent"],
+          "a one-day window (the email's) still finds the silent reporter")
     rc, doc, _ = findings(a, db, "--domain", "silent.example", "--silent-days", "0")
     check(rc == 0 and doc["findings"] == [], "--silent-days 0 turns the silent-reporter rule off")
     rc, doc, _ = findings(a, db, "--domain", "testing-ready.example", "--ready-days", "30")
