@@ -286,6 +286,9 @@ def check_planted(a, label, db, man, reports):
         ok = ok and ("seen by %s from %s to %s" % (orgs, first, last)) in f["evidence"]
     check(ok and "id" in f["meaning"], "%s: policy-drift names each version, who saw it, first and last day, "
           "and the unchanged id" % label)
+    f = one("policy-switch.example", "policy-drift")
+    check(f is not None and "moved to the new version" in f["meaning"],
+          "%s: a clean switch of every sender is an info drift" % label)
     f = one("maxage.example", "policy-drift")
     check(f is not None and "max_age" in f["meaning"] and len(f["policies"].split("\n")) == 2,
           "%s: a max_age-only drift is explained by caching" % label)
