@@ -223,8 +223,12 @@ int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_
     /* The policies first (validation-failure and mx-not-in-policy read
      * them), the pipeline before the reporters (a stopped pipeline
      * silences every reporter: that is one finding, not one each). */
-    if (fr_load_policies(&b, err) < 0 || ff_failure_rules(&b, err) < 0 || fr_policy_rules(&b, err) < 0 ||
-        fr_pipeline_rules(&b, err) < 0 || fr_reporter_rules(&b, err) < 0)
+    b.detail_filter = s->f->mx.n > 0 || s->f->type.n > 0;
+    if (fr_load_policies(&b, err) < 0 || ff_failure_rules(&b, err) < 0 || fr_pipeline_rules(&b, err) < 0)
+        goto done;
+    /* --mx and --type narrow the failure details only: what is not about
+     * them (policies, reporters) does not match such a filter. */
+    if (!b.detail_filter && (fr_policy_rules(&b, err) < 0 || fr_reporter_rules(&b, err) < 0))
         goto done;
 
     if (f->n > 1)

@@ -275,20 +275,21 @@ done:
     return rc;
 }
 
-/* domain-failure-rate: the domain's failed sessions (summaries) over its
+/* domain-failure-rate: the domain's failed sessions (summaries; with --mx
+ * or --type those of the failure details they select) over its
  * sessions. */
 static void rule_domain_rate(struct fb *b)
 {
     for (size_t i = 0; i < b->n_dom; i++) {
         struct fdomain *d = &b->dom[i];
-        int64_t sessions = d->ok + d->bad;
-        double rate = fb_pct(d->bad, sessions);
+        int64_t sessions = d->ok + d->bad, failed = b->detail_filter ? d->failed_detail : d->bad;
+        double rate = fb_pct(failed, sessions);
         enum rpt_severity sev = fb_rate_severity(b, rate);
         struct rpt_finding *x;
-        if (sessions <= 0 || d->bad <= 0 || sev == RPT_SEV_NONE)
+        if (sessions <= 0 || failed <= 0 || sev == RPT_SEV_NONE)
             continue;
         x = fb_add(b, "domain-failure-rate", sev, d->name);
-        fb_set_numbers(x, d->bad, sessions);
+        fb_set_numbers(x, failed, sessions);
         x->mx = d->mxs.n == 1 && d->mxs.v[0][0] != '(' ? xstrdup(d->mxs.v[0]) : NULL;
         x->type = d->types.n == 1 ? xstrdup(d->types.v[0]) : NULL;
         x->orgs = fnames_join(&d->orgs, ", ");
@@ -296,8 +297,9 @@ static void rule_domain_rate(struct fb *b)
         x->last_day = d->last;
         {
             char *ty = fnames_join(&d->types, ", "), *mx = fnames_join(&d->mxs, ", ");
-            x->evidence = xasprintf("%.2f%% of %lld sessions in %lld reports failed; failure types: %s; MX hosts: "
-                                    "%s.", rate, (long long)sessions, (long long)d->reports,
+            x->evidence = xasprintf("%.2f%% of %lld sessions in %lld reports failed%s; failure types: %s; MX "
+                                    "hosts: %s.", rate, (long long)sessions, (long long)d->reports,
+                                    b->detail_filter ? " (by the failure details --mx and --type select)" : "",
                                     ty ? ty : "none detailed", mx ? mx : "none named");
             free(ty);
             free(mx);

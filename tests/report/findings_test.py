@@ -371,6 +371,19 @@ def check_exit_codes(a, db):
     rc, doc, _ = findings(a, db, "--domain", "starttls.example", "--warn-rate", "0.1")
     check(rc == 1 and "domain-failure-rate" in [f["code"] for f in doc["findings"]],
           "--warn-rate 0.1: a 0.4% failure rate is a warning")
+    # --mx and --type narrow the failure details, as for summary.
+    rc, doc, _ = findings(a, db, "--mx", "mx2.mx-rate.example")
+    rc2, out, _ = run(a, ["--db", db, "--now", NOW, "--since", "2026-11-24", "--until", "2026-11-30", "summary",
+                          "--by", "domain", "--mx", "mx2.mx-rate.example", "--format", "json"])
+    srow = json.loads(out)["rows"][0] if rc2 == 0 else {}
+    rate_f = [f for f in doc["findings"] if f["code"] == "domain-failure-rate"]
+    check(sorted(f["code"] for f in doc["findings"]) == ["domain-failure-rate", "starttls-not-supported"]
+          and rate_f[0]["failed"] == srow.get("failed_sessions") and rate_f[0]["mx"] == "mx2.mx-rate.example",
+          "--mx: the domain's failure rate from the details of that MX (as summary --mx), no policy findings")
+    rc, doc, _ = findings(a, db, "--type", "certificate-host-mismatch")
+    check({f["type"] for f in doc["findings"]} == {"certificate-host-mismatch"}
+          and {f["domain"] for f in doc["findings"]} == {"mismatch.example", "mx-rate.example"},
+          "--type: only findings of that type")
     rc, doc, _ = findings(a, db, "--domain", "silent.example", "--since", "2026-11-30", "--until", "2026-11-30")
     check(doc is not None and [f["code"] for f in doc["findings"]] == ["reporter-silent"],
           "a one-day window (the email's) still finds the silent reporter")
