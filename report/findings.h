@@ -97,9 +97,13 @@ struct rpt_findings {
     int pipeline_stopped;          /* a capture-pipeline finding is present */
 };
 
-/* Derives the findings of the window s (since, until and the filters) as
- * of now.  *out caller-owned (rpt_findings_free).  Returns 0, or -1 with
- * err (TR_E_DB). */
+/* Derives the findings of the window s (since, until and the filters;
+ * its any_order and epoch_keys are ignored) as of now, compared with the
+ * window of as many whole days before it.  now only matters for
+ * capture-stopped (the time reports were last stored); `findings` uses
+ * the RPT_FIND_DEFAULT_DAYS complete UTC days before today as its window.
+ * *out caller-owned (rpt_findings_free).  Returns 0, or -1 with err
+ * (TR_E_DB). */
 int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_find_opts *fo,
                        int64_t now, struct rpt_findings **out, struct tr_err *err);
 void rpt_findings_free(struct rpt_findings *f);   /* NULL is a no-op */
