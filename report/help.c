@@ -17,6 +17,7 @@ const char usage_text[] =
     "  email       the summary email (MIME) for a period, default yesterday\n"
     "  check [D]   the live MTA-STS, TLS-RPT, DNS and MX deployment, next to the reports\n"
     "  metrics     Prometheus text exposition (-o FILE, --spool DIR)\n"
+    "  html        the dashboard: one self-contained HTML page (-o FILE)\n"
     "\n"
     "Options:\n"
     "  --db FILE          database (default $TLSRPT_DB or " TLSRPT_DEFAULT_DB ")\n"
@@ -120,3 +121,16 @@ const char help_metrics[] =
     "stored, quarantine entries by reason, database size, last ingest.\n"
     "-o FILE: written atomically (temporary file, fsync, rename), e.g.\n"
     "/var/lib/prometheus/node-exporter/tlsrpt.prom.\n";
+
+const char help_html[] =
+    "Usage: " PROG " html [-o FILE] [--since WHEN] [--until WHEN] [FILTERS] [--db FILE]\n"
+    "\n"
+    "The dashboard for a web root: one self-contained HTML5 page (no script, no\n"
+    "remote resource; CSS and SVG inline).  The findings first, then per policy\n"
+    "domain, worst first: sessions and success rate per day, failed sessions by\n"
+    "type per day (charts), the MX hosts with failures, the reporting\n"
+    "organizations and the policies senders saw.  The window defaults to the\n"
+    "last 7 days, as for findings (--since 7d); at most 366 days.  Filters as\n"
+    "for summary: --domain --org --mx --type --received-since.\n"
+    "  -o FILE   write the page to FILE atomically (a temporary file renamed),\n"
+    "            so a web server never serves half a page; default stdout\n";

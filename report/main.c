@@ -13,6 +13,7 @@
  *   tlsrpt-report [options] check [--resolver IP[:PORT]] [--ca-file FILE]
  *                                 [--timeout SECONDS] [DOMAIN...]
  *   tlsrpt-report [options] metrics [-o FILE] [--spool DIR]...
+ *   tlsrpt-report [options] html [-o FILE]
  *
  * COMMON OPTIONS
  *   --db FILE                  the database (else $TLSRPT_DB, else the default)
@@ -35,6 +36,7 @@
 #include "args.h"
 #include "backlog.h"
 #include "check.h"
+#include "dashboard.h"
 #include "digest.h"
 #include "email.h"
 #include "metrics.h"
@@ -491,6 +493,38 @@ static int cmd_metrics(struct ctx *c)
     return rc;
 }
 
+/* html: the dashboard page for the window (default the last
+ * RPT_FIND_DEFAULT_DAYS days, as findings), to stdout or with -o
+ * atomically to FILE (a web server may read it at any moment). */
+static int cmd_html(struct ctx *c)
+{
+    struct tr_err err = {0};
+    char *page;
+    size_t len;
+    int rc = EXIT_OK;
+
+    if (c->o->n_spool > 0) {
+        fprintf(stderr, PROG ": --spool: not an option of 'html'\n");
+        return EXIT_USAGE;
+    }
+    if (!c->o->since_given && c->o->f.received_since == 0)
+        c->scope.since = rpt_day_start(c->o->now) - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    if (c->scope.until <= c->scope.since) {
+        fprintf(stderr, PROG ": --until must be later than --since\n");
+        return EXIT_USAGE;
+    }
+    if (rpt_dashboard_build(c->db, &c->scope, NULL, c->o->now, &page, &len, &err) < 0)
+        return report_err(&err);
+    if (c->o->output != NULL) {
+        if (tr_write_file_atomic(c->o->output, page, len, 0644, &err) < 0)
+            rc = report_err(&err);
+    } else if (rpt_out_bytes(&c->out, page, len) < 0) {
+        rc = write_failed();
+    }
+    free(page);
+    return rc;
+}
+
 static const struct command {
     const char *name;
     int (*run)(struct ctx *c);
@@ -506,6 +540,7 @@ static const struct command {
     {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL},
     {"check", cmd_check, help_check, A_FORMAT | A_CHECK},
     {"metrics", cmd_metrics, help_metrics, A_METRICS},
+    {"html", cmd_html, help_html, A_WINDOW | A_FILTER | A_METRICS},   /* -o; --spool refused */
 };
 
 /* Names the first option given that cmd does not accept, or NULL. */

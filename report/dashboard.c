@@ -1,0 +1,888 @@
+/*
+ * dashboard.c - the `html` dashboard page (dashboard.h).
+ *
+ * Four queries of query.h give every number: sessions per (domain, day)
+ * and per (domain, org, day) from the summaries, failed sessions per
+ * (domain, day, type) and per (domain, mx, type, day) from the failure
+ * details, as `summary` and `trend` count them; the policies come from
+ * rpt_q_policy_strings.  The rows are sorted once by domain (struct ref)
+ * so that each domain's section reads a contiguous run.
+ *
+ * Charts are SVG written by hand: fixed geometry (CH_*), numbers printed
+ * with two decimals, axes with labels, a <title> for the chart and for
+ * every bar and point.  Each plot area states its own geometry in data-*
+ * attributes and each bar or point its value, so a test (or a reader's
+ * tool) can check the drawing against the numbers.
+ */
+#include "dashboard.h"
+#include "args.h"
+#include "output.h"
+#include "tlsrpt/codes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Chart geometry in CSS pixels (the SVG's user units). */
+#define CH_W 760            /* whole chart width */
+#define CH_LEFT 64          /* left axis labels */
+#define CH_RIGHT 56         /* right axis labels (success rate) */
+#define CH_TOP 12
+#define CH_BOTTOM 34        /* day labels */
+#define CH_SESS_H 150       /* plot height of the sessions chart */
+#define CH_FAIL_H 120       /* plot height of the failures chart */
+#define CH_DAY_LABELS 14    /* most day labels under a chart */
+
+static const char *const type_colour[RPT_DASH_CHART_TYPES] = {
+    "#b91c1c", "#ea580c", "#a16207", "#7c3aed", "#db2777", "#0e7490", "#4d7c0f", "#6b7280",
+};
+#define OTHER_TYPES "(other types)"
+
+static const char style_css[] =
+    "body{margin:0;background:#f3f4f6;color:#111827;font:14px/1.45 -apple-system,'Segoe UI',"
+    "Helvetica,Arial,sans-serif}\n"
+    "main{max-width:1000px;margin:0 auto;padding:16px}\n"
+    "h1{font-size:22px;margin:8px 0 2px}h2{font-size:18px;margin:0 0 4px}"
+    "h3{font-size:14px;margin:18px 0 6px;color:#374151}\n"
+    "section{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:16px 20px;margin:16px 0}\n"
+    ".muted{color:#6b7280}.bad{color:#b91c1c}.ok{color:#15803d}\n"
+    "table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #f3f4f6;"
+    "text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
+    "th{font-size:12px;color:#6b7280;border-bottom:1px solid #e5e7eb}td.n,th.n{text-align:right;"
+    "white-space:nowrap}\n"
+    "pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px Menlo,Consolas,monospace}\n"
+    "svg{display:block;max-width:100%;height:auto}svg text{font:11px sans-serif;fill:#6b7280}\n"
+    "svg .grid{stroke:#e5e7eb}svg .axis{stroke:#9ca3af}svg .s{fill:#93c5fd}"
+    "svg .rate{fill:none;stroke:#15803d;stroke-width:2}.ks{background:#93c5fd}.kr{background:#15803d}"
+    "h3 .legend{font-weight:400;margin-left:12px}svg .r{fill:#15803d}svg .part{opacity:.45}\n"
+    ".legend span{display:inline-block;margin-right:14px;font-size:12px}"
+    ".legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}\n"
+    ".finding{border-left:6px solid #6b7280;padding:6px 12px;margin:10px 0;background:#f9fafb}\n"
+    ".finding.critical{border-color:#b91c1c}.finding.warning{border-color:#d97706}"
+    ".finding.info{border-color:#2563eb}\n"
+    ".finding p{margin:4px 0}.sev{font-weight:700;text-transform:uppercase;font-size:12px}\n"
+    ".critical .sev{color:#b91c1c}.warning .sev{color:#b45309}.info .sev{color:#1d4ed8}\n";
+
+/* One sortable row reference: a table row by (domain, key, key2, day). */
+struct ref {
+    const char *dom, *key, *key2;
+    int64_t day;
+    size_t row;
+};
+
+struct dom {
+    const char *name;                  /* borrowed from a table */
+    int64_t reports, ok, bad;          /* window totals from the summaries */
+    int64_t *d_reports, *d_ok, *d_bad; /* per day of the window */
+    enum rpt_severity worst;           /* most severe finding, RPT_SEV_NONE */
+    size_t n_findings;
+};
+
+struct page {
+    struct tr_buf b;
+    int overflow;                      /* b's cap was reached */
+    const struct rpt_scope *s;
+    const struct rpt_findings *f;
+    int64_t now, day0;                 /* day0: the first day of the window */
+    size_t ndays;
+    struct rpt_table *sess, *fail, *mx, *org, *pol, *tot;
+    struct ref *fail_r, *mx_r, *org_r; /* sorted row references */
+    struct dom *doms;
+    size_t ndoms;
+};
+
+/* Program text (never report data). */
+static void put(struct page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct page *p, const char *fmt, ...)
+{
+    va_list ap;
+    char small[512], *s = small;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof small) {
+        s = xmalloc((size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    if (tr_buf_append(&p->b, s, (size_t)n) < 0)
+        p->overflow = 1;
+    if (s != small)
+        free(s);
+}
+
+/* Report data, escaped (escape.c). */
+static void esc(struct page *p, const char *s)
+{
+    if (rpt_html_append(&p->b, s, 0) < 0)
+        p->overflow = 1;
+}
+
+static const char *text(const struct rpt_table *t, size_t r, size_t c)
+{
+    const struct rpt_cell *cell = rpt_table_cell(t, r, c);
+    return cell->kind == RPT_TEXT ? cell->s : "(none)";
+}
+
+static int64_t num(const struct rpt_table *t, size_t r, size_t c)
+{
+    const struct rpt_cell *cell = rpt_table_cell(t, r, c);
+    return cell->kind == RPT_INT ? cell->i : 0;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const struct ref *x = a, *y = b;
+    int c = strcmp(x->dom, y->dom);
+    if (c == 0 && x->key)
+        c = strcmp(x->key, y->key);
+    if (c == 0 && x->key2)
+        c = strcmp(x->key2, y->key2);
+    if (c == 0)
+        c = (x->day > y->day) - (x->day < y->day);
+    return c;
+}
+
+/* References to t's rows by its columns dom, key, key2 (-1: none) and day,
+ * sorted. */
+static struct ref *sorted_refs(const struct rpt_table *t, int dom, int key, int key2, int day)
+{
+    struct ref *r = xcalloc(t->nrows + 1, sizeof *r);
+    for (size_t i = 0; i < t->nrows; i++) {
+        r[i].dom = text(t, i, (size_t)dom);
+        r[i].key = key >= 0 ? text(t, i, (size_t)key) : NULL;
+        r[i].key2 = key2 >= 0 ? text(t, i, (size_t)key2) : NULL;
+        r[i].day = num(t, i, (size_t)day);
+        r[i].row = i;
+    }
+    qsort(r, t->nrows, sizeof *r, cmp_ref);
+    return r;
+}
+
+/* The run of refs (n of them) for domain name: [*lo, *hi). */
+static void dom_run(const struct ref *r, size_t n, const char *name, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (strcmp(r[m].dom, name) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    for (b = a; b < n && strcmp(r[b].dom, name) == 0; b++)
+        ;
+    *hi = b;
+}
+
+/* Index of the window's day that starts at t, or -1. */
+static long day_index(const struct page *p, int64_t t)
+{
+    if (t < p->day0 || (t - p->day0) % 86400 != 0 || (t - p->day0) / 86400 >= (int64_t)p->ndays)
+        return -1;
+    return (long)((t - p->day0) / 86400);
+}
+
+/* 1 when the day starting at t is not complete: it ends after the window
+ * or after now. */
+static int partial_day(const struct page *p, int64_t t)
+{
+    return t + 86400 > p->s->until || t + 86400 > p->now;
+}
+
+static double fail_rate(const struct dom *d)
+{
+    return d->ok + d->bad > 0 ? (double)d->bad / (double)(d->ok + d->bad) : 0.0;
+}
+
+/* Worst first: the most severe finding, the failure rate, failed
+ * sessions, then the name. */
+static int cmp_dom(const void *a, const void *b)
+{
+    const struct dom *x = a, *y = b;
+    double rx = fail_rate(x), ry = fail_rate(y);
+    if (x->worst != y->worst)
+        return x->worst > y->worst ? -1 : 1;
+    if (rx != ry)
+        return rx > ry ? -1 : 1;
+    if (x->bad != y->bad)
+        return x->bad > y->bad ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The policy domains: those with sessions and those with failure details,
+ * with their per-day sessions and their findings' worst severity. */
+static void collect_domains(struct page *p)
+{
+    size_t n = 0, cap = p->sess->nrows + p->fail->nrows + 1;
+    const char **names = xcalloc(cap, sizeof *names);
+
+    for (size_t r = 0; r < p->sess->nrows; r++)
+        names[n++] = text(p->sess, r, 0);
+    for (size_t r = 0; r < p->fail->nrows; r++)
+        names[n++] = text(p->fail, r, 0);
+    qsort(names, n, sizeof *names, cmp_name);
+    p->doms = xcalloc(n + 1, sizeof *p->doms);
+    for (size_t i = 0; i < n; i++) {
+        struct dom *d;
+        if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+            continue;
+        d = &p->doms[p->ndoms++];
+        d->name = names[i];
+        d->worst = RPT_SEV_NONE;
+        d->d_reports = xcalloc(p->ndays, sizeof *d->d_reports);
+        d->d_ok = xcalloc(p->ndays, sizeof *d->d_ok);
+        d->d_bad = xcalloc(p->ndays, sizeof *d->d_bad);
+    }
+    free(names);
+    /* sessions: domain, day, reports, successful_sessions, failed_sessions */
+    for (size_t r = 0; r < p->sess->nrows; r++) {
+        const char *name = text(p->sess, r, 0);
+        struct dom key = {.name = name}, *d = bsearch(&key, p->doms, p->ndoms, sizeof *p->doms, cmp_name);
+        long i = day_index(p, num(p->sess, r, 1));
+        if (d == NULL)
+            continue;
+        d->reports += num(p->sess, r, 2);
+        d->ok += num(p->sess, r, 3);
+        d->bad += num(p->sess, r, 4);
+        if (i >= 0) {
+            d->d_reports[i] += num(p->sess, r, 2);
+            d->d_ok[i] += num(p->sess, r, 3);
+            d->d_bad[i] += num(p->sess, r, 4);
+        }
+    }
+    for (size_t i = 0; p->f && i < p->f->n; i++) {
+        const struct rpt_finding *fd = &p->f->v[i];
+        struct dom key = {.name = fd->domain}, *d;
+        if (fd->domain == NULL)
+            continue;
+        d = bsearch(&key, p->doms, p->ndoms, sizeof *p->doms, cmp_name);
+        if (d != NULL) {
+            d->n_findings++;
+            if (fd->severity > d->worst)
+                d->worst = fd->severity;
+        }
+    }
+    qsort(p->doms, p->ndoms, sizeof *p->doms, cmp_dom);
+}
+
+/* "1,234" */
+static const char *count(int64_t n, char *buf)
+{
+    return rpt_fmt_count(n, buf);
+}
+
+static void rate_cell(struct page *p, int64_t ok, int64_t bad)
+{
+    double rate = rpt_success_rate(ok, bad);
+    if (rate < 0)
+        put(p, "<td class=\"n muted\">-</td>");
+    else
+        put(p, "<td class=\"n %s\">%.2f%%</td>", bad > 0 ? "bad" : "ok", rate);
+}
+
+/* Smallest 1, 2 or 5 times a power of ten at least v (1 for v <= 0). */
+static double nice_max(double v)
+{
+    double p = 1;
+    if (v <= 1)
+        return 1;
+    while (p * 10 <= v)
+        p *= 10;
+    return v <= p ? p : v <= 2 * p ? 2 * p : v <= 5 * p ? 5 * p : 10 * p;
+}
+
+/* x of the left edge of day i's slot, and the slot width. */
+static double slot_w(const struct page *p)
+{
+    return (double)(CH_W - CH_LEFT - CH_RIGHT) / (double)p->ndays;
+}
+
+static double slot_x(const struct page *p, size_t i)
+{
+    return CH_LEFT + slot_w(p) * (double)i;
+}
+
+/* The chart's frame: its title, the plot area's geometry as data-*, grid
+ * lines and labels of the left axis (0, half, max), the day labels. */
+static void chart_open(struct page *p, const char *cls, size_t id, const char *what, const struct dom *d,
+                       int plot_h, double max)
+{
+    int h = CH_TOP + plot_h + CH_BOTTOM;
+    size_t every = (p->ndays + CH_DAY_LABELS - 1) / CH_DAY_LABELS;
+    char n1[RPT_NUM_MAX];
+
+    put(p, "<svg class=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
+           "aria-labelledby=\"t%s%zu\" data-domain=\"", cls, CH_W, h, CH_W, h, cls, id);
+    esc(p, d->name);
+    put(p, "\"><title id=\"t%s%zu\">%s per day, ", cls, id, what);
+    esc(p, d->name);
+    put(p, "</title>\n<g class=\"plot\" data-x=\"%d\" data-y=\"%d\" data-width=\"%d\" data-height=\"%d\" "
+           "data-max=\"%.2f\">\n", CH_LEFT, CH_TOP, CH_W - CH_LEFT - CH_RIGHT, plot_h, max);
+    for (int k = 0; k <= 2; k++) {
+        double y = CH_TOP + plot_h - plot_h * k / 2.0, v = max * k / 2.0;
+        put(p, "<line class=\"%s\" x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\"/>", k ? "grid" : "axis",
+            CH_LEFT, y, CH_W - CH_RIGHT, y);
+        if (v == (double)(int64_t)v)
+            put(p, "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", CH_LEFT - 6, y + 4,
+                count((int64_t)v, n1));
+    }
+    for (size_t i = 0; i < p->ndays; i += every) {
+        char day[RPT_LABEL_MAX];
+        int64_t t = p->day0 + (int64_t)i * 86400;
+        rpt_fmt_date(t, day);
+        put(p, "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%s%s</text>", slot_x(p, i) + slot_w(p) / 2,
+            CH_TOP + plot_h + 16, day + 5, partial_day(p, t) ? "*" : "");
+    }
+    put(p, "\n");
+}
+
+static void chart_close(struct page *p)
+{
+    put(p, "</g></svg>\n");
+}
+
+/* Lowest success rate the right axis shows: the largest of 99, 95, 90,
+ * 80, 50 and 0 at or below every day's rate. */
+static double rate_floor(const struct page *p, const struct dom *d)
+{
+    static const double steps[] = {99, 95, 90, 80, 50, 0};
+    double lo = 100;
+    for (size_t i = 0; i < p->ndays; i++) {
+        double r = rpt_success_rate(d->d_ok[i], d->d_bad[i]);
+        if (r >= 0 && r < lo)
+            lo = r;
+    }
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+        if (steps[k] <= lo)
+            return steps[k];
+    return 0;
+}
+
+/* Sessions per day as bars, the success rate per day as a line with a
+ * point per day that had sessions (right axis, rate_floor..100%). */
+static void sessions_chart(struct page *p, size_t id, const struct dom *d)
+{
+    int64_t most = 0;
+    double max, lo = rate_floor(p, d), w = slot_w(p), bw = w * 0.7;
+    int open = 0;
+    char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], day[RPT_LABEL_MAX];
+
+    for (size_t i = 0; i < p->ndays; i++)
+        if (d->d_ok[i] + d->d_bad[i] > most)
+            most = d->d_ok[i] + d->d_bad[i];
+    max = nice_max((double)most);
+    put(p, "<h3>Sessions per day <span class=\"legend\"><span><i class=\"ks\"></i>sessions (left axis)</span>"
+           "<span><i class=\"kr\"></i>success rate, %% with TLS (right axis)</span></span></h3>\n");
+    chart_open(p, "sessions", id, "Sessions and success rate", d, CH_SESS_H, max);
+    put(p, "<g class=\"rate-axis\" data-rate-min=\"%.2f\">", lo);
+    for (int k = 0; k <= 2; k++)
+        put(p, "<text x=\"%d\" y=\"%.2f\">%.0f%%</text>", CH_W - CH_RIGHT + 6,
+            CH_TOP + CH_SESS_H - CH_SESS_H * k / 2.0 + 4, lo + (100 - lo) * k / 2.0);
+    put(p, "</g>\n");
+    for (size_t i = 0; i < p->ndays; i++) {
+        int64_t n = d->d_ok[i] + d->d_bad[i], t = p->day0 + (int64_t)i * 86400;
+        double h = (double)n / max * CH_SESS_H;
+        rpt_fmt_date(t, day);
+        put(p, "<rect class=\"s%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" data-day=\"%s\" "
+               "data-value=\"%lld\"><title>%s: %s sessions, %s reports%s</title></rect>\n",
+            partial_day(p, t) ? " part" : "", slot_x(p, i) + (w - bw) / 2, CH_TOP + CH_SESS_H - h, bw, h,
+            day, (long long)n, day, count(n, n1), count(d->d_reports[i], n2),
+            partial_day(p, t) ? " (incomplete day)" : "");
+    }
+    /* The line: one polyline per run of days with sessions. */
+    for (size_t i = 0; i <= p->ndays; i++) {
+        double r = i < p->ndays ? rpt_success_rate(d->d_ok[i], d->d_bad[i]) : -1;
+        if (r >= 0) {
+            put(p, "%s%.2f,%.2f", open ? " " : "<polyline class=\"rate\" points=\"", slot_x(p, i) + w / 2,
+                CH_TOP + (100 - r) / (100 - lo) * CH_SESS_H);
+            open = 1;
+        } else if (open) {
+            put(p, "\"/>\n");
+            open = 0;
+        }
+    }
+    for (size_t i = 0; i < p->ndays; i++) {
+        double r = rpt_success_rate(d->d_ok[i], d->d_bad[i]);
+        if (r < 0)
+            continue;
+        rpt_fmt_date(p->day0 + (int64_t)i * 86400, day);
+        put(p, "<circle class=\"r\" cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" data-day=\"%s\" data-value=\"%.2f\">"
+               "<title>%s: %.2f%% of sessions with TLS</title></circle>\n",
+            slot_x(p, i) + w / 2, CH_TOP + (100 - r) / (100 - lo) * CH_SESS_H, day, r, day, r);
+    }
+    chart_close(p);
+}
+
+/* One failure type of a domain's chart. */
+struct ctype {
+    const char *name;
+    int64_t total;
+    int64_t *per_day;
+};
+
+static int cmp_ctype(const void *a, const void *b)
+{
+    const struct ctype *x = a, *y = b;
+    if (x->total != y->total)
+        return x->total > y->total ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Failed sessions per day, stacked by failure type (the most frequent
+ * type at the bottom), and its legend. */
+static void failures_chart(struct page *p, size_t id, const struct dom *d)
+{
+    size_t lo, hi, nt = 0, shown;
+    struct ctype *types;
+    int64_t most = 0, *cum = xcalloc(p->ndays, sizeof *cum);
+    double max, w = slot_w(p), bw = w * 0.7;
+    char n1[RPT_NUM_MAX], day[RPT_LABEL_MAX];
+
+    dom_run(p->fail_r, p->fail->nrows, d->name, &lo, &hi);
+    types = xcalloc(hi - lo + 1, sizeof *types);
+    /* fail: domain, day, type, failed_sessions; refs sorted by (domain, type, day) */
+    for (size_t k = lo; k < hi; k++) {
+        const struct ref *r = &p->fail_r[k];
+        long i = day_index(p, r->day);
+        if (nt == 0 || strcmp(types[nt - 1].name, r->key) != 0) {
+            types[nt].name = r->key;
+            types[nt++].per_day = xcalloc(p->ndays, sizeof(int64_t));
+        }
+        types[nt - 1].total += num(p->fail, r->row, 3);
+        if (i >= 0)
+            types[nt - 1].per_day[i] += num(p->fail, r->row, 3);
+    }
+    qsort(types, nt, sizeof *types, cmp_ctype);
+    /* Past the palette: the rest folded into the last colour. */
+    shown = nt;
+    if (nt > RPT_DASH_CHART_TYPES) {
+        for (size_t t = RPT_DASH_CHART_TYPES; t < nt; t++) {
+            types[RPT_DASH_CHART_TYPES - 1].total += types[t].total;
+            for (size_t i = 0; i < p->ndays; i++)
+                types[RPT_DASH_CHART_TYPES - 1].per_day[i] += types[t].per_day[i];
+        }
+        types[RPT_DASH_CHART_TYPES - 1].name = OTHER_TYPES;
+        shown = RPT_DASH_CHART_TYPES;
+    }
+    for (size_t i = 0; i < p->ndays; i++) {
+        int64_t sum = 0;
+        for (size_t t = 0; t < shown; t++)
+            sum += types[t].per_day[i];
+        if (sum > most)
+            most = sum;
+    }
+    if (nt == 0) {
+        put(p, "<h3>Failed sessions per day, by failure type</h3>\n"
+               "<p class=\"muted\">No failure details in the window.</p>\n");
+        goto done;
+    }
+    max = nice_max((double)most);
+    put(p, "<h3>Failed sessions per day, by failure type</h3>\n");
+    chart_open(p, "failures", id, "Failed sessions by type", d, CH_FAIL_H, max);
+    for (size_t t = 0; t < shown; t++)
+        for (size_t i = 0; i < p->ndays; i++) {
+            int64_t n = types[t].per_day[i], at = p->day0 + (int64_t)i * 86400;
+            double y1 = CH_TOP + CH_FAIL_H - (double)cum[i] / max * CH_FAIL_H;
+            double y0 = CH_TOP + CH_FAIL_H - (double)(cum[i] + n) / max * CH_FAIL_H;
+            if (n == 0)
+                continue;
+            cum[i] += n;
+            rpt_fmt_date(at, day);
+            put(p, "<rect class=\"f%s\" fill=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                   "data-day=\"%s\" data-type=\"", partial_day(p, at) ? " part" : "", type_colour[t],
+                slot_x(p, i) + (w - bw) / 2, y0, bw, y1 - y0, day);
+            esc(p, types[t].name);
+            put(p, "\" data-value=\"%lld\"><title>%s: %s failed sessions, ", (long long)n, day, count(n, n1));
+            esc(p, types[t].name);
+            put(p, "</title></rect>\n");
+        }
+    chart_close(p);
+    put(p, "<div class=\"legend\">");
+    for (size_t t = 0; t < shown; t++) {
+        put(p, "<span><i style=\"background:%s\"></i>", type_colour[t]);
+        esc(p, types[t].name);
+        put(p, " (%s)</span>", count(types[t].total, n1));
+    }
+    put(p, "</div>\n");
+done:
+    for (size_t t = 0; t < nt; t++)
+        free(types[t].per_day);
+    free(types);
+    free(cum);
+}
+
+/* "... and N more" under a cut table. */
+static void more_rows(struct page *p, size_t more, const char *what)
+{
+    if (more > 0)
+        put(p, "<p class=\"muted\">... and %zu more %s (narrow the window or use --domain).</p>\n", more, what);
+}
+
+static void day_cell(struct page *p, int64_t t)
+{
+    char day[RPT_LABEL_MAX];
+    rpt_fmt_date(t, day);
+    put(p, "<td class=\"n\">%s</td>", day);
+}
+
+/* The MX hosts with failures: failed sessions, by type (most first),
+ * first and last failure day; the host with most failures first.  Rows
+ * of mx: domain, mx, type, day, failed_sessions, refs sorted by (domain,
+ * mx, type, day). */
+struct mxrow {
+    const char *mx;
+    int64_t total, first, last;
+    size_t lo, hi;                     /* its refs */
+};
+
+static int cmp_mxrow(const void *a, const void *b)
+{
+    const struct mxrow *x = a, *y = b;
+    if (x->total != y->total)
+        return x->total > y->total ? -1 : 1;
+    return strcmp(x->mx, y->mx);
+}
+
+static void mx_table(struct page *p, const struct dom *d)
+{
+    size_t lo, hi, n = 0;
+    struct mxrow *rows;
+    char n1[RPT_NUM_MAX];
+
+    dom_run(p->mx_r, p->mx->nrows, d->name, &lo, &hi);
+    put(p, "<h3>MX hosts with failures</h3>\n");
+    if (lo == hi) {
+        put(p, "<p class=\"muted\">None in the window.</p>\n");
+        return;
+    }
+    rows = xcalloc(hi - lo, sizeof *rows);
+    for (size_t k = lo; k < hi; k++) {
+        const struct ref *r = &p->mx_r[k];
+        struct mxrow *m = n ? &rows[n - 1] : NULL;
+        int64_t v = num(p->mx, r->row, 4);
+        if (m == NULL || strcmp(m->mx, r->key) != 0) {
+            m = &rows[n++];
+            m->mx = r->key;
+            m->first = r->day;
+            m->last = r->day;
+            m->lo = k;
+        }
+        m->hi = k + 1;
+        m->total += v;
+        if (r->day < m->first)
+            m->first = r->day;
+        if (r->day > m->last)
+            m->last = r->day;
+    }
+    qsort(rows, n, sizeof *rows, cmp_mxrow);
+    put(p, "<table class=\"mx\"><thead><tr><th>MX host</th><th class=\"n\">failed sessions</th>"
+           "<th>by failure type</th><th class=\"n\">first failure</th><th class=\"n\">last failure</th>"
+           "</tr></thead><tbody>\n");
+    for (size_t i = 0; i < n && i < RPT_DASH_MAX_ROWS; i++) {
+        struct ctype *ty = xcalloc(rows[i].hi - rows[i].lo, sizeof *ty);
+        size_t nt = 0;
+        for (size_t k = rows[i].lo; k < rows[i].hi; k++) {
+            const struct ref *r = &p->mx_r[k];
+            if (nt == 0 || strcmp(ty[nt - 1].name, r->key2) != 0)
+                ty[nt++].name = r->key2;
+            ty[nt - 1].total += num(p->mx, r->row, 4);
+        }
+        qsort(ty, nt, sizeof *ty, cmp_ctype);
+        put(p, "<tr><td>");
+        esc(p, rows[i].mx);
+        put(p, "</td><td class=\"n bad\">%s</td><td>", count(rows[i].total, n1));
+        for (size_t t = 0; t < nt; t++) {
+            put(p, "%s", t ? "<br>" : "");
+            esc(p, ty[t].name);
+            put(p, " %s", count(ty[t].total, n1));
+        }
+        put(p, "</td>");
+        day_cell(p, rows[i].first);
+        day_cell(p, rows[i].last);
+        put(p, "</tr>\n");
+        free(ty);
+    }
+    put(p, "</tbody></table>\n");
+    more_rows(p, n > RPT_DASH_MAX_ROWS ? n - RPT_DASH_MAX_ROWS : 0, "MX hosts");
+    free(rows);
+}
+
+/* The reporting organizations: last report day in the window, reports,
+ * sessions, failed sessions, success rate; most failures first.  Rows of
+ * org: domain, org, day, reports, successful_sessions, failed_sessions. */
+struct orgrow {
+    const char *org;
+    int64_t last, reports, ok, bad;
+};
+
+static int cmp_orgrow(const void *a, const void *b)
+{
+    const struct orgrow *x = a, *y = b;
+    if (x->bad != y->bad)
+        return x->bad > y->bad ? -1 : 1;
+    if (x->ok != y->ok)
+        return x->ok > y->ok ? -1 : 1;
+    return strcmp(x->org, y->org);
+}
+
+static void org_table(struct page *p, const struct dom *d)
+{
+    size_t lo, hi, n = 0;
+    struct orgrow *rows;
+    char n1[RPT_NUM_MAX];
+
+    dom_run(p->org_r, p->org->nrows, d->name, &lo, &hi);
+    put(p, "<h3>Reporting organizations</h3>\n");
+    if (lo == hi) {
+        put(p, "<p class=\"muted\">No report in the window.</p>\n");
+        return;
+    }
+    rows = xcalloc(hi - lo, sizeof *rows);
+    for (size_t k = lo; k < hi; k++) {
+        const struct ref *r = &p->org_r[k];
+        struct orgrow *o = n ? &rows[n - 1] : NULL;
+        if (o == NULL || strcmp(o->org, r->key) != 0) {
+            o = &rows[n++];
+            o->org = r->key;
+        }
+        if (r->day > o->last)
+            o->last = r->day;
+        o->reports += num(p->org, r->row, 3);
+        o->ok += num(p->org, r->row, 4);
+        o->bad += num(p->org, r->row, 5);
+    }
+    qsort(rows, n, sizeof *rows, cmp_orgrow);
+    put(p, "<table class=\"org\"><thead><tr><th>organization</th><th class=\"n\">last report</th>"
+           "<th class=\"n\">reports</th><th class=\"n\">sessions</th><th class=\"n\">failed</th>"
+           "<th class=\"n\">success rate</th></tr></thead><tbody>\n");
+    for (size_t i = 0; i < n && i < RPT_DASH_MAX_ROWS; i++) {
+        put(p, "<tr><td>");
+        esc(p, rows[i].org);
+        put(p, "</td>");
+        day_cell(p, rows[i].last);
+        put(p, "<td class=\"n\">%s</td>", count(rows[i].reports, n1));
+        put(p, "<td class=\"n\">%s</td>", count(rows[i].ok + rows[i].bad, n1));
+        put(p, "<td class=\"n%s\">%s</td>", rows[i].bad ? " bad" : "", count(rows[i].bad, n1));
+        rate_cell(p, rows[i].ok, rows[i].bad);
+        put(p, "</tr>\n");
+    }
+    put(p, "</tbody></table>\n");
+    more_rows(p, n > RPT_DASH_MAX_ROWS ? n - RPT_DASH_MAX_ROWS : 0, "organizations");
+    free(rows);
+}
+
+/* The policies senders saw for the domain, first seen first.  Rows of
+ * pol: domain, policy, policy_strings, reports, orgs, first_start,
+ * last_start; refs sorted by (domain, first_start). */
+static void policy_table(struct page *p, const struct ref *refs, const struct dom *d)
+{
+    size_t lo, hi;
+    char n1[RPT_NUM_MAX];
+
+    dom_run(refs, p->pol->nrows, d->name, &lo, &hi);
+    put(p, "<h3>Policies senders saw</h3>\n");
+    if (lo == hi) {
+        put(p, "<p class=\"muted\">None in the window.</p>\n");
+        return;
+    }
+    put(p, "<table class=\"pol\"><thead><tr><th>type</th><th>policy</th><th class=\"n\">reports</th>"
+           "<th>from</th><th class=\"n\">first day</th><th class=\"n\">last day</th></tr></thead><tbody>\n");
+    for (size_t k = lo; k < hi && k - lo < RPT_DASH_MAX_ROWS; k++) {
+        size_t r = refs[k].row;
+        const struct rpt_cell *lines = rpt_table_cell(p->pol, r, 2);
+        put(p, "<tr><td>");
+        esc(p, text(p->pol, r, 1));
+        put(p, "</td><td><pre>");
+        if (lines->kind == RPT_TEXT) {
+            if (rpt_html_append(&p->b, lines->s, 1) < 0)
+                p->overflow = 1;
+        } else {
+            put(p, "(no policy string)");
+        }
+        put(p, "</pre></td><td class=\"n\">%s</td><td>", count(num(p->pol, r, 3), n1));
+        esc(p, text(p->pol, r, 4));
+        put(p, "</td>");
+        day_cell(p, num(p->pol, r, 5));
+        day_cell(p, num(p->pol, r, 6));
+        put(p, "</tr>\n");
+    }
+    put(p, "</tbody></table>\n");
+    more_rows(p, hi - lo > RPT_DASH_MAX_ROWS ? hi - lo - RPT_DASH_MAX_ROWS : 0, "policies");
+}
+
+static void domain_section(struct page *p, size_t id, const struct dom *d, const struct ref *pol_refs)
+{
+    char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
+    double rate = rpt_success_rate(d->ok, d->bad);
+
+    put(p, "<section class=\"domain\" id=\"d%zu\"><h2>", id);
+    esc(p, d->name);
+    put(p, "</h2>\n<p>%s sessions, <span class=\"%s\">%s failed</span>", count(d->ok + d->bad, n1),
+        d->bad ? "bad" : "ok", count(d->bad, n2));
+    if (rate >= 0)
+        put(p, ", %.2f%% with TLS", rate);
+    put(p, "; %s report%s", count(d->reports, n3), d->reports == 1 ? "" : "s");
+    if (d->n_findings)
+        put(p, "; <a href=\"#findings\">%zu finding%s</a>", d->n_findings, d->n_findings == 1 ? "" : "s");
+    put(p, ".</p>\n");
+    sessions_chart(p, id, d);
+    failures_chart(p, id, d);
+    mx_table(p, d);
+    org_table(p, d);
+    policy_table(p, pol_refs, d);
+    put(p, "</section>\n");
+}
+
+/* Every domain in one table, worst first, linked to its section. */
+static void overview(struct page *p)
+{
+    char n1[RPT_NUM_MAX];
+
+    put(p, "<section id=\"domains\"><h2>Policy domains</h2>\n");
+    if (p->ndoms == 0) {
+        put(p, "<p class=\"muted\">No report in the window.</p></section>\n");
+        return;
+    }
+    put(p, "<table><thead><tr><th>policy domain</th><th class=\"n\">reports</th><th class=\"n\">sessions</th>"
+           "<th class=\"n\">failed</th><th class=\"n\">success rate</th><th class=\"n\">findings</th>"
+           "</tr></thead><tbody>\n");
+    for (size_t i = 0; i < p->ndoms && i < RPT_DASH_MAX_DOMAINS; i++) {
+        const struct dom *d = &p->doms[i];
+        put(p, "<tr><td><a href=\"#d%zu\">", i);
+        esc(p, d->name);
+        put(p, "</a></td><td class=\"n\">%s</td>", count(d->reports, n1));
+        put(p, "<td class=\"n\">%s</td>", count(d->ok + d->bad, n1));
+        put(p, "<td class=\"n%s\">%s</td>", d->bad ? " bad" : "", count(d->bad, n1));
+        rate_cell(p, d->ok, d->bad);
+        put(p, "<td class=\"n\">%zu</td></tr>\n", d->n_findings);
+    }
+    put(p, "</tbody></table>\n");
+    if (p->ndoms > RPT_DASH_MAX_DOMAINS)
+        put(p, "<p class=\"muted\">... and %zu more policy domains: use --domain to see them.</p>\n",
+            p->ndoms - RPT_DASH_MAX_DOMAINS);
+    put(p, "</section>\n");
+}
+
+static void page_head(struct page *p)
+{
+    char period[RPT_LABEL_MAX * 2 + 8], a[RPT_LABEL_MAX], b[RPT_LABEL_MAX], gen[RPT_LABEL_MAX];
+    char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
+    int64_t ok = num(p->tot, 0, 1), bad = num(p->tot, 0, 2);
+    double rate = rpt_success_rate(ok, bad);
+
+    rpt_fmt_datetime(p->s->since, a);
+    rpt_fmt_datetime(p->s->until, b);
+    snprintf(period, sizeof period, "%s to %s", a, b);
+    rpt_fmt_datetime(p->now, gen);
+    put(p, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+           "<title>TLS-RPT dashboard, %s</title>\n<style>\n%s</style>\n</head>\n<body><main>\n", period,
+        style_css);
+    put(p, "<header><h1>TLS-RPT dashboard</h1>\n<p class=\"muted\">Reports starting %s (UTC); as of %s.",
+        period, gen);
+    if (p->s->f->domain.n || p->s->f->org.n || p->s->f->mx.n || p->s->f->type.n || p->s->f->received_since)
+        put(p, " Filtered (--domain, --org, --mx, --type or --received-since).");
+    put(p, "</p>\n<p><b>%s sessions</b>, <b class=\"%s\">%s failed</b>", count(ok + bad, n1),
+        bad ? "bad" : "ok", count(bad, n2));
+    if (rate >= 0)
+        put(p, ", <b>%.2f%%</b> with TLS", rate);
+    put(p, "; %s report%s; %zu policy domain%s.</p></header>\n", count(num(p->tot, 0, 0), n3),
+        num(p->tot, 0, 0) == 1 ? "" : "s", p->ndoms, p->ndoms == 1 ? "" : "s");
+}
+
+static void page_foot(struct page *p)
+{
+    put(p, "<footer class=\"muted\"><p>Counted as <code>tlsrpt-report summary</code> and <code>trend</code> "
+           "count: a report belongs to the day it starts; sessions reported under both an sts and a tlsa "
+           "policy count once. * marks a day not complete in the window. tlsrpt-report " TLSRPT_VERSION
+           ".</p></footer>\n</main></body></html>\n");
+}
+
+int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_findings *f,
+                        int64_t now, char **out, size_t *len, struct tr_err *err)
+{
+    static const enum rpt_key k_sess[] = {RPT_K_DOMAIN, RPT_K_DAY};
+    static const enum rpt_key k_fail[] = {RPT_K_DOMAIN, RPT_K_DAY, RPT_K_TYPE};
+    static const enum rpt_key k_mx[] = {RPT_K_DOMAIN, RPT_K_MX, RPT_K_TYPE, RPT_K_DAY};
+    static const enum rpt_key k_org[] = {RPT_K_DOMAIN, RPT_K_ORG, RPT_K_DAY};
+    struct rpt_scope q = *s;
+    struct page p;
+    struct ref *pol_r = NULL;
+    int64_t last;
+    int rc = -1;
+
+    memset(&p, 0, sizeof p);
+    last = rpt_day_start(s->until - 1);
+    p.day0 = rpt_day_start(s->since);
+    if (last < p.day0 || (last - p.day0) / 86400 + 1 > RPT_DASH_MAX_DAYS) {
+        tr_err_set(err, TR_E_USAGE, "html: the window covers more than %d days (use --since)",
+                   RPT_DASH_MAX_DAYS);
+        return -1;
+    }
+    p.ndays = (size_t)((last - p.day0) / 86400 + 1);
+    p.s = s;
+    p.f = f;
+    p.now = now;
+    q.epoch_keys = 1;
+    q.any_order = 1;
+    p.sess = rpt_table_new();
+    p.fail = rpt_table_new();
+    p.mx = rpt_table_new();
+    p.org = rpt_table_new();
+    p.pol = rpt_table_new();
+    p.tot = rpt_table_new();
+    tr_buf_init(&p.b, RPT_DASH_MAX);
+    if (rpt_q_sessions(db, &q, k_sess, 2, p.sess, err) < 0 || rpt_q_failed(db, &q, k_fail, 3, p.fail, err) < 0 ||
+        rpt_q_failed(db, &q, k_mx, 4, p.mx, err) < 0 || rpt_q_sessions(db, &q, k_org, 3, p.org, err) < 0 ||
+        rpt_q_policy_strings(db, s, p.pol, err) < 0 || rpt_q_sessions(db, s, NULL, 0, p.tot, err) < 0)
+        goto done;
+    p.fail_r = sorted_refs(p.fail, 0, 2, -1, 1);
+    p.mx_r = sorted_refs(p.mx, 0, 1, 2, 3);
+    p.org_r = sorted_refs(p.org, 0, 1, -1, 2);
+    pol_r = sorted_refs(p.pol, 0, -1, -1, 5);
+    collect_domains(&p);
+    page_head(&p);
+    overview(&p);
+    for (size_t i = 0; i < p.ndoms && i < RPT_DASH_MAX_DOMAINS; i++)
+        domain_section(&p, i, &p.doms[i], pol_r);
+    page_foot(&p);
+    if (p.overflow) {
+        tr_err_set(err, TR_E_LIMIT_MESSAGE_SIZE, "html: the page would exceed %zu bytes (narrow the window "
+                   "or use --domain)", RPT_DASH_MAX);
+        goto done;
+    }
+    *out = (char *)tr_buf_steal(&p.b, len);
+    rc = 0;
+done:
+    tr_buf_free(&p.b);
+    for (size_t i = 0; i < p.ndoms; i++) {
+        free(p.doms[i].d_reports);
+        free(p.doms[i].d_ok);
+        free(p.doms[i].d_bad);
+    }
+    free(p.doms);
+    free(p.fail_r);
+    free(p.mx_r);
+    free(p.org_r);
+    free(pol_r);
+    rpt_table_free(p.sess);
+    rpt_table_free(p.fail);
+    rpt_table_free(p.mx);
+    rpt_table_free(p.org);
+    rpt_table_free(p.pol);
+    rpt_table_free(p.tot);
+    return rc;
+}
