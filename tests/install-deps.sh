@@ -25,6 +25,8 @@ test_pkgs="$test_pkgs unbound nginx-light openssl"
 test_pkgs="$test_pkgs curl"
 # tlsrpt-report metrics' test: promtool.
 test_pkgs="$test_pkgs prometheus"
+# tlsrpt-report html's test: an HTML5 parser that reports parse errors.
+test_pkgs="$test_pkgs python3-html5lib"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--build" ] || pkgs="$build_pkgs $test_pkgs"
