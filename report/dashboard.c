@@ -6,15 +6,11 @@
  * (domain, day, type) and per (domain, mx, type, day) from the failure
  * details, as `summary` and `trend` count them; the policies come from
  * rpt_q_policy_strings.  The rows are sorted once by domain (struct ref)
- * so that each domain's section reads a contiguous run.
- *
- * Charts are SVG written by hand: fixed geometry (CH_*), numbers printed
- * with two decimals, axes with labels, a <title> for the chart and for
- * every bar and point.  Each plot area states its own geometry in data-*
- * attributes and each bar or point its value, so a test (or a reader's
- * tool) can check the drawing against the numbers.
+ * so that each domain's section reads a contiguous run.  The charts
+ * themselves and the page's writer are in dashchart.c.
  */
 #include "dashboard.h"
+#include "dashchart.h"
 #include "args.h"
 #include "output.h"
 #include "tlsrpt/codes.h"
@@ -23,21 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Chart geometry in CSS pixels (the SVG's user units). */
-#define CH_W 760            /* whole chart width */
-#define CH_LEFT 64          /* left axis labels */
-#define CH_RIGHT 56         /* right axis labels (success rate) */
-#define CH_TOP 12
-#define CH_BOTTOM 34        /* day labels */
-#define CH_SESS_H 150       /* plot height of the sessions chart */
-#define CH_FAIL_H 120       /* plot height of the failures chart */
-#define CH_DAY_LABELS 14    /* most day labels under a chart */
-
-static const char *const type_colour[RPT_DASH_CHART_TYPES] = {
-    "#b91c1c", "#ea580c", "#a16207", "#7c3aed", "#db2777", "#0e7490", "#4d7c0f", "#6b7280",
-};
-#define OTHER_TYPES "(other types)"
 
 static const char style_css[] =
     "body{margin:0;background:#f3f4f6;color:#111827;font:14px/1.45 -apple-system,'Segoe UI',"
@@ -80,49 +61,20 @@ struct dom {
 };
 
 struct page {
-    struct tr_buf b;
-    int overflow;                      /* b's cap was reached */
+    struct rpt_html h;
     const struct rpt_scope *s;
     const struct rpt_findings *f;
-    int64_t now, day0;                 /* day0: the first day of the window */
-    size_t ndays;
+    int64_t now;
+    struct rpt_chart_days cd;          /* the window's days */
     struct rpt_table *sess, *fail, *mx, *org, *pol, *tot;
     struct ref *fail_r, *mx_r, *org_r; /* sorted row references */
     struct dom *doms;
     size_t ndoms;
 };
 
-/* Program text (never report data). */
-static void put(struct page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct page *p, const char *fmt, ...)
-{
-    va_list ap;
-    char small[512], *s = small;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof small) {
-        s = xmalloc((size_t)n + 1);
-        va_start(ap, fmt);
-        vsnprintf(s, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    if (tr_buf_append(&p->b, s, (size_t)n) < 0)
-        p->overflow = 1;
-    if (s != small)
-        free(s);
-}
-
-/* Report data, escaped (escape.c). */
-static void esc(struct page *p, const char *s)
-{
-    if (rpt_html_append(&p->b, s, 0) < 0)
-        p->overflow = 1;
-}
+/* The page's writer (dashchart.c). */
+#define put(p, ...) rpt_html_put(&(p)->h, __VA_ARGS__)
+#define esc(p, s) rpt_html_esc(&(p)->h, (s), 0)
 
 static const char *text(const struct rpt_table *t, size_t r, size_t c)
 {
@@ -185,16 +137,9 @@ static void dom_run(const struct ref *r, size_t n, const char *name, size_t *lo,
 /* Index of the window's day that starts at t, or -1. */
 static long day_index(const struct page *p, int64_t t)
 {
-    if (t < p->day0 || (t - p->day0) % 86400 != 0 || (t - p->day0) / 86400 >= (int64_t)p->ndays)
+    if (t < p->cd.day0 || (t - p->cd.day0) % 86400 != 0 || (t - p->cd.day0) / 86400 >= (int64_t)p->cd.ndays)
         return -1;
-    return (long)((t - p->day0) / 86400);
-}
-
-/* 1 when the day starting at t is not complete: it ends after the window
- * or after now. */
-static int partial_day(const struct page *p, int64_t t)
-{
-    return t + 86400 > p->s->until || t + 86400 > p->now;
+    return (long)((t - p->cd.day0) / 86400);
 }
 
 static double fail_rate(const struct dom *d)
@@ -242,9 +187,9 @@ static void collect_domains(struct page *p)
         d = &p->doms[p->ndoms++];
         d->name = names[i];
         d->worst = RPT_SEV_NONE;
-        d->d_reports = xcalloc(p->ndays, sizeof *d->d_reports);
-        d->d_ok = xcalloc(p->ndays, sizeof *d->d_ok);
-        d->d_bad = xcalloc(p->ndays, sizeof *d->d_bad);
+        d->d_reports = xcalloc(p->cd.ndays, sizeof *d->d_reports);
+        d->d_ok = xcalloc(p->cd.ndays, sizeof *d->d_ok);
+        d->d_bad = xcalloc(p->cd.ndays, sizeof *d->d_bad);
     }
     free(names);
     /* sessions: domain, day, reports, successful_sessions, failed_sessions */
@@ -293,235 +238,30 @@ static void rate_cell(struct page *p, int64_t ok, int64_t bad)
         put(p, "<td class=\"n %s\">%.2f%%</td>", bad > 0 ? "bad" : "ok", rate);
 }
 
-/* Smallest 1, 2 or 5 times a power of ten at least v (1 for v <= 0). */
-static double nice_max(double v)
-{
-    double p = 1;
-    if (v <= 1)
-        return 1;
-    while (p * 10 <= v)
-        p *= 10;
-    return v <= p ? p : v <= 2 * p ? 2 * p : v <= 5 * p ? 5 * p : 10 * p;
-}
-
-/* x of the left edge of day i's slot, and the slot width. */
-static double slot_w(const struct page *p)
-{
-    return (double)(CH_W - CH_LEFT - CH_RIGHT) / (double)p->ndays;
-}
-
-static double slot_x(const struct page *p, size_t i)
-{
-    return CH_LEFT + slot_w(p) * (double)i;
-}
-
-/* The chart's frame: its title, the plot area's geometry as data-*, grid
- * lines and labels of the left axis (0, half, max), the day labels. */
-static void chart_open(struct page *p, const char *cls, size_t id, const char *what, const struct dom *d,
-                       int plot_h, double max)
-{
-    int h = CH_TOP + plot_h + CH_BOTTOM;
-    size_t every = (p->ndays + CH_DAY_LABELS - 1) / CH_DAY_LABELS;
-    char n1[RPT_NUM_MAX];
-
-    put(p, "<svg class=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
-           "aria-labelledby=\"t%s%zu\" data-domain=\"", cls, CH_W, h, CH_W, h, cls, id);
-    esc(p, d->name);
-    put(p, "\"><title id=\"t%s%zu\">%s per day, ", cls, id, what);
-    esc(p, d->name);
-    put(p, "</title>\n<g class=\"plot\" data-x=\"%d\" data-y=\"%d\" data-width=\"%d\" data-height=\"%d\" "
-           "data-max=\"%.2f\">\n", CH_LEFT, CH_TOP, CH_W - CH_LEFT - CH_RIGHT, plot_h, max);
-    for (int k = 0; k <= 2; k++) {
-        double y = CH_TOP + plot_h - plot_h * k / 2.0, v = max * k / 2.0;
-        put(p, "<line class=\"%s\" x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\"/>", k ? "grid" : "axis",
-            CH_LEFT, y, CH_W - CH_RIGHT, y);
-        if (v == (double)(int64_t)v)
-            put(p, "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", CH_LEFT - 6, y + 4,
-                count((int64_t)v, n1));
-    }
-    for (size_t i = 0; i < p->ndays; i += every) {
-        char day[RPT_LABEL_MAX];
-        int64_t t = p->day0 + (int64_t)i * 86400;
-        rpt_fmt_date(t, day);
-        put(p, "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%s%s</text>", slot_x(p, i) + slot_w(p) / 2,
-            CH_TOP + plot_h + 16, day + 5, partial_day(p, t) ? "*" : "");
-    }
-    put(p, "\n");
-}
-
-static void chart_close(struct page *p)
-{
-    put(p, "</g></svg>\n");
-}
-
-/* Lowest success rate the right axis shows: the largest of 99, 95, 90,
- * 80, 50 and 0 at or below every day's rate. */
-static double rate_floor(const struct page *p, const struct dom *d)
-{
-    static const double steps[] = {99, 95, 90, 80, 50, 0};
-    double lo = 100;
-    for (size_t i = 0; i < p->ndays; i++) {
-        double r = rpt_success_rate(d->d_ok[i], d->d_bad[i]);
-        if (r >= 0 && r < lo)
-            lo = r;
-    }
-    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
-        if (steps[k] <= lo)
-            return steps[k];
-    return 0;
-}
-
-/* Sessions per day as bars, the success rate per day as a line with a
- * point per day that had sessions (right axis, rate_floor..100%). */
-static void sessions_chart(struct page *p, size_t id, const struct dom *d)
-{
-    int64_t most = 0;
-    double max, lo = rate_floor(p, d), w = slot_w(p), bw = w * 0.7;
-    int open = 0;
-    char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], day[RPT_LABEL_MAX];
-
-    for (size_t i = 0; i < p->ndays; i++)
-        if (d->d_ok[i] + d->d_bad[i] > most)
-            most = d->d_ok[i] + d->d_bad[i];
-    max = nice_max((double)most);
-    put(p, "<h3>Sessions per day <span class=\"legend\"><span><i class=\"ks\"></i>sessions (left axis)</span>"
-           "<span><i class=\"kr\"></i>success rate, %% with TLS (right axis)</span></span></h3>\n");
-    chart_open(p, "sessions", id, "Sessions and success rate", d, CH_SESS_H, max);
-    put(p, "<g class=\"rate-axis\" data-rate-min=\"%.2f\">", lo);
-    for (int k = 0; k <= 2; k++)
-        put(p, "<text x=\"%d\" y=\"%.2f\">%.0f%%</text>", CH_W - CH_RIGHT + 6,
-            CH_TOP + CH_SESS_H - CH_SESS_H * k / 2.0 + 4, lo + (100 - lo) * k / 2.0);
-    put(p, "</g>\n");
-    for (size_t i = 0; i < p->ndays; i++) {
-        int64_t n = d->d_ok[i] + d->d_bad[i], t = p->day0 + (int64_t)i * 86400;
-        double h = (double)n / max * CH_SESS_H;
-        rpt_fmt_date(t, day);
-        put(p, "<rect class=\"s%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" data-day=\"%s\" "
-               "data-value=\"%lld\"><title>%s: %s sessions, %s reports%s</title></rect>\n",
-            partial_day(p, t) ? " part" : "", slot_x(p, i) + (w - bw) / 2, CH_TOP + CH_SESS_H - h, bw, h,
-            day, (long long)n, day, count(n, n1), count(d->d_reports[i], n2),
-            partial_day(p, t) ? " (incomplete day)" : "");
-    }
-    /* The line: one polyline per run of days with sessions. */
-    for (size_t i = 0; i <= p->ndays; i++) {
-        double r = i < p->ndays ? rpt_success_rate(d->d_ok[i], d->d_bad[i]) : -1;
-        if (r >= 0) {
-            put(p, "%s%.2f,%.2f", open ? " " : "<polyline class=\"rate\" points=\"", slot_x(p, i) + w / 2,
-                CH_TOP + (100 - r) / (100 - lo) * CH_SESS_H);
-            open = 1;
-        } else if (open) {
-            put(p, "\"/>\n");
-            open = 0;
-        }
-    }
-    for (size_t i = 0; i < p->ndays; i++) {
-        double r = rpt_success_rate(d->d_ok[i], d->d_bad[i]);
-        if (r < 0)
-            continue;
-        rpt_fmt_date(p->day0 + (int64_t)i * 86400, day);
-        put(p, "<circle class=\"r\" cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" data-day=\"%s\" data-value=\"%.2f\">"
-               "<title>%s: %.2f%% of sessions with TLS</title></circle>\n",
-            slot_x(p, i) + w / 2, CH_TOP + (100 - r) / (100 - lo) * CH_SESS_H, day, r, day, r);
-    }
-    chart_close(p);
-}
-
-/* One failure type of a domain's chart. */
-struct ctype {
-    const char *name;
-    int64_t total;
-    int64_t *per_day;
-};
-
-static int cmp_ctype(const void *a, const void *b)
-{
-    const struct ctype *x = a, *y = b;
-    if (x->total != y->total)
-        return x->total > y->total ? -1 : 1;
-    return strcmp(x->name, y->name);
-}
-
-/* Failed sessions per day, stacked by failure type (the most frequent
- * type at the bottom), and its legend. */
+/* A domain's failure types per day, for its chart.  Rows of fail: domain,
+ * day, type, failed_sessions; refs sorted by (domain, type, day). */
 static void failures_chart(struct page *p, size_t id, const struct dom *d)
 {
-    size_t lo, hi, nt = 0, shown;
-    struct ctype *types;
-    int64_t most = 0, *cum = xcalloc(p->ndays, sizeof *cum);
-    double max, w = slot_w(p), bw = w * 0.7;
-    char n1[RPT_NUM_MAX], day[RPT_LABEL_MAX];
+    size_t lo, hi, nt = 0;
+    struct rpt_chart_type *types;
 
     dom_run(p->fail_r, p->fail->nrows, d->name, &lo, &hi);
     types = xcalloc(hi - lo + 1, sizeof *types);
-    /* fail: domain, day, type, failed_sessions; refs sorted by (domain, type, day) */
     for (size_t k = lo; k < hi; k++) {
         const struct ref *r = &p->fail_r[k];
         long i = day_index(p, r->day);
         if (nt == 0 || strcmp(types[nt - 1].name, r->key) != 0) {
             types[nt].name = r->key;
-            types[nt++].per_day = xcalloc(p->ndays, sizeof(int64_t));
+            types[nt++].per_day = xcalloc(p->cd.ndays, sizeof(int64_t));
         }
         types[nt - 1].total += num(p->fail, r->row, 3);
         if (i >= 0)
             types[nt - 1].per_day[i] += num(p->fail, r->row, 3);
     }
-    qsort(types, nt, sizeof *types, cmp_ctype);
-    /* Past the palette: the rest folded into the last colour. */
-    shown = nt;
-    if (nt > RPT_DASH_CHART_TYPES) {
-        for (size_t t = RPT_DASH_CHART_TYPES; t < nt; t++) {
-            types[RPT_DASH_CHART_TYPES - 1].total += types[t].total;
-            for (size_t i = 0; i < p->ndays; i++)
-                types[RPT_DASH_CHART_TYPES - 1].per_day[i] += types[t].per_day[i];
-        }
-        types[RPT_DASH_CHART_TYPES - 1].name = OTHER_TYPES;
-        shown = RPT_DASH_CHART_TYPES;
-    }
-    for (size_t i = 0; i < p->ndays; i++) {
-        int64_t sum = 0;
-        for (size_t t = 0; t < shown; t++)
-            sum += types[t].per_day[i];
-        if (sum > most)
-            most = sum;
-    }
-    if (nt == 0) {
-        put(p, "<h3>Failed sessions per day, by failure type</h3>\n"
-               "<p class=\"muted\">No failure details in the window.</p>\n");
-        goto done;
-    }
-    max = nice_max((double)most);
-    put(p, "<h3>Failed sessions per day, by failure type</h3>\n");
-    chart_open(p, "failures", id, "Failed sessions by type", d, CH_FAIL_H, max);
-    for (size_t t = 0; t < shown; t++)
-        for (size_t i = 0; i < p->ndays; i++) {
-            int64_t n = types[t].per_day[i], at = p->day0 + (int64_t)i * 86400;
-            double y1 = CH_TOP + CH_FAIL_H - (double)cum[i] / max * CH_FAIL_H;
-            double y0 = CH_TOP + CH_FAIL_H - (double)(cum[i] + n) / max * CH_FAIL_H;
-            if (n == 0)
-                continue;
-            cum[i] += n;
-            rpt_fmt_date(at, day);
-            put(p, "<rect class=\"f%s\" fill=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
-                   "data-day=\"%s\" data-type=\"", partial_day(p, at) ? " part" : "", type_colour[t],
-                slot_x(p, i) + (w - bw) / 2, y0, bw, y1 - y0, day);
-            esc(p, types[t].name);
-            put(p, "\" data-value=\"%lld\"><title>%s: %s failed sessions, ", (long long)n, day, count(n, n1));
-            esc(p, types[t].name);
-            put(p, "</title></rect>\n");
-        }
-    chart_close(p);
-    put(p, "<div class=\"legend\">");
-    for (size_t t = 0; t < shown; t++) {
-        put(p, "<span><i style=\"background:%s\"></i>", type_colour[t]);
-        esc(p, types[t].name);
-        put(p, " (%s)</span>", count(types[t].total, n1));
-    }
-    put(p, "</div>\n");
-done:
+    rpt_chart_failures(&p->h, &p->cd, id, d->name, types, nt);
     for (size_t t = 0; t < nt; t++)
         free(types[t].per_day);
     free(types);
-    free(cum);
 }
 
 /* "... and N more" under a cut table. */
@@ -554,6 +294,15 @@ static int cmp_mxrow(const void *a, const void *b)
     if (x->total != y->total)
         return x->total > y->total ? -1 : 1;
     return strcmp(x->mx, y->mx);
+}
+
+/* Most first, then by name. */
+static int cmp_count(const void *a, const void *b)
+{
+    const struct rpt_chart_type *x = a, *y = b;
+    if (x->total != y->total)
+        return x->total > y->total ? -1 : 1;
+    return strcmp(x->name, y->name);
 }
 
 static void mx_table(struct page *p, const struct dom *d)
@@ -592,7 +341,7 @@ static void mx_table(struct page *p, const struct dom *d)
            "<th>by failure type</th><th class=\"n\">first failure</th><th class=\"n\">last failure</th>"
            "</tr></thead><tbody>\n");
     for (size_t i = 0; i < n && i < RPT_DASH_MAX_ROWS; i++) {
-        struct ctype *ty = xcalloc(rows[i].hi - rows[i].lo, sizeof *ty);
+        struct rpt_chart_type *ty = xcalloc(rows[i].hi - rows[i].lo, sizeof *ty);
         size_t nt = 0;
         for (size_t k = rows[i].lo; k < rows[i].hi; k++) {
             const struct ref *r = &p->mx_r[k];
@@ -600,7 +349,7 @@ static void mx_table(struct page *p, const struct dom *d)
                 ty[nt++].name = r->key2;
             ty[nt - 1].total += num(p->mx, r->row, 4);
         }
-        qsort(ty, nt, sizeof *ty, cmp_ctype);
+        qsort(ty, nt, sizeof *ty, cmp_count);
         put(p, "<tr><td>");
         esc(p, rows[i].mx);
         put(p, "</td><td class=\"n bad\">%s</td><td>", count(rows[i].total, n1));
@@ -707,8 +456,7 @@ static void policy_table(struct page *p, const struct ref *refs, const struct do
         esc(p, text(p->pol, r, 1));
         put(p, "</td><td><pre>");
         if (lines->kind == RPT_TEXT) {
-            if (rpt_html_append(&p->b, lines->s, 1) < 0)
-                p->overflow = 1;
+            rpt_html_esc(&p->h, lines->s, 1);
         } else {
             put(p, "(no policy string)");
         }
@@ -738,7 +486,7 @@ static void domain_section(struct page *p, size_t id, const struct dom *d, const
     if (d->n_findings)
         put(p, "; <a href=\"#findings\">%zu finding%s</a>", d->n_findings, d->n_findings == 1 ? "" : "s");
     put(p, ".</p>\n");
-    sessions_chart(p, id, d);
+    rpt_chart_sessions(&p->h, &p->cd, id, d->name, d->d_reports, d->d_ok, d->d_bad);
     failures_chart(p, id, d);
     mx_table(p, d);
     org_table(p, d);
@@ -826,16 +574,18 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
 
     memset(&p, 0, sizeof p);
     last = rpt_day_start(s->until - 1);
-    p.day0 = rpt_day_start(s->since);
-    if (last < p.day0 || (last - p.day0) / 86400 + 1 > RPT_DASH_MAX_DAYS) {
+    p.cd.day0 = rpt_day_start(s->since);
+    if (last < p.cd.day0 || (last - p.cd.day0) / 86400 + 1 > RPT_DASH_MAX_DAYS) {
         tr_err_set(err, TR_E_USAGE, "html: the window covers more than %d days (use --since)",
                    RPT_DASH_MAX_DAYS);
         return -1;
     }
-    p.ndays = (size_t)((last - p.day0) / 86400 + 1);
+    p.cd.ndays = (size_t)((last - p.cd.day0) / 86400 + 1);
     p.s = s;
     p.f = f;
     p.now = now;
+    p.cd.until = s->until;
+    p.cd.now = now;
     q.epoch_keys = 1;
     q.any_order = 1;
     p.sess = rpt_table_new();
@@ -844,7 +594,7 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     p.org = rpt_table_new();
     p.pol = rpt_table_new();
     p.tot = rpt_table_new();
-    tr_buf_init(&p.b, RPT_DASH_MAX);
+    tr_buf_init(&p.h.b, RPT_DASH_MAX);
     if (rpt_q_sessions(db, &q, k_sess, 2, p.sess, err) < 0 || rpt_q_failed(db, &q, k_fail, 3, p.fail, err) < 0 ||
         rpt_q_failed(db, &q, k_mx, 4, p.mx, err) < 0 || rpt_q_sessions(db, &q, k_org, 3, p.org, err) < 0 ||
         rpt_q_policy_strings(db, s, p.pol, err) < 0 || rpt_q_sessions(db, s, NULL, 0, p.tot, err) < 0)
@@ -859,15 +609,15 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     for (size_t i = 0; i < p.ndoms && i < RPT_DASH_MAX_DOMAINS; i++)
         domain_section(&p, i, &p.doms[i], pol_r);
     page_foot(&p);
-    if (p.overflow) {
+    if (p.h.overflow) {
         tr_err_set(err, TR_E_LIMIT_MESSAGE_SIZE, "html: the page would exceed %zu bytes (narrow the window "
                    "or use --domain)", RPT_DASH_MAX);
         goto done;
     }
-    *out = (char *)tr_buf_steal(&p.b, len);
+    *out = (char *)tr_buf_steal(&p.h.b, len);
     rc = 0;
 done:
-    tr_buf_free(&p.b);
+    tr_buf_free(&p.h.b);
     for (size_t i = 0; i < p.ndoms; i++) {
         free(p.doms[i].d_reports);
         free(p.doms[i].d_ok);
