@@ -39,7 +39,8 @@ static const char style_css[] =
     "h3 .legend{font-weight:400;margin-left:12px}svg .r{fill:#15803d}svg .part{opacity:.45}\n"
     ".legend span{display:inline-block;margin-right:14px;font-size:12px}"
     ".legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}\n"
-    ".finding{border-left:6px solid #6b7280;padding:6px 12px;margin:10px 0;background:#f9fafb}\n"
+    ".finding{border-left:6px solid #6b7280;padding:4px 12px;margin:6px 0;background:#f9fafb}"
+    ".more>summary{margin:8px 0;cursor:pointer;color:#374151}.finding summary{cursor:pointer}.finding[open] summary{margin-bottom:4px}\n"
     ".finding.critical{border-color:#b91c1c}.finding.warning{border-color:#d97706}"
     ".finding.info{border-color:#2563eb}\n"
     ".finding p{margin:4px 0}.sev{font-weight:700;text-transform:uppercase;font-size:12px}\n"
@@ -494,6 +495,102 @@ static void domain_section(struct page *p, size_t id, const struct dom *d, const
     put(p, "</section>\n");
 }
 
+/* One finding as a <details>: its summary line says severity, code,
+ * where, the numbers and days; opened, the evidence, the policies
+ * involved, what it means and what to change.  Critical ones are open. */
+static void finding(struct page *p, const struct rpt_finding *x)
+{
+    const char *sev = rpt_severity_name(x->severity);
+    char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX];
+    const struct { const char *label, *value; } more[] = {
+        {"Senders", x->orgs}, {"Reason codes", x->reasons}, {"Evidence", x->evidence},
+        {"What it means", x->meaning}, {"What to change", x->fix},
+    };
+
+    put(p, "<details class=\"finding %s\"%s><summary><span class=\"sev\">%s</span> <code>%s</code>", sev,
+        x->severity == RPT_SEV_CRITICAL ? " open" : "", sev, x->code);
+    if (x->domain != NULL) {
+        put(p, " <b>");
+        esc(p, x->domain);
+        put(p, "</b>");
+    }
+    if (x->mx != NULL) {
+        put(p, " &middot; MX ");
+        esc(p, x->mx);
+    }
+    if (x->type != NULL) {
+        put(p, " &middot; ");
+        esc(p, x->type);
+    }
+    put(p, " <span class=\"muted\">");
+    if (x->failed >= 0 && x->sessions >= 0)
+        put(p, "&middot; %s failed of %s sessions", count(x->failed, n1), count(x->sessions, n2));
+    else if (x->failed >= 0)
+        put(p, "&middot; %s failed sessions", count(x->failed, n1));
+    if (x->rate >= 0)
+        put(p, " (%.2f%%)", x->rate);
+    if (x->last_day >= 0) {
+        rpt_fmt_date(x->first_day >= 0 ? x->first_day : x->last_day, d1);
+        rpt_fmt_date(x->last_day, d2);
+        put(p, " &middot; %s %s%s%s", x->first_day >= 0 ? "seen" : "last day", d1,
+            x->first_day >= 0 && strcmp(d1, d2) != 0 ? " to " : "",
+            x->first_day >= 0 && strcmp(d1, d2) != 0 ? d2 : "");
+    }
+    put(p, "</span></summary>\n");
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (more[i].value != NULL) {
+            put(p, "<p><b>%s:</b> ", more[i].label);
+            esc(p, more[i].value);
+            put(p, "</p>\n");
+        }
+    if (x->policies != NULL) {
+        put(p, "<pre>");
+        rpt_html_esc(&p->h, x->policies, 1);
+        put(p, "</pre>\n");
+    }
+    put(p, "</details>\n");
+}
+
+/* The findings, most severe first (as rpt_findings_build orders them). */
+static void findings(struct page *p)
+{
+    const struct rpt_findings *f = p->f;
+    char a[RPT_LABEL_MAX], b[RPT_LABEL_MAX];
+    int folded = 0;
+
+    if (f == NULL)
+        return;
+    rpt_fmt_date(f->prev_since, a);
+    rpt_fmt_date(f->since - 1, b);
+    put(p, "<section id=\"findings\"><h2>What needs attention</h2>\n<p>");
+    if (f->n == 0)
+        put(p, "<span class=\"ok\">Nothing needs attention.</span> ");
+    else
+        put(p, "<b class=\"%s\">%zu critical</b>, %zu warning, %zu info. ", f->n_critical ? "bad" : "ok",
+            f->n_critical, f->n_warning, f->n_info);
+    put(p, "<span class=\"muted\">Compared with %s to %s.  Each line opens to its evidence and fix; every "
+           "code is explained in tlsrpt-report(1), FINDINGS.</span></p>\n", a, b);
+    /* Critical and warning findings one line each (critical ones open);
+     * past RPT_DASH_TOP_FINDINGS, and the info ones, folded away. */
+    for (size_t i = 0, shown = 0; i < f->n; i++) {
+        const struct rpt_finding *x = &f->v[i];
+        int fold = x->severity < RPT_SEV_WARNING || shown == RPT_DASH_TOP_FINDINGS;
+        if (fold && !folded) {
+            size_t rest = f->n - i;
+            put(p, "<details class=\"more\"><summary>%zu more finding%s (%s)</summary>\n", rest,
+                rest == 1 ? "" : "s", x->severity < RPT_SEV_WARNING ? "info" : "the less severe");
+            folded = 1;
+        }
+        finding(p, x);
+        shown += !folded;
+    }
+    if (folded)
+        put(p, "</details>\n");
+    if (f->dropped > 0)
+        put(p, "<p class=\"muted\">... and %zu more findings (the least severe) left out.</p>\n", f->dropped);
+    put(p, "</section>\n");
+}
+
 /* Every domain in one table, worst first, linked to its section. */
 static void overview(struct page *p)
 {
@@ -605,6 +702,7 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     pol_r = sorted_refs(p.pol, 0, -1, -1, 5);
     collect_domains(&p);
     page_head(&p);
+    findings(&p);
     overview(&p);
     for (size_t i = 0; i < p.ndoms && i < RPT_DASH_MAX_DOMAINS; i++)
         domain_section(&p, i, &p.doms[i], pol_r);

@@ -37,6 +37,9 @@
 /* Rows of one table (MX hosts, organizations, policies, overview) before
  * "... and N more". */
 #define RPT_DASH_MAX_ROWS 100
+/* Findings listed one line each at the top of the page; the rest, and
+ * every info finding, are folded under "N more findings". */
+#define RPT_DASH_TOP_FINDINGS 20
 /* Failure types drawn with a colour of their own in a chart; more types
  * are drawn together as "(other types)". */
 #define RPT_DASH_CHART_TYPES 8

@@ -17,6 +17,7 @@ const char usage_text[] =
     "  email       the summary email (MIME) for a period, default yesterday\n"
     "  check [D]   the live MTA-STS, TLS-RPT, DNS and MX deployment, next to the reports\n"
     "  metrics     Prometheus text exposition (-o FILE, --spool DIR)\n"
+    "  findings    what is wrong, where, and what to change (exit 0/1/2: a check)\n"
     "  html        the dashboard: one self-contained HTML page (-o FILE)\n"
     "\n"
     "Options:\n"
@@ -121,6 +122,29 @@ const char help_metrics[] =
     "stored, quarantine entries by reason, database size, last ingest.\n"
     "-o FILE: written atomically (temporary file, fsync, rename), e.g.\n"
     "/var/lib/prometheus/node-exporter/tlsrpt.prom.\n";
+
+const char help_findings[] =
+    "Usage: " PROG " findings [--warn-rate P] [--crit-rate P] [--silent-days N]\n"
+    "                         [--stopped-days N] [--ready-days N] [OPTIONS]\n"
+    "\n"
+    "What needs attention in a window (default: the last 7 days), compared with\n"
+    "the window of the same length before it: failure rates of domains and MX\n"
+    "hosts, a diagnosis per failure type with its evidence and fix, new failure\n"
+    "types and failing MX hosts, policy drift, MX hosts outside the policy, the\n"
+    "policy mode, silent reporters, a stopped capture pipeline, new quarantine\n"
+    "entries.  Sorted by severity (critical, warning, info); every code is in\n"
+    "tlsrpt-report(1), FINDINGS.\n"
+    "  --warn-rate P      failure rate that is a warning, percent (default 1)\n"
+    "  --crit-rate P      failure rate that is critical, percent (default 5)\n"
+    "  --silent-days N    a reporter silent this many days (default 3; 0: off)\n"
+    "  --stopped-days N   no report stored this many days: the capture pipeline\n"
+    "                     stopped, critical (default 2; 0: off)\n"
+    "  --ready-days N     mode testing clean this many days: ready for enforce\n"
+    "                     (default 14; 0: off)\n"
+    "Options: --since --until --now --domain --org --mx --type --received-since\n"
+    "--format table|csv|json --db.\n"
+    "Exit: 0 no finding or only info, 1 the worst is a warning, 2 a critical one,\n"
+    "3 usage error, 5 database or I/O error.\n";
 
 const char help_html[] =
     "Usage: " PROG " html [-o FILE] [--since WHEN] [--until WHEN] [FILTERS] [--db FILE]\n"

@@ -291,7 +291,7 @@ def check_tables(a, db, page):
 
 def check_safety(text, page):
     low = text.lower()
-    for bad in ("<script", "<link", "<img", "<iframe", "<object", "<embed", "@import", "url(", "http:", "https:",
+    for bad in ("<script", "<link", "<img", "<iframe", "<object", "<embed", "<base", "@import", "url(",
                 "javascript:"):
         check(bad not in low, "no %s in the page" % bad)
     check("script" not in page.tags, "no script element parsed")
@@ -299,6 +299,8 @@ def check_safety(text, page):
         check(k != "src" and not k.startswith("on"), "no %s attribute" % k)
         if k == "href":
             check(v.startswith("#"), "links stay in the page: %s" % v)
+        check(v is None or ("http:" not in v.lower() and "https:" not in v.lower() and "//" not in v),
+              "no address in an attribute: %s=%r" % (k, v))
     check("&lt;script&gt;" in text, "the hostile organization is escaped")
     check("<i>" not in text and "h&lt;i&gt;&quot;q&#39;.example" in text,
           "the hostile domain's <i> never became a tag")
@@ -361,7 +363,7 @@ def screenshot(a):
         p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                             "--no-first-run", "--disable-background-networking", "--disable-component-update",
                             "--disable-sync", "--user-data-dir=" + profile, "--screenshot=" + png,
-                            "--window-size=1000,2400", "file://" + os.path.abspath(page)],
+                            "--window-size=1000,3200", "file://" + os.path.abspath(page)],
                            capture_output=True, timeout=120)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
@@ -381,7 +383,7 @@ def screenshot(a):
             colours.add(px)
             blue += abs(px[0] - 0x93) < 12 and abs(px[1] - 0xc5) < 12 and abs(px[2] - 0xfd) < 12
             red += px[0] > 150 and px[1] < 60 and px[2] < 60
-    check((w, h) == (1000, 2400), "screenshot size %dx%d" % (w, h))
+    check((w, h) == (1000, 3200), "screenshot size %dx%d" % (w, h))
     check(len(colours) > 50, "screenshot is not blank (%d colours)" % len(colours))
     check(blue > 100, "session bars drawn (%d light-blue samples)" % blue)
     check(red > 50, "failure bars drawn in red (%d samples)" % red)
