@@ -155,6 +155,8 @@ const char help_html[] =
     "type per day (charts), the MX hosts with failures, the reporting\n"
     "organizations and the policies senders saw.  The window defaults to the\n"
     "last 7 days, as for findings (--since 7d); at most 366 days.  Filters as\n"
-    "for summary: --domain --org --mx --type --received-since.\n"
+    "for summary: --domain --org --mx --type --received-since; thresholds as\n"
+    "for findings: --warn-rate --crit-rate --silent-days --stopped-days\n"
+    "--ready-days.\n"
     "  -o FILE   write the page to FILE atomically (a temporary file renamed),\n"
     "            so a web server never serves half a page; default stdout\n";

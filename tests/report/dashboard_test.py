@@ -11,7 +11,8 @@
               and geometry: bar heights proportional to the values on the
               plot's own scale, stacked segments touching, rate points on
               the right axis), the MX and organization tables against
-              summary, no remote resource and no script, the hostile
+              summary, the findings those of `findings` in the same order,
+              no remote resource and no script, the hostile
               strings escaped, the page free of HTML5 parse errors
               (html5lib), -o atomic (no temporary file left), usage errors.
   screenshot  the page rendered by headless Chromium to a PNG that must be
@@ -154,6 +155,8 @@ class Page(html.parser.HTMLParser):
         self.cell = None
         self.elem = None               # the rect/circle being read, for its <title>
         self.title = None
+        self.findings = []             # [severity, code]
+        self.code = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -178,6 +181,10 @@ class Page(html.parser.HTMLParser):
             self.cell = ""
         elif tag == "title":
             self.title = ""
+        elif tag == "details" and a.get("class", "").startswith("finding "):
+            self.findings.append([a["class"].split()[1], None])
+        elif tag == "code" and self.findings and self.findings[-1][1] is None:
+            self.code = ""
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
@@ -196,8 +203,13 @@ class Page(html.parser.HTMLParser):
             self.title = None
         elif tag in ("rect", "circle"):
             self.elem = None
+        elif tag == "code" and self.code is not None:
+            self.findings[-1][1] = self.code
+            self.code = None
 
     def handle_data(self, data):
+        if self.code is not None:
+            self.code += data
         if self.cell is not None:
             self.cell += data
         if self.title is not None:
@@ -289,6 +301,14 @@ def check_tables(a, db, page):
           "hostile organization's failures equal summary (%d)" % want_org)
 
 
+def check_findings(a, db, page):
+    rc, out, err = report(a, db, ["findings", "--format", "json"])
+    check(rc in (0, 1, 2), "findings: exit %d %s" % (rc, err[-300:]))
+    want = [[f["severity"], f["code"]] for f in json.loads(out)["findings"]]
+    check(len(want) > 0 and page.findings == want,
+          "the page lists the findings of `findings`, in order: %d vs %d" % (len(page.findings), len(want)))
+
+
 def check_safety(text, page):
     low = text.lower()
     for bad in ("<script", "<link", "<img", "<iframe", "<object", "<embed", "<base", "@import", "url(",
@@ -333,6 +353,7 @@ def dashboard(a):
     page.close()
     check_charts(a, db, page)
     check_tables(a, db, page)
+    check_findings(a, db, page)
     check_safety(text, page)
     errs = html5_errors(out)
     check(errs == "", "HTML5 parse errors: %s" % errs[:500])
