@@ -497,8 +497,8 @@ static void domain_section(struct page *p, size_t id, const struct dom *d, const
 
 /* One finding as a <details>: its summary line says severity, code,
  * where, the numbers and days; opened, the evidence, the policies
- * involved, what it means and what to change.  Critical ones are open. */
-static void finding(struct page *p, const struct rpt_finding *x)
+ * involved, what it means and what to change. */
+static void finding(struct page *p, const struct rpt_finding *x, int open)
 {
     const char *sev = rpt_severity_name(x->severity);
     char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX];
@@ -508,7 +508,7 @@ static void finding(struct page *p, const struct rpt_finding *x)
     };
 
     put(p, "<details class=\"finding %s\"%s><summary><span class=\"sev\">%s</span> <code>%s</code>", sev,
-        x->severity == RPT_SEV_CRITICAL ? " open" : "", sev, x->code);
+        open ? " open" : "", sev, x->code);
     if (x->domain != NULL) {
         put(p, " <b>");
         esc(p, x->domain);
@@ -570,8 +570,9 @@ static void findings(struct page *p)
             f->n_critical, f->n_warning, f->n_info);
     put(p, "<span class=\"muted\">Compared with %s to %s.  Each line opens to its evidence and fix; every "
            "code is explained in tlsrpt-report(1), FINDINGS.</span></p>\n", a, b);
-    /* Critical and warning findings one line each (critical ones open);
-     * past RPT_DASH_TOP_FINDINGS, and the info ones, folded away. */
+    /* Critical and warning findings one line each, the first critical
+     * ones open; past RPT_DASH_TOP_FINDINGS, and the info ones, folded
+     * away. */
     for (size_t i = 0, shown = 0; i < f->n; i++) {
         const struct rpt_finding *x = &f->v[i];
         int fold = x->severity < RPT_SEV_WARNING || shown == RPT_DASH_TOP_FINDINGS;
@@ -581,7 +582,7 @@ static void findings(struct page *p)
                 rest == 1 ? "" : "s", x->severity < RPT_SEV_WARNING ? "info" : "the less severe");
             folded = 1;
         }
-        finding(p, x);
+        finding(p, x, x->severity == RPT_SEV_CRITICAL && i < RPT_DASH_OPEN_FINDINGS);
         shown += !folded;
     }
     if (folded)

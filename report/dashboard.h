@@ -40,6 +40,8 @@
 /* Findings listed one line each at the top of the page; the rest, and
  * every info finding, are folded under "N more findings". */
 #define RPT_DASH_TOP_FINDINGS 20
+/* Critical findings shown open (evidence and fix) at the top. */
+#define RPT_DASH_OPEN_FINDINGS 5
 /* Failure types drawn with a colour of their own in a chart; more types
  * are drawn together as "(other types)". */
 #define RPT_DASH_CHART_TYPES 8
