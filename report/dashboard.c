@@ -163,6 +163,8 @@ static int cmp_dom(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* Compares two names; also a struct dom with a name key (bsearch), whose
+ * first member is its name. */
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);

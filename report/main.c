@@ -525,7 +525,7 @@ static int cmd_html(struct ctx *c)
         fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
         return EXIT_USAGE;
     }
-    if (!c->o->since_given && c->o->f.received_since == 0)
+    if (!c->o->since_given)     /* also with --received-since: the charts need a window */
         c->scope.since = (c->o->until_given ? rpt_day_start(c->scope.until - 1) + 86400
                                             : rpt_day_start(c->o->now)) - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
     if (c->scope.until <= c->scope.since) {

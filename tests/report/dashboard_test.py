@@ -361,6 +361,10 @@ def dashboard(a):
     check(rc == 2, "--spool is not an html option: exit %d" % rc)
     rc, _, err = report(a, db, ["html", "--since", "2024-01-01"])
     check(rc == 2 and b"366" in err, "a window over 366 days is refused: %d %s" % (rc, err))
+    rc, _, err = report(a, db, ["html", "-o", os.path.join(a.work, "missing", "x.html")])
+    check(rc == 1 and b"missing" in err, "-o into a missing directory: exit %d %s" % (rc, err))
+    rc, _, err = report(a, db, ["html", "--warn-rate", "10", "--crit-rate", "5"])
+    check(rc == 2, "--warn-rate above --crit-rate: exit %d" % rc)
     rc, stdout, _ = report(a, db, ["html", "--domain", "beta.example"])
     check(rc == 0 and b'data-domain="alpha.example"' not in stdout and b'data-domain="beta.example"' in stdout,
           "--domain narrows the page")
