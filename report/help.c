@@ -154,7 +154,7 @@ const char help_html[] =
     "domain, worst first: sessions and success rate per day, failed sessions by\n"
     "type per day (charts), the MX hosts with failures, the reporting\n"
     "organizations and the policies senders saw.  The window defaults to the\n"
-    "last 7 days, as for findings (--since 7d); at most 366 days.  Filters as\n"
+    "last 7 complete days, as for findings; at most 366 days.  Filters as\n"
     "for summary: --domain --org --mx --type --received-since; thresholds as\n"
     "for findings: --warn-rate --crit-rate --silent-days --stopped-days\n"
     "--ready-days.\n"

@@ -500,7 +500,7 @@ static int cmd_metrics(struct ctx *c)
 }
 
 /* html: the dashboard page for the window (default as findings: the last
- * RPT_FIND_DEFAULT_DAYS days), its findings first; to stdout or with -o
+ * RPT_FIND_DEFAULT_DAYS complete days), its findings first; to stdout or with -o
  * atomically to FILE (a web server may read it at any moment). */
 static int cmd_html(struct ctx *c)
 {
@@ -525,9 +525,12 @@ static int cmd_html(struct ctx *c)
         fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
         return EXIT_USAGE;
     }
-    if (!c->o->since_given)     /* also with --received-since: the charts need a window */
-        c->scope.since = (c->o->until_given ? rpt_day_start(c->scope.until - 1) + 86400
-                                            : rpt_day_start(c->o->now)) - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    /* The window of findings: the last 7 complete UTC days, or the 7 days
+     * before --until; also with --received-since (the charts need one). */
+    if (!c->o->until_given && !c->o->since_given)
+        c->scope.until = rpt_day_start(c->o->now);
+    if (!c->o->since_given)
+        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
     if (c->scope.until <= c->scope.since) {
         fprintf(stderr, PROG ": --until must be later than --since\n");
         return EXIT_USAGE;
@@ -673,9 +676,12 @@ static int cmd_findings(struct ctx *c)
         fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
         return FIND_EXIT_USAGE;
     }
-    if (!c->o->since_given)       /* the last 7 days (before --until when given) */
-        c->scope.since = (c->o->until_given ? rpt_day_start(c->scope.until - 1) + 86400 : rpt_day_start(c->o->now))
-                         - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    /* Default: the last 7 complete UTC days (reports cover whole days and
+     * arrive after them), or the 7 days before --until. */
+    if (!c->o->until_given && !c->o->since_given)
+        c->scope.until = rpt_day_start(c->o->now);
+    if (!c->o->since_given)
+        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
     if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);
         return FIND_EXIT_ERROR;

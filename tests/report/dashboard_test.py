@@ -32,7 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report_test import png_pixels  # noqa: E402
 
 NOW = "2026-11-23T12:00:00Z"
-SINCE = "2026-11-16"                       # the default window: 7 days before today
+SINCE = "2026-11-16"                       # the default window: the 7 complete days before today
+UNTIL = "2026-11-23T00:00:00Z"
 HOSTILE_ORG = 'Evil <script>alert("x")</script> \'Org\'\nSecond & Line'
 HOSTILE_DOMAIN = 'h<i>"q\'.example'
 HOSTILE_MX = '<b>mx</b>"&.example'
@@ -221,8 +222,8 @@ def near(x, y):
 
 
 def check_charts(a, db, page):
-    summary_t = report_json_out(a, db, ["summary", "--by", "domain,day,type", "--since", SINCE])
-    summary_d = report_json_out(a, db, ["summary", "--by", "domain,day", "--since", SINCE])
+    summary_t = report_json_out(a, db, ["summary", "--by", "domain,day,type", "--since", SINCE, "--until", UNTIL])
+    summary_d = report_json_out(a, db, ["summary", "--by", "domain,day", "--since", SINCE, "--until", UNTIL])
     domains = {d["domain"]: d for d in summary_t["totals"]["domains"]}
     want_t = {(r["domain"], r["day"], r["type"]): r["failed_sessions"] for r in summary_t["rows"]}
     want_d = {(r["domain"], r["day"]): r["failed_sessions"] for r in summary_d["rows"]}
@@ -257,7 +258,8 @@ def check_charts(a, db, page):
           sorted(set(got_t.items()) ^ set(want_t.items()))[:6])
     check(got_d == want_d, "failure stacks equal summary --by domain,day")
     for dom, svg in sess.items():
-        trend = report_json_out(a, db, ["trend", "--interval", "day", "--since", SINCE, "--domain", dom])
+        trend = report_json_out(a, db, ["trend", "--interval", "day", "--since", SINCE, "--until", UNTIL,
+                                        "--domain", dom])
         g = svg["plot"]
         x0, y0, w, h, mx = (float(g[k]) for k in ("data-x", "data-y", "data-width", "data-height", "data-max"))
         lo = svg["rate_min"]
@@ -279,14 +281,14 @@ def check_charts(a, db, page):
             check(lo <= v and near(float(c["cy"]), y0 + (100 - v) / (100 - lo) * h),
                   "%s %s: rate point at %s for %s%% (axis from %s%%)" % (dom, c["data-day"], c["cy"], v, lo))
             points += 1
-        check(len(svg["rects"]) == 8 and svg["rects"][-1]["class"].endswith("part"),
-              "%s: 8 days, the last (today) marked incomplete" % dom)
+        check(len(svg["rects"]) == 7 and not any(r["class"].endswith("part") for r in svg["rects"]),
+              "%s: 7 complete days" % dom)
     print("checked %d bars and %d points against summary and trend" % (bars, points))
 
 
 def check_tables(a, db, page):
-    by_mx = report_json_out(a, db, ["summary", "--by", "domain,mx", "--since", SINCE])
-    by_org = report_json_out(a, db, ["summary", "--by", "org,domain", "--since", SINCE])
+    by_mx = report_json_out(a, db, ["summary", "--by", "domain,mx", "--since", SINCE, "--until", UNTIL])
+    by_org = report_json_out(a, db, ["summary", "--by", "org,domain", "--since", SINCE, "--until", UNTIL])
     want_mx = {r["mx"]: r["failed_sessions"] for r in by_mx["rows"] if r["domain"] == HOSTILE_DOMAIN}
     mx_rows = [row for cls, rows in page.tables if cls == "mx" for row in rows[1:]]
     got = {row[0]: int(row[1].replace(",", "")) for row in mx_rows if row[0] in want_mx}
@@ -365,6 +367,13 @@ def dashboard(a):
     check(rc == 1 and b"missing" in err, "-o into a missing directory: exit %d %s" % (rc, err))
     rc, _, err = report(a, db, ["html", "--warn-rate", "10", "--crit-rate", "5"])
     check(rc == 2, "--warn-rate above --crit-rate: exit %d" % rc)
+    rc, stdout, _ = report(a, db, ["html", "--since", SINCE, "--until", "now"])
+    p2 = Page()
+    p2.feed(stdout.decode())
+    s2 = [s for s in p2.svgs if s["attrs"].get("class") == "sessions"]
+    check(rc == 0 and s2 and all(len(s["rects"]) == 8 and s["rects"][-1]["class"] == "s part" and
+                                 not s["rects"][0]["class"].endswith("part") for s in s2),
+          "--until now: 8 days, today's marked incomplete")
     rc, stdout, _ = report(a, db, ["html", "--domain", "beta.example"])
     check(rc == 0 and b'data-domain="alpha.example"' not in stdout and b'data-domain="beta.example"' in stdout,
           "--domain narrows the page")
