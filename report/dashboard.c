@@ -624,6 +624,30 @@ static void overview(struct page *p)
     put(p, "</section>\n");
 }
 
+/* The filters given, as options: " Filtered: --domain example.com ...". */
+static void filters(struct page *p)
+{
+    const struct rpt_filters *f = p->s->f;
+    const struct { const char *opt; const struct rpt_filter *v; } all[] = {
+        {"--domain", &f->domain}, {"--org", &f->org}, {"--mx", &f->mx}, {"--type", &f->type},
+    };
+    int any = 0;
+
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        for (size_t k = 0; k < all[i].v->n; k++) {
+            put(p, "%s %s <code>", any++ ? "" : " Filtered:", all[i].opt);
+            esc(p, all[i].v->v[k]);
+            put(p, "</code>");
+        }
+    if (f->received_since != 0) {
+        char when[RPT_LABEL_MAX];
+        rpt_fmt_datetime(f->received_since, when);
+        put(p, "%s --received-since %s", any++ ? "" : " Filtered:", when);
+    }
+    if (any)
+        put(p, ".");
+}
+
 static void page_head(struct page *p)
 {
     char period[RPT_LABEL_MAX * 2 + 8], a[RPT_LABEL_MAX], b[RPT_LABEL_MAX], gen[RPT_LABEL_MAX];
@@ -641,8 +665,7 @@ static void page_head(struct page *p)
         style_css);
     put(p, "<header><h1>TLS-RPT dashboard</h1>\n<p class=\"muted\">Reports starting %s (UTC); as of %s.",
         period, gen);
-    if (p->s->f->domain.n || p->s->f->org.n || p->s->f->mx.n || p->s->f->type.n || p->s->f->received_since)
-        put(p, " Filtered (--domain, --org, --mx, --type or --received-since).");
+    filters(p);
     put(p, "</p>\n<p><b>%s sessions</b>, <b class=\"%s\">%s failed</b>", count(ok + bad, n1),
         bad ? "bad" : "ok", count(bad, n2));
     if (rate >= 0)
