@@ -15,8 +15,11 @@
               no remote resource and no script, the hostile
               strings escaped, the page free of HTML5 parse errors
               (html5lib), -o atomic (no temporary file left), usage errors.
-  screenshot  the page rendered by headless Chromium to a PNG that must be
-              non-blank (exit 77 = skipped without /usr/bin/chromium).
+  screenshot  the page of plant.py's planted problems, the capture pipeline
+              stopped, rendered by headless Chromium to a PNG that must be
+              non-blank, with session bars and red (critical) marks; the
+              stopped pipeline is the first finding, open (exit 77 = skipped
+              without /usr/bin/chromium).
 """
 import argparse
 import html.parser
@@ -380,16 +383,35 @@ def dashboard(a):
     print("page: %s (%d bytes)" % (out, len(text)))
 
 
+def plant_db(a):
+    """plant.py's planted problems (one per domain, clean domains) as spool
+    entries whose reports stopped arriving three days ago, ingested."""
+    spool, db = os.path.join(a.work, "plant-spool"), os.path.join(a.work, "plant.db")
+    shutil.rmtree(spool, ignore_errors=True)
+    for s in ("", "-wal", "-shm"):
+        if os.path.exists(db + s):
+            os.unlink(db + s)
+    p = subprocess.run([sys.executable, os.path.join(a.source, "tests", "report", "plant.py"), "--spool", spool,
+                        "--now", "2026-11-23", "--stopped"], capture_output=True, text=True)
+    check(p.returncode == 0, "plant.py: %s" % p.stderr[-300:])
+    p = subprocess.run([a.ingest, "--db", db, "--spool", spool], capture_output=True, env=env())
+    check(os.path.exists(db), "ingest --spool: %s" % p.stderr[-300:])
+    return db
+
+
 def screenshot(a):
     chromium = "/usr/bin/chromium"
     if not os.path.exists(chromium):
         print("SKIP: %s not installed" % chromium)
         sys.exit(77)
-    db = build_db(a)
+    db = plant_db(a)
     page = os.path.join(a.work, "dashboard.html")
     png = os.path.join(a.work, "dashboard.png")
-    rc, _, err = report(a, db, ["html", "-o", page])
+    rc, _, err = report(a, db, ["html", "--now", "2026-11-23T06:00:00Z", "-o", page])
     check(rc == 0, "html: exit %d %s" % (rc, err))
+    text = open(page, encoding="utf-8").read()
+    check('<details class="finding critical" open><summary><span class="sev">critical</span> '
+          '<code>capture-stopped</code>' in text, "the stopped pipeline is the first thing on the page")
     if os.path.exists(png):
         os.unlink(png)
     profile = tempfile.mkdtemp(prefix="tlsrpt-chromium-")
