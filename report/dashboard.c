@@ -34,7 +34,7 @@ static const char style_css[] =
     "white-space:nowrap}\n"
     "pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px Menlo,Consolas,monospace}\n"
     "svg{display:block;max-width:100%;height:auto}svg text{font:11px sans-serif;fill:#6b7280}\n"
-    "svg .grid{stroke:#e5e7eb}svg .axis{stroke:#9ca3af}svg .s{fill:#93c5fd}"
+    "svg .grid{stroke:#e5e7eb}svg .axis{stroke:#9ca3af}svg text.nr{fill:#b45309;font-style:italic}svg .s{fill:#93c5fd}"
     "svg .rate{fill:none;stroke:#15803d;stroke-width:2}.ks{background:#93c5fd}.kr{background:#15803d}"
     "h3 .legend{font-weight:400;margin-left:12px}svg .r{fill:#15803d}svg .part{opacity:.45}\n"
     ".legend span{display:inline-block;margin-right:14px;font-size:12px}"

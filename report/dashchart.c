@@ -29,6 +29,7 @@
 #define CH_FAIL_H 120       /* plot height of the failures chart */
 #define CH_DAY_LABELS 14    /* most day labels under a chart */
 #define CH_BAR 0.7          /* bar width, share of its day's slot */
+#define CH_NO_REPORT_W 56   /* narrowest slot that says "no report" */
 
 static const char *const type_colour[RPT_DASH_CHART_TYPES] = {
     "#b91c1c", "#ea580c", "#a16207", "#7c3aed", "#db2777", "#0e7490", "#4d7c0f", "#6b7280",
@@ -181,6 +182,11 @@ void rpt_chart_sessions(struct rpt_html *h, const struct rpt_chart_days *cd, siz
                      rpt_fmt_count(reports[i], n2), reports[i] == 1 ? "" : "s",
                      rpt_chart_partial(cd, t) ? " (incomplete day)" : "");
     }
+    /* A day without any report is not a clean day: say so where it fits. */
+    for (size_t i = 0; w >= CH_NO_REPORT_W && i < cd->ndays; i++)
+        if (reports[i] == 0)
+            rpt_html_put(h, "<text class=\"nr\" x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">no report</text>",
+                         slot_x(cd, i) + w / 2, CH_TOP + CH_SESS_H - 6);
     /* The line: one polyline per run of days with sessions. */
     for (size_t i = 0; i <= cd->ndays; i++) {
         double r = i < cd->ndays ? rpt_success_rate(ok[i], bad[i]) : -1;

@@ -169,7 +169,9 @@ class Page(html.parser.HTMLParser):
         if tag not in ("rect", "circle", "line", "polyline", "br", "meta", "i"):
             self.stack.append(tag)
         if tag == "svg":
-            self.svgs.append({"attrs": a, "plot": None, "rate_min": None, "rects": [], "circles": []})
+            self.svgs.append({"attrs": a, "plot": None, "rate_min": None, "rects": [], "circles": [], "nr": 0})
+        elif tag == "text" and a.get("class") == "nr":
+            self.svgs[-1]["nr"] += 1
         elif tag == "g" and a.get("class") == "plot":
             self.svgs[-1]["plot"] = a
         elif tag == "g" and a.get("class") == "rate-axis":
@@ -235,7 +237,7 @@ def check_charts(a, db, page):
     check(set(sess) == set(domains), "a sessions chart per domain: %s vs %s" % (sorted(sess), sorted(domains)))
     check(set(fail) == {k[0] for k in want_t}, "a failures chart per domain with failures: %s" % sorted(fail))
     check(HOSTILE_DOMAIN in sess, "the hostile domain has its chart, its name intact in data-domain")
-    got_t, got_d, bars, points = {}, {}, 0, 0
+    got_t, got_d, bars, points, nr_days = {}, {}, 0, 0, 0
     for dom, svg in fail.items():
         g = svg["plot"]
         x0, y0, w, h, mx = (float(g[k]) for k in ("data-x", "data-y", "data-width", "data-height", "data-max"))
@@ -271,6 +273,9 @@ def check_charts(a, db, page):
         got_s = {r["data-day"]: int(r["data-value"]) for r in svg["rects"]}
         got_r = {c["data-day"]: float(c["data-value"]) for c in svg["circles"]}
         check(got_s == want_s, "%s: session bars equal trend: %s vs %s" % (dom, got_s, want_s))
+        check(svg["nr"] == sum(1 for b in trend["buckets"] if b["reports"] == 0),
+              "%s: 'no report' on each day without a report (%d)" % (dom, svg["nr"]))
+        nr_days += svg["nr"]
         check(got_r == want_r, "%s: rate points equal trend: %s vs %s" % (dom, got_r, want_r))
         check(sum(want_s.values()) == domains[dom]["successful_sessions"] + domains[dom]["failed_sessions"],
               "%s: the days add up to summary's total" % dom)
@@ -286,7 +291,9 @@ def check_charts(a, db, page):
             points += 1
         check(len(svg["rects"]) == 7 and not any(r["class"].endswith("part") for r in svg["rects"]),
               "%s: 7 complete days" % dom)
-    print("checked %d bars and %d points against summary and trend" % (bars, points))
+    check(nr_days > 0, "some day without a report was marked")
+    print("checked %d bars, %d points and %d days without a report against summary and trend"
+          % (bars, points, nr_days))
 
 
 def check_tables(a, db, page):
