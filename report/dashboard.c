@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The page's only style: one <style> block, no remote font or image. */
 static const char style_css[] =
     "body{margin:0;background:#f3f4f6;color:#111827;font:14px/1.45 -apple-system,'Segoe UI',"
     "Helvetica,Arial,sans-serif}\n"
@@ -30,17 +31,21 @@ static const char style_css[] =
     ".muted{color:#6b7280}.bad{color:#b91c1c}.ok{color:#15803d}\n"
     "table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #f3f4f6;"
     "text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
-    "th{font-size:12px;color:#6b7280;border-bottom:1px solid #e5e7eb}td.n,th.n{text-align:right;"
-    "white-space:nowrap}\n"
+    "th{font-size:12px;color:#6b7280;border-bottom:1px solid #e5e7eb}"
+    "td.n,th.n{text-align:right;white-space:nowrap}\n"
     "pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px Menlo,Consolas,monospace}\n"
+    /* the charts (dashchart.c) */
     "svg{display:block;max-width:100%;height:auto}svg text{font:11px sans-serif;fill:#6b7280}\n"
-    "svg .grid{stroke:#e5e7eb}svg .axis{stroke:#9ca3af}svg text.nr{fill:#b45309;font-style:italic}svg .s{fill:#93c5fd}"
-    "svg .rate{fill:none;stroke:#15803d;stroke-width:2}.ks{background:#93c5fd}.kr{background:#15803d}"
-    "h3 .legend{font-weight:400;margin-left:12px}svg .r{fill:#15803d}svg .part{opacity:.45}\n"
+    "svg .grid{stroke:#e5e7eb}svg .axis{stroke:#9ca3af}svg text.nr{fill:#b45309;font-style:italic}\n"
+    "svg .s{fill:#93c5fd}svg .rate{fill:none;stroke:#15803d;stroke-width:2}svg .r{fill:#15803d}"
+    "svg .part{opacity:.45}\n"
     ".legend span{display:inline-block;margin-right:14px;font-size:12px}"
     ".legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}\n"
-    ".finding{border-left:6px solid #6b7280;padding:4px 12px;margin:6px 0;background:#f9fafb}"
-    ".more>summary{margin:8px 0;cursor:pointer;color:#374151}.finding summary{cursor:pointer}.finding[open] summary{margin-bottom:4px}\n"
+    "h3 .legend{font-weight:400;margin-left:12px}.ks{background:#93c5fd}.kr{background:#15803d}\n"
+    /* the findings */
+    ".finding{border-left:6px solid #6b7280;padding:4px 12px;margin:6px 0;background:#f9fafb}\n"
+    ".finding summary,.more>summary{cursor:pointer}.finding[open] summary{margin-bottom:4px}"
+    ".more>summary{margin:8px 0;color:#374151}\n"
     ".finding.critical{border-color:#b91c1c}.finding.warning{border-color:#d97706}"
     ".finding.info{border-color:#2563eb}\n"
     ".finding p{margin:4px 0}.sev{font-weight:700;text-transform:uppercase;font-size:12px}\n"
@@ -299,15 +304,6 @@ static int cmp_mxrow(const void *a, const void *b)
     return strcmp(x->mx, y->mx);
 }
 
-/* Most first, then by name. */
-static int cmp_count(const void *a, const void *b)
-{
-    const struct rpt_chart_type *x = a, *y = b;
-    if (x->total != y->total)
-        return x->total > y->total ? -1 : 1;
-    return strcmp(x->name, y->name);
-}
-
 static void mx_table(struct page *p, const struct dom *d)
 {
     size_t lo, hi, n = 0;
@@ -352,7 +348,7 @@ static void mx_table(struct page *p, const struct dom *d)
                 ty[nt++].name = r->key2;
             ty[nt - 1].total += num(p->mx, r->row, 4);
         }
-        qsort(ty, nt, sizeof *ty, cmp_count);
+        qsort(ty, nt, sizeof *ty, rpt_chart_type_cmp);
         put(p, "<tr><td>");
         esc(p, rows[i].mx);
         put(p, "</td><td class=\"n bad\">%s</td><td>", count(rows[i].total, n1));

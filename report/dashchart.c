@@ -211,7 +211,7 @@ void rpt_chart_sessions(struct rpt_html *h, const struct rpt_chart_days *cd, siz
     chart_close(h);
 }
 
-static int cmp_type(const void *a, const void *b)
+int rpt_chart_type_cmp(const void *a, const void *b)
 {
     const struct rpt_chart_type *x = a, *y = b;
     if (x->total != y->total)
@@ -232,7 +232,7 @@ void rpt_chart_failures(struct rpt_html *h, const struct rpt_chart_days *cd, siz
         rpt_html_put(h, "<p class=\"muted\">No failure details in the window.</p>\n");
         return;
     }
-    qsort(types, nt, sizeof *types, cmp_type);
+    qsort(types, nt, sizeof *types, rpt_chart_type_cmp);
     if (nt > RPT_DASH_CHART_TYPES) {            /* past the palette: folded into the last colour */
         struct rpt_chart_type *last = &types[RPT_DASH_CHART_TYPES - 1];
         for (size_t t = RPT_DASH_CHART_TYPES; t < nt; t++) {

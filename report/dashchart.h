@@ -52,6 +52,9 @@ struct rpt_chart_type {
     int64_t *per_day;
 };
 
+/* qsort order of types: most failed sessions first, then by name. */
+int rpt_chart_type_cmp(const void *a, const void *b);
+
 /* Failed sessions per day stacked by type, with a legend.  Sorts types
  * (most failed sessions first, at the bottom of each stack); past
  * RPT_DASH_CHART_TYPES types, the rest are added into the last one, which

@@ -282,7 +282,8 @@ def check_charts(a, db, page):
         for r in svg["rects"]:
             v = int(r["data-value"])
             check(v <= mx and near(float(r["height"]), v / mx * h) and
-                  near(float(r["y"]) + float(r["height"]), y0 + h), "%s %s: session bar geometry" % (dom, r["data-day"]))
+                  near(float(r["y"]) + float(r["height"]), y0 + h),
+                  "%s %s: session bar geometry" % (dom, r["data-day"]))
             bars += 1
         for c in svg["circles"]:
             v = float(c["data-value"])
