@@ -228,7 +228,8 @@ int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_
         fr_pipeline_rules(&b, err) < 0 || fr_reporter_rules(&b, err) < 0)
         goto done;
 
-    qsort(f->v, f->n, sizeof *f->v, cmp_finding);
+    if (f->n > 1)
+        qsort(f->v, f->n, sizeof *f->v, cmp_finding);
     while (f->n > RPT_FIND_MAX) {
         finding_free(&f->v[--f->n]);
         f->dropped++;

@@ -53,7 +53,7 @@ struct fgroup {
     int64_t since;                /* first day in the previous window and this one */
     struct fnames orgs;
     /* reason codes: each with its failed sessions and days */
-    struct freason { char *rc; int64_t failed, first, last; } *rc;
+    struct freason { char *rc; int64_t failed, first, last; } *rc;   /* rc owned */
     size_t n_rc, alloc_rc;
     int in_prev;                  /* the previous window had this group */
 };
@@ -72,6 +72,8 @@ struct fagg {
     int64_t failed, first, last, since;
     struct fnames orgs, names;    /* names: the types (per MX) or the MX hosts (per type) */
     int in_prev;
+    size_t *members;              /* indices of its groups (owned) */
+    size_t n_members;
 };
 struct faggs {
     struct fagg *v;
