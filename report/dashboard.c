@@ -32,7 +32,9 @@ static const char style_css[] =
     "table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #f3f4f6;"
     "text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
     "th{font-size:12px;color:#6b7280;border-bottom:1px solid #e5e7eb}"
-    "td.n,th.n{text-align:right;white-space:nowrap}\n"
+    "td.n,th.n{text-align:right;white-space:nowrap}th{white-space:nowrap}td:first-child{min-width:9em}\n"
+    ".tw{overflow-x:auto}\n"
+    "@media (max-width:600px){main{padding:6px}section{padding:10px 12px}th,td{padding:3px 4px}}\n"
     "pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px Menlo,Consolas,monospace}\n"
     /* the charts (dashchart.c) */
     "svg{display:block;max-width:100%;height:auto}svg text{font:11px sans-serif;fill:#6b7280}\n"
@@ -336,7 +338,7 @@ static void mx_table(struct page *p, const struct dom *d)
             m->last = r->day;
     }
     qsort(rows, n, sizeof *rows, cmp_mxrow);
-    put(p, "<table class=\"mx\"><thead><tr><th>MX host</th><th class=\"n\">failed sessions</th>"
+    put(p, "<div class=\"tw\"><table class=\"mx\"><thead><tr><th>MX host</th><th class=\"n\">failed sessions</th>"
            "<th>by failure type</th><th class=\"n\">first failure</th><th class=\"n\">last failure</th>"
            "</tr></thead><tbody>\n");
     for (size_t i = 0; i < n && i < RPT_DASH_MAX_ROWS; i++) {
@@ -363,7 +365,7 @@ static void mx_table(struct page *p, const struct dom *d)
         put(p, "</tr>\n");
         free(ty);
     }
-    put(p, "</tbody></table>\n");
+    put(p, "</tbody></table></div>\n");
     more_rows(p, n > RPT_DASH_MAX_ROWS ? n - RPT_DASH_MAX_ROWS : 0, "MX hosts");
     free(rows);
 }
@@ -413,7 +415,7 @@ static void org_table(struct page *p, const struct dom *d)
         o->bad += num(p->org, r->row, 5);
     }
     qsort(rows, n, sizeof *rows, cmp_orgrow);
-    put(p, "<table class=\"org\"><thead><tr><th>organization</th><th class=\"n\">last report</th>"
+    put(p, "<div class=\"tw\"><table class=\"org\"><thead><tr><th>organization</th><th class=\"n\">last report</th>"
            "<th class=\"n\">reports</th><th class=\"n\">sessions</th><th class=\"n\">failed</th>"
            "<th class=\"n\">success rate</th></tr></thead><tbody>\n");
     for (size_t i = 0; i < n && i < RPT_DASH_MAX_ROWS; i++) {
@@ -427,7 +429,7 @@ static void org_table(struct page *p, const struct dom *d)
         rate_cell(p, rows[i].ok, rows[i].bad);
         put(p, "</tr>\n");
     }
-    put(p, "</tbody></table>\n");
+    put(p, "</tbody></table></div>\n");
     more_rows(p, n > RPT_DASH_MAX_ROWS ? n - RPT_DASH_MAX_ROWS : 0, "organizations");
     free(rows);
 }
@@ -446,7 +448,7 @@ static void policy_table(struct page *p, const struct ref *refs, const struct do
         put(p, "<p class=\"muted\">None in the window.</p>\n");
         return;
     }
-    put(p, "<table class=\"pol\"><thead><tr><th>type</th><th>policy</th><th class=\"n\">reports</th>"
+    put(p, "<div class=\"tw\"><table class=\"pol\"><thead><tr><th>type</th><th>policy</th><th class=\"n\">reports</th>"
            "<th>from</th><th class=\"n\">first day</th><th class=\"n\">last day</th></tr></thead><tbody>\n");
     for (size_t k = lo; k < hi && k - lo < RPT_DASH_MAX_ROWS; k++) {
         size_t r = refs[k].row;
@@ -466,7 +468,7 @@ static void policy_table(struct page *p, const struct ref *refs, const struct do
         day_cell(p, num(p->pol, r, 6));
         put(p, "</tr>\n");
     }
-    put(p, "</tbody></table>\n");
+    put(p, "</tbody></table></div>\n");
     more_rows(p, hi - lo > RPT_DASH_MAX_ROWS ? hi - lo - RPT_DASH_MAX_ROWS : 0, "policies");
 }
 
@@ -600,7 +602,7 @@ static void overview(struct page *p)
         put(p, "<p class=\"muted\">No report in the window.</p></section>\n");
         return;
     }
-    put(p, "<table><thead><tr><th>policy domain</th><th class=\"n\">reports</th><th class=\"n\">sessions</th>"
+    put(p, "<div class=\"tw\"><table class=\"domains\"><thead><tr><th>policy domain</th><th class=\"n\">reports</th><th class=\"n\">sessions</th>"
            "<th class=\"n\">failed</th><th class=\"n\">success rate</th><th class=\"n\">findings</th>"
            "</tr></thead><tbody>\n");
     for (size_t i = 0; i < p->ndoms && i < RPT_DASH_MAX_DOMAINS; i++) {
@@ -613,7 +615,7 @@ static void overview(struct page *p)
         rate_cell(p, d->ok, d->bad);
         put(p, "<td class=\"n\">%zu</td></tr>\n", d->n_findings);
     }
-    put(p, "</tbody></table>\n");
+    put(p, "</tbody></table></div>\n");
     if (p->ndoms > RPT_DASH_MAX_DOMAINS)
         put(p, "<p class=\"muted\">... and %zu more policy domains: use --domain to see them.</p>\n",
             p->ndoms - RPT_DASH_MAX_DOMAINS);
