@@ -1,6 +1,7 @@
 /*
- * escape.c - making untrusted strings safe for a terminal and for CSV, and
- * measuring them for the table layout (declared in output.h).
+ * escape.c - making untrusted strings safe for a terminal, CSV, Prometheus
+ * labels and HTML, and measuring them for the table layout (declared in
+ * output.h).
  *
  * The terminal escaping itself is the library's tr_term_escape (util.h),
  * shared with tlsrpt-ingest -v.
@@ -112,4 +113,25 @@ char *rpt_prom_label(const char *s)
     *p = '\0';
     free(clean);
     return out;
+}
+
+int rpt_html_append(struct tr_buf *b, const char *s, int keep_lines)
+{
+    char *safe = keep_lines ? rpt_lines_escape(s) : rpt_name_escape(s);
+    int rc = 0;
+
+    for (const char *p = safe, *run = safe; rc == 0; p++) {
+        const char *ent = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
+                        : *p == '"' ? "&quot;" : *p == '\'' ? "&#39;" : NULL;
+        if (ent == NULL && *p != '\0')
+            continue;
+        rc = tr_buf_append(b, run, (size_t)(p - run));
+        if (rc == 0 && ent != NULL)
+            rc = tr_buf_append(b, ent, strlen(ent));
+        if (*p == '\0')
+            break;
+        run = p + 1;
+    }
+    free(safe);
+    return rc;
 }

@@ -18,6 +18,7 @@ const char usage_text[] =
     "  check [D]   the live MTA-STS, TLS-RPT, DNS and MX deployment, next to the reports\n"
     "  metrics     Prometheus text exposition (-o FILE, --spool DIR)\n"
     "  findings    what is wrong, where, and what to change (exit 0/1/2: a check)\n"
+    "  html        the dashboard: one self-contained HTML page (-o FILE)\n"
     "\n"
     "Options:\n"
     "  --db FILE          database (default $TLSRPT_DB or " TLSRPT_DEFAULT_DB ")\n"
@@ -144,3 +145,18 @@ const char help_findings[] =
     "--format table|csv|json --db.\n"
     "Exit: 0 no finding or only info, 1 the worst is a warning, 2 a critical one,\n"
     "3 usage error, 5 database or I/O error.\n";
+
+const char help_html[] =
+    "Usage: " PROG " html [-o FILE] [--since WHEN] [--until WHEN] [FILTERS] [--db FILE]\n"
+    "\n"
+    "The dashboard for a web root: one self-contained HTML5 page (no script, no\n"
+    "remote resource; CSS and SVG inline).  The findings first, then per policy\n"
+    "domain, worst first: sessions and success rate per day, failed sessions by\n"
+    "type per day (charts), the MX hosts with failures, the reporting\n"
+    "organizations and the policies senders saw.  The window defaults to the\n"
+    "last 7 complete days, as for findings; at most 366 days.  Filters as\n"
+    "for summary: --domain --org --mx --type --received-since; thresholds as\n"
+    "for findings: --warn-rate --crit-rate --silent-days --stopped-days\n"
+    "--ready-days.\n"
+    "  -o FILE   write the page to FILE atomically (a temporary file renamed),\n"
+    "            so a web server never serves half a page; default stdout\n";

@@ -11,5 +11,6 @@ extern const char usage_text[], help_summary[], help_trend[], help_failures[], h
     help_check[];
 extern const char help_metrics[];
 extern const char help_findings[];
+extern const char help_html[];
 
 #endif

@@ -4,7 +4,8 @@
  * One self-contained document built for mail clients: layout tables,
  * inline styles only (no <style>, no scripts, no images, no remote
  * anything), bars drawn as table cells with a percentage width.  Every
- * string from a report goes through esc(): made one line with control
+ * string from a report goes through esc(), that is rpt_html_append()
+ * (escape.c, shared with the dashboard): made one line with control
  * characters visible as \xNN first (rpt_name_escape), then & < > " ' as
  * entities.
  */
@@ -44,27 +45,10 @@ static void put(struct tr_buf *b, const char *fmt, ...)
     free(s);
 }
 
-/* Report data, escaped for HTML text and attribute values: safe is the
- * terminal-escaped form (freed here). */
-static void esc_safe(struct tr_buf *b, char *safe)
-{
-    for (const char *p = safe; *p; p++) {
-        switch (*p) {
-        case '&': tr_buf_append(b, "&amp;", 5); break;
-        case '<': tr_buf_append(b, "&lt;", 4); break;
-        case '>': tr_buf_append(b, "&gt;", 4); break;
-        case '"': tr_buf_append(b, "&quot;", 6); break;
-        case '\'': tr_buf_append(b, "&#39;", 5); break;
-        default: tr_buf_append(b, p, 1); break;
-        }
-    }
-    free(safe);
-}
-
-/* A name from a report: one line (rpt_name_escape), then entities. */
+/* A name from a report as HTML (escape.c). */
 static void esc(struct tr_buf *b, const char *s)
 {
-    esc_safe(b, rpt_name_escape(s));
+    rpt_html_append(b, s, 0);
 }
 
 /* A horizontal bar, pct (0..100) filled in colour. */
@@ -259,7 +243,7 @@ static void policies(struct tr_buf *b, const struct rpt_digest *d)
                "border-radius:4px;font-family:Menlo,Consolas,monospace;font-size:12px;"
                "white-space:pre-wrap;word-break:break-all;color:#111827;\">");
         if (lines->kind == RPT_TEXT)
-            esc_safe(b, rpt_lines_escape(lines->s));
+            rpt_html_append(b, lines->s, 1);
         else
             put(b, "(no policy string)");
         put(b, "</pre></td></tr>");

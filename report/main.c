@@ -15,6 +15,7 @@
  *   tlsrpt-report [options] metrics [-o FILE] [--spool DIR]...
  *   tlsrpt-report [options] findings [--warn-rate P] [--crit-rate P] [--silent-days N]
  *                                    [--stopped-days N] [--ready-days N]
+ *   tlsrpt-report [options] html [-o FILE]
  *
  * COMMON OPTIONS
  *   --db FILE                  the database (else $TLSRPT_DB, else the default)
@@ -39,6 +40,7 @@
 #include "args.h"
 #include "backlog.h"
 #include "check.h"
+#include "dashboard.h"
 #include "digest.h"
 #include "email.h"
 #include "findings.h"
@@ -497,6 +499,56 @@ static int cmd_metrics(struct ctx *c)
     return rc;
 }
 
+/* html: the dashboard page for the window (default as findings: the last
+ * RPT_FIND_DEFAULT_DAYS complete days), its findings first; to stdout or with -o
+ * atomically to FILE (a web server may read it at any moment). */
+static int cmd_html(struct ctx *c)
+{
+    struct rpt_find_opts fo;
+    struct rpt_findings *f = NULL;
+    struct tr_err err = {0};
+    char *page = NULL;
+    size_t len;
+    int rc = EXIT_OK;
+
+    if (c->o->n_spool > 0) {
+        fprintf(stderr, PROG ": --spool: not an option of 'html'\n");
+        return EXIT_USAGE;
+    }
+    rpt_find_opts_default(&fo);
+    fo.warn_rate = c->o->warn_rate >= 0 ? c->o->warn_rate : fo.warn_rate;
+    fo.crit_rate = c->o->crit_rate >= 0 ? c->o->crit_rate : fo.crit_rate;
+    fo.silent_days = c->o->silent_days >= 0 ? c->o->silent_days : fo.silent_days;
+    fo.stopped_days = c->o->stopped_days >= 0 ? c->o->stopped_days : fo.stopped_days;
+    fo.ready_days = c->o->ready_days >= 0 ? c->o->ready_days : fo.ready_days;
+    if (fo.warn_rate > fo.crit_rate) {
+        fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
+        return EXIT_USAGE;
+    }
+    /* The window of findings: the last 7 complete UTC days, or the 7 days
+     * before --until; also with --received-since (the charts need one). */
+    if (!c->o->until_given && !c->o->since_given)
+        c->scope.until = rpt_day_start(c->o->now);
+    if (!c->o->since_given)
+        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    if (c->scope.until <= c->scope.since) {
+        fprintf(stderr, PROG ": --until must be later than --since\n");
+        return EXIT_USAGE;
+    }
+    if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0 ||
+        rpt_dashboard_build(c->db, &c->scope, f, c->o->now, &page, &len, &err) < 0)
+        rc = report_err(&err);
+    else if (c->o->output != NULL) {
+        if (tr_write_file_atomic(c->o->output, page, len, 0644, &err) < 0)
+            rc = report_err(&err);
+    } else if (rpt_out_bytes(&c->out, page, len) < 0) {
+        rc = write_failed();
+    }
+    free(page);
+    rpt_findings_free(f);
+    return rc;
+}
+
 /* findings: its own exit statuses, like check's (a monitoring check). */
 enum { FIND_EXIT_OK = 0, FIND_EXIT_WARNING = 1, FIND_EXIT_CRITICAL = 2, FIND_EXIT_USAGE = 3, FIND_EXIT_ERROR = 5 };
 
@@ -569,6 +621,7 @@ static const struct command {
     {"check", cmd_check, help_check, A_FORMAT | A_CHECK},
     {"metrics", cmd_metrics, help_metrics, A_METRICS},
     {"findings", cmd_findings, help_findings, A_WINDOW | A_FILTER | A_FORMAT | A_FIND},
+    {"html", cmd_html, help_html, A_WINDOW | A_FILTER | A_METRICS | A_FIND},   /* -o; --spool refused */
 };
 
 /* check and findings are monitoring checks: 1 and 2 are their verdicts,

@@ -179,5 +179,13 @@ char *rpt_csv_field(const char *s);
  * (others shown as escapes, as on a terminal), then \\, \" and \n escaped
  * as the text format requires.  Capped like the others.  Caller owns it. */
 char *rpt_prom_label(const char *s);
+/* Appends a string from a report to b as HTML text or an attribute value
+ * (the email's HTML part and the dashboard): first made safe as on a
+ * terminal (rpt_name_escape: one line, control characters, bidi and
+ * zero-width characters visible as escapes; with keep_lines,
+ * rpt_lines_escape: each line so, the newlines kept, for <pre>), then
+ * & < > " ' as entities.  s NULL is "".  Returns 0, or -1 when b's cap
+ * was reached (what fit is kept). */
+int rpt_html_append(struct tr_buf *b, const char *s, int keep_lines);
 
 #endif

@@ -774,14 +774,17 @@ int rpt_q_policy_strings(sqlite3 *db, const struct rpt_scope *s, struct rpt_tabl
     rpt_table_add_col(out, "policy_strings", RPT_S_TEXT);
     rpt_table_add_col(out, "reports", RPT_S_COUNT);
     rpt_table_add_col(out, "orgs", RPT_S_TEXT);
+    rpt_table_add_col(out, "first_start", RPT_S_ID);
+    rpt_table_add_col(out, "last_start", RPT_S_ID);
     rpt_sql_init(&q);
     /* policy_strings is stored as a JSON array; json_each turns it back
      * into lines, in order. */
     rpt_sql_add(&q,
-        "SELECT pd, pt, lines, COUNT(DISTINCT rid), group_concat(DISTINCT org) FROM ("
+        "SELECT pd, pt, lines, COUNT(DISTINCT rid), group_concat(DISTINCT org), MIN(st), MAX(st) FROM ("
         " SELECT coalesce(p.policy_domain, '(none)') AS pd, p.policy_type AS pt,"
         "  (SELECT group_concat(value, char(10)) FROM json_each(CASE WHEN json_valid(p.policy_strings)"
-        "   THEN p.policy_strings ELSE '[]' END)) AS lines, r.id AS rid, r.org_name AS org"
+        "   THEN p.policy_strings ELSE '[]' END)) AS lines, r.id AS rid, r.org_name AS org,"
+        "  r.start_time AS st"
         " FROM report r JOIN policy p ON p.report = r.id");
     add_report_scope(&q, s);
     rpt_sql_add(&q, " ORDER BY org) GROUP BY pd, pt, lines ORDER BY pd, pt, lines");

@@ -110,7 +110,9 @@ int rpt_q_quarantine_show(sqlite3 *db, int64_t id, json_t **meta, char **raw, si
                           struct tr_err *raw_err, struct tr_err *err);
 
 /* Distinct policies seen: columns domain, policy, policy_strings (lines
- * joined by newlines, NULL when none sent), reports, orgs (comma-separated). */
+ * joined by newlines, NULL when none sent), reports, orgs (comma-separated),
+ * first_start and last_start (UTC seconds: the earliest and latest start
+ * time of the reports that carried it). */
 int rpt_q_policy_strings(sqlite3 *db, const struct rpt_scope *s, struct rpt_table *out,
                          struct tr_err *err);
 

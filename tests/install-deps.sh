@@ -27,6 +27,8 @@ test_pkgs="$test_pkgs curl"
 test_pkgs="$test_pkgs prometheus"
 # tlsrpt-ingest --imap's tests: a private Dovecot (IMAP over TLS).
 test_pkgs="$test_pkgs dovecot-imapd dovecot-core"
+# tlsrpt-report html's test: an HTML5 parser that reports parse errors.
+test_pkgs="$test_pkgs python3-html5lib"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--build" ] || pkgs="$build_pkgs $test_pkgs"
