@@ -57,15 +57,17 @@ const char help_trend[] =
 const char help_failures[] =
     "Usage: " PROG " failures [--limit N] [OPTIONS]\n"
     "\n"
-    "The failure-detail rows: day, report ID, org, domain, mx, type, sending IP,\n"
-    "receiving IP, failed sessions, reason code.  --limit N (default 1000, 0 = all).\n"
+    "The failure-detail rows, newest first: day, report ID, org, domain, mx, type,\n"
+    "sending IP, receiving IP, failed sessions, reason code.  --limit N (default\n"
+    "1000, 0 = all); when rows are left out, stderr says how many.\n"
     "Options: --since --until --domain --org --mx --type --format --db.\n";
 
 const char help_reports[] =
     "Usage: " PROG " reports [--limit N] [OPTIONS]\n"
     "\n"
-    "Stored reports: ID, org, policy domains, range, sessions, failed sessions,\n"
-    "source, DKIM verdict.  --limit N (default 1000, 0 = all).  Options: --since\n"
+    "Stored reports, newest first: ID, org, policy domains, range, sessions, failed\n"
+    "sessions, source, DKIM verdict.  --limit N (default 1000, 0 = all); when\n"
+    "reports are left out, stderr says how many.  Options: --since\n"
     "--until --domain --org --mx --type --format --db.\n";
 
 const char help_show[] =

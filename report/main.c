@@ -224,8 +224,10 @@ static int cmd_trend(struct ctx *c)
     return w ? write_failed() : EXIT_OK;
 }
 
-/* Writes a listing; JSON as {"since","until","rows","more"}. */
-static int write_listing(struct ctx *c, const struct rpt_table *t, int more, int window)
+/* Writes a listing; JSON as {"since","until","rows","more","left_out"}.
+ * left_out: rows past --limit (-1: some, not counted; 0: none), said on
+ * stderr with how to see them. */
+static int write_listing(struct ctx *c, const struct rpt_table *t, int64_t left_out, int window)
 {
     int w;
     if (c->out.fmt == RPT_FMT_JSON) {
@@ -233,14 +235,25 @@ static int write_listing(struct ctx *c, const struct rpt_table *t, int more, int
         if (window)
             set_window(doc, c->scope.since, c->scope.until);
         json_object_set_new(doc, "rows", rpt_table_to_json(t));
-        json_object_set_new(doc, "more", json_boolean(more));
+        json_object_set_new(doc, "more", json_boolean(left_out != 0));
+        if (left_out >= 0)
+            json_object_set_new(doc, "left_out", json_integer(left_out));
         w = rpt_out_json(&c->out, doc);
         json_decref(doc);
     } else {
         w = rpt_out_table(&c->out, t);
     }
-    if (more)
-        fprintf(stderr, PROG ": showing the first %ld rows; --limit 0 shows all\n", c->o->limit);
+    if (left_out != 0) {
+        char shown[RPT_NUM_MAX], rest[RPT_NUM_MAX];
+        rpt_fmt_count((int64_t)t->nrows, shown);
+        if (left_out > 0)
+            fprintf(stderr, PROG ": showing the newest %s rows; %s older %s left out"
+                    " (--limit N shows N, --limit 0 all)\n", shown, rpt_fmt_count(left_out, rest),
+                    left_out == 1 ? "row was" : "rows were");
+        else
+            fprintf(stderr, PROG ": showing the newest %s rows; older ones were left out"
+                    " (--limit N shows N, --limit 0 all)\n", shown);
+    }
     return w ? write_failed() : EXIT_OK;
 }
 
@@ -248,11 +261,12 @@ static int cmd_failures(struct ctx *c)
 {
     struct rpt_table *t = rpt_table_new();
     struct tr_err err = {0};
-    int more = 0, rc;
-    if (rpt_q_failure_list(c->db, &c->scope, c->o->limit, t, &more, &err) < 0)
+    int64_t left_out = 0;
+    int rc;
+    if (rpt_q_failure_list(c->db, &c->scope, c->o->limit, t, &left_out, &err) < 0)
         rc = report_err(&err);
     else
-        rc = write_listing(c, t, more, 1);
+        rc = write_listing(c, t, left_out, 1);
     rpt_table_free(t);
     return rc;
 }
@@ -296,17 +310,18 @@ static int cmd_reports(struct ctx *c)
 {
     struct rpt_table *t = rpt_table_new();
     struct tr_err err = {0};
-    int more = 0, rc;
-    if (rpt_q_report_list(c->db, &c->scope, c->o->limit, t, &more, &err) < 0) {
+    int64_t left_out = 0;
+    int rc;
+    if (rpt_q_report_list(c->db, &c->scope, c->o->limit, t, &left_out, &err) < 0) {
         rc = report_err(&err);
     } else if (c->out.fmt == RPT_FMT_TABLE) {
         struct rpt_table *v = reports_for_terminal(t);
-        rc = write_listing(c, v, more, 1);
+        rc = write_listing(c, v, left_out, 1);
         rpt_table_free(v);
     } else {
         rpt_table_datetimes(t, (size_t)rpt_table_col(t, "start"));
         rpt_table_datetimes(t, (size_t)rpt_table_col(t, "end"));
-        rc = write_listing(c, t, more, 1);
+        rc = write_listing(c, t, left_out, 1);
     }
     rpt_table_free(t);
     return rc;
@@ -403,7 +418,7 @@ static int cmd_quarantine(struct ctx *c)
                                   t, &more, &err) < 0)
             rc = report_err(&err);
         else
-            rc = write_listing(c, t, more, c->o->since_given || c->o->until_given);
+            rc = write_listing(c, t, more ? -1 : 0, c->o->since_given || c->o->until_given);
         rpt_table_free(t);
         return rc;
     }
@@ -586,8 +601,16 @@ int main(int argc, char **argv)
      * command, or the database just looks quiet (backlog.h). */
     rpt_backlog_warn(stderr, rpt_backlog_dir(), (int64_t)time(NULL));
     path = tr_db_default_path(o.db);
+    if (access(path, F_OK) < 0 && errno == ENOENT) {
+        fprintf(stderr, PROG ": no database at %s (run tlsrpt-ingest first)\n", path);
+        return EXIT_ERROR;
+    }
     if (tr_db_open(path, TR_DB_READONLY, &tdb, &err) < 0) {
-        fprintf(stderr, PROG ": %s\n", err.detail);
+        /* Name the file: SQLite's "file is not a database" does not. */
+        if (strncmp(err.detail, path, strlen(path)) == 0)
+            fprintf(stderr, PROG ": %s\n", err.detail);
+        else
+            fprintf(stderr, PROG ": %s: %s\n", path, err.detail);
         if (access(path, R_OK) < 0)     /* SQLite's own text does not say why */
             fprintf(stderr, PROG ": %s: %s (run as a user who can read it, e.g. tlsrpt or root)\n", path,
                     strerror(errno));
