@@ -37,14 +37,19 @@ const char usage_text[] =
     "See tlsrpt-report(1).\n";
 
 const char help_summary[] =
-    "Usage: " PROG " summary [--by KEY[,KEY...]] [OPTIONS]\n"
+    "Usage: " PROG " summary [--by KEY[,KEY...]] [--limit N] [OPTIONS]\n"
     "\n"
     "Failed sessions from the failure details, grouped by KEYs (default org,mx,type):\n"
     "  org, domain, mx, type, ip (sending MTA), policy (policy type), day, week, month\n"
-    "Totals (reports, successful and failed sessions, success rate per policy\n"
-    "domain) come from the report summaries; sessions reported under both an sts\n"
-    "and a tlsa policy are counted once.  Options: --since --until --domain --org\n"
-    "--mx --type --format --db.  CSV carries the rows only.\n";
+    "When every key is one of org, domain, policy, day, week, month (and no --mx or\n"
+    "--type), each row also has reports, sessions and the success rate, and groups\n"
+    "without failures are listed too.  --limit N: the N rows with the most failed\n"
+    "sessions, then '... and M more rows'; 0 = all.  Default: 50 for a table on a\n"
+    "terminal, else all.  Totals (reports, successful and failed sessions, success\n"
+    "rate per policy domain, worst first) come from the report summaries; sessions\n"
+    "reported under both an sts and a tlsa policy are counted once.  Options:\n"
+    "--since --until --domain --org --mx --type --format --db.  CSV carries the\n"
+    "rows only.\n";
 
 const char help_trend[] =
     "Usage: " PROG " trend [--interval day|week|month] [OPTIONS]\n"

@@ -40,6 +40,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "query.h"
+#include "summary.h"
 #include "trend.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
@@ -131,14 +132,36 @@ static void add_rate_col(struct rpt_table *t, int ok_col, int bad_col)
     }
 }
 
+/* summary's row limit: --limit, else RPT_SUMMARY_TERM_LIMIT for a table
+ * on a terminal, else every row. */
+static size_t summary_limit(const struct ctx *c)
+{
+    if (c->o->limit_given)
+        return (size_t)c->o->limit;
+    return c->out.fmt == RPT_FMT_TABLE && isatty(fileno(c->out.fp)) ? RPT_SUMMARY_TERM_LIMIT : 0;
+}
+
+/* 1 when the rows can carry sessions: every key is report-level and no
+ * --mx or --type filter (sessions are not counted per MX or type). */
+static int rows_take_sessions(const struct ctx *c, const enum rpt_key *by, size_t n_by)
+{
+    if (c->o->f.mx.n > 0 || c->o->f.type.n > 0)
+        return 0;
+    for (size_t i = 0; i < n_by; i++)
+        if (!rpt_key_is_report_level(by[i]))
+            return 0;
+    return 1;
+}
+
 static int cmd_summary(struct ctx *c)
 {
     static const enum rpt_key default_by[] = {RPT_K_ORG, RPT_K_MX, RPT_K_TYPE};
     const enum rpt_key *by = c->o->n_by ? c->o->by : default_by;
-    size_t n_by = c->o->n_by ? c->o->n_by : 3;
+    size_t n_by = c->o->n_by ? c->o->n_by : 3, dropped;
     static const enum rpt_key k_domain[] = {RPT_K_DOMAIN};
     struct rpt_table *rows = rpt_table_new(), *tot = rpt_table_new(), *dom = rpt_table_new();
     struct tr_err err = {0};
+    int64_t dropped_failed = 0;
     int rc = EXIT_OK, w = 0;
 
     if (rpt_q_failed(c->db, &c->scope, by, n_by, rows, &err) < 0 ||
@@ -147,8 +170,20 @@ static int cmd_summary(struct ctx *c)
         rc = report_err(&err);
         goto done;
     }
+    if (rows_take_sessions(c, by, n_by)) {
+        struct rpt_table *sess = rpt_table_new();
+        if (rpt_q_sessions(c->db, &c->scope, by, n_by, sess, &err) < 0) {
+            rpt_table_free(sess);
+            rc = report_err(&err);
+            goto done;
+        }
+        rpt_summary_add_sessions(rows, by, n_by, sess);
+        rpt_table_free(sess);
+    }
+    dropped = rpt_table_keep_top(rows, n_by, summary_limit(c), &dropped_failed);
     add_rate_col(tot, 1, 2);
     add_rate_col(dom, 2, 3);
+    rpt_domains_worst_first(dom);
     if (c->out.fmt == RPT_FMT_JSON) {
         json_t *doc = json_object(), *keys = json_array(), *totals, *t0, *rate;
         set_window(doc, c->scope.since, c->scope.until);
@@ -156,6 +191,11 @@ static int cmd_summary(struct ctx *c)
             json_array_append_new(keys, json_string(rpt_key_names[by[i]]));
         json_object_set_new(doc, "group_by", keys);
         json_object_set_new(doc, "rows", rpt_table_to_json(rows));
+        if (dropped > 0) {
+            json_object_set_new(doc, "more", json_true());
+            json_object_set_new(doc, "left_out", json_integer((json_int_t)dropped));
+            json_object_set_new(doc, "left_out_failed_sessions", json_integer(dropped_failed));
+        }
         totals = rpt_table_to_json(tot);
         t0 = json_incref(json_array_get(totals, 0));
         json_decref(totals);
@@ -168,12 +208,19 @@ static int cmd_summary(struct ctx *c)
         json_decref(doc);
     } else if (c->out.fmt == RPT_FMT_CSV) {
         w = rpt_out_table(&c->out, rows);
+        if (dropped > 0)
+            fprintf(stderr, PROG ": %zu more rows (%lld failed sessions) left out; --limit 0 shows all\n",
+                    dropped, (long long)dropped_failed);
     } else {
         char win[RPT_PERIOD_MAX + RPT_LABEL_MAX], n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
         int64_t ok = rpt_table_cell(tot, 0, 1)->i, bad = rpt_table_cell(tot, 0, 2)->i;
         double rate = rpt_success_rate(ok, bad);
         window_text(c->scope.since, c->scope.until, win, sizeof win);
         w |= rpt_out_table(&c->out, rows);
+        if (dropped > 0)
+            w |= rpt_out_printf(&c->out, "... and %s more %s (%s failed sessions); --limit N shows N, --limit 0 all\n",
+                                rpt_fmt_count((int64_t)dropped, n1), dropped == 1 ? "row" : "rows",
+                                rpt_fmt_count(dropped_failed, n2));
         w |= rpt_out_printf(&c->out, "\nTotals %s (UTC): %s reports, %s sessions, %s failed", win,
                             rpt_fmt_count(rpt_table_cell(tot, 0, 0)->i, n1), rpt_fmt_count(ok + bad, n2),
                             rpt_fmt_count(bad, n3));
@@ -512,7 +559,7 @@ static const struct command {
     const char *help;
     int accepts;
 } commands[] = {
-    {"summary", cmd_summary, help_summary, A_WINDOW | A_FILTER | A_FORMAT | A_BY},
+    {"summary", cmd_summary, help_summary, A_WINDOW | A_FILTER | A_FORMAT | A_BY | A_LIMIT},
     {"trend", cmd_trend, help_trend, A_WINDOW | A_FILTER | A_FORMAT | A_INTERVAL},
     {"failures", cmd_failures, help_failures, A_WINDOW | A_FILTER | A_FORMAT | A_LIMIT},
     {"reports", cmd_reports, help_reports, A_WINDOW | A_FILTER | A_FORMAT | A_LIMIT},

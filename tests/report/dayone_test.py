@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""tests/report/dayone_test.py - what a postmaster meets on the first day
+with tlsrpt-report (CTest report.dayone, labels report and cli).
+
+Usage: dayone_test.py --report BIN --ingest BIN --source DIR --work DIR
+
+Over the samples database and a generated one whose numbers this script
+knows (every expected value is computed here from the generated reports,
+not read back from tlsrpt-report):
+  - reports and failures list newest first; a cut listing counts the rows
+    left out on stderr (and in JSON) and says how to see them
+  - summary --limit N keeps the N rows with the most failed sessions and
+    says "... and M more rows"; a terminal gets 50 rows by default, a pipe
+    every row; --by org rows carry reports, sessions and the success rate;
+    the domain totals are worst first
+  - trend marks a bucket the window cuts ('*' and a footnote, "partial" in
+    CSV and JSON) and never compares it as if complete
+  - at COLUMNS=80 and 100, trend and failures keep failure types apart and
+    show a cut name with an ellipsis
+  - a filter that matches nothing names the nearest known values; --by ''
+    is an error; a missing database is named and not created; a file that
+    is not SQLite is named
+Python standard library only; reuses report_test.py's helpers.
+"""
+import argparse
+import csv
+import io
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_test as rt  # noqa: E402
+
+check = rt.check
+
+ORGS = ["Org %02d" % i for i in range(60)]
+DOMAINS = ["alpha.example", "bravo.example", "charlie.example", "delta.example"]
+TYPES = ["certificate-expired", "certificate-host-mismatch", "certificate-not-trusted",
+         "starttls-not-supported", "validation-failure"]
+
+
+def generated():
+    """The generated reports as (org, report id, day, domain, ok, [(type, mx, n)])."""
+    out = []
+    for i, org in enumerate(ORGS):
+        dom = DOMAINS[i % len(DOMAINS)]
+        day = "2026-11-%02d" % (1 + i % 22)
+        fails = [] if i % 10 == 9 else [(TYPES[i % len(TYPES)], "mx%d.%s" % (i % 3, dom), 1 + i % 7)]
+        out.append((org, "gen-%d" % i, day, dom, 100 + 13 * i, fails))
+    return out
+
+
+def gen_db(a):
+    db = os.path.join(a.work, "generated.db")
+    if getattr(a, "gen_built", False):
+        return db
+    a.gen_built = True
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    docs = [rt.report_doc(org, rid, day, [rt.policy_doc("sts", dom, ok, fails)])
+            for (org, rid, day, dom, ok, fails) in generated()]
+    rt.ingest_reports(a, db, docs, "generated-json")
+    return db
+
+
+def rate(ok, bad):
+    """tlsrpt-report's success rate: floored to 2 decimals."""
+    return (ok * 10000 // (ok + bad)) / 100.0 if ok + bad else None
+
+
+def run_json(a, argv):
+    rc, out, err = rt.run(a, argv)
+    check(rc == 0, "%r: exit %d %s" % (argv, rc, err))
+    return json.loads(out) if rc == 0 else {}
+
+
+def run_on_terminal(a, argv, columns=None):
+    """argv with stdout on a pseudo-terminal; returns (exit, output)."""
+    e = rt.env()
+    if columns:
+        e["COLUMNS"] = str(columns)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([a.report] + argv, stdout=slave, stderr=subprocess.PIPE, env=e)
+    os.close(slave)
+    chunks = []
+    while True:
+        r, _, _ = select.select([master], [], [], 60)
+        if not r:
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:          # EIO: the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    p.wait(timeout=60)
+    return p.returncode, b"".join(chunks).replace(b"\r\n", b"\n")
+
+
+# ---------------------------------------------------------------- listings
+
+def listings(a):
+    db = rt.sample_db(a)
+    rc, out, err = rt.run(a, ["--db", db, "reports", "--format", "csv", "--limit", "0"])
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    keys = [(r["start"], int(r["id"])) for r in rows]
+    check(rc == 0 and len(rows) > 10 and keys == sorted(keys, reverse=True),
+          "reports: newest first (start, then ID, descending): %r" % keys[:5])
+    check(err == b"", "reports --limit 0: nothing on stderr: %r" % err)
+    total = len(rows)
+    for limit in (1, 5, total - 1):
+        rc, out, err = rt.run(a, ["--db", db, "reports", "--format", "csv", "--limit", str(limit)])
+        got = list(csv.DictReader(io.StringIO(out.decode())))
+        check([r["id"] for r in got] == [r["id"] for r in rows[:limit]], "reports --limit %d: the newest" % limit)
+        left = total - limit
+        want = "%d older %s left out" % (left, "row was" if left == 1 else "rows were")
+        check(want.encode() in err and b"--limit 0" in err and b"--limit N" in err,
+              "reports --limit %d: stderr counts %d left out: %r" % (limit, left, err))
+    doc = run_json(a, ["--db", db, "reports", "--format", "json", "--limit", "3"])
+    check(doc.get("more") is True and doc.get("left_out") == total - 3, "reports JSON left_out: %r" % doc.get("left_out"))
+    rc, out, err = rt.run(a, ["--db", db, "reports", "--limit", str(total)])
+    check(rc == 0 and err == b"", "reports --limit = all: no note: %r" % err)
+
+    rc, out, err = rt.run(a, ["--db", db, "failures", "--format", "csv", "--limit", "0"])
+    frows = list(csv.DictReader(io.StringIO(out.decode())))
+    days = [r["day"] for r in frows]
+    check(len(frows) > 10 and days == sorted(days, reverse=True), "failures: newest day first: %r" % days[:5])
+    by_day = [(r["day"], int(r["report"])) for r in frows]
+    check(by_day == sorted(by_day, reverse=True), "failures: within a day the latest report first")
+    # a filtered listing counts the filtered rows only
+    sts = [r for r in frows if r["type"].startswith("sts-")]
+    rc, out, err = rt.run(a, ["--db", db, "failures", "--type", "sts-*", "--format", "csv", "--limit", "2"])
+    got = list(csv.DictReader(io.StringIO(out.decode())))
+    check(got == sts[:2], "failures --type sts-* --limit 2: the newest two")
+    check(("%d older rows were left out" % (len(sts) - 2)).encode() in err,
+          "failures --type sts-* --limit 2 counts %d: %r" % (len(sts) - 2, err))
+    doc = run_json(a, ["--db", db, "failures", "--format", "json", "--limit", "4"])
+    check(doc.get("left_out") == len(frows) - 4, "failures JSON left_out: %r" % doc.get("left_out"))
+
+
+# ---------------------------------------------------------------- summary
+
+def summary(a):
+    db = gen_db(a)
+    gen = generated()
+    since = ["--since", "2026-11-01", "--until", "2026-11-23"]
+    # --by org: every org, with reports, sessions and the success rate
+    doc = run_json(a, ["--db", db, "summary", "--by", "org", "--format", "json"] + since)
+    want = by_org = {}
+    for (org, rid, day, dom, ok, fails) in gen:
+        bad = sum(f[2] for f in fails)
+        want[org] = {"org": org, "failed_sessions": bad, "reports": 1, "sessions": ok + bad,
+                     "success_rate": rate(ok, bad)}
+    got = {r["org"]: r for r in doc.get("rows", [])}
+    check(got == want, "summary --by org: sessions and rate per org, orgs without failures too (%d rows, %r)"
+          % (len(got), [r for k, r in got.items() if want.get(k) != r][:2]))
+    order = [r["org"] for r in doc.get("rows", [])]
+    check(order == [o for o, _ in sorted(want.items(), key=lambda kv: (-kv[1]["failed_sessions"], kv[0]))],
+          "summary --by org: most failed first, then by name")
+    check("more" not in doc, "summary JSON without --limit: every row")
+    # worst-first domain totals
+    dom = {}
+    for (org, rid, day, d, ok, fails) in gen:
+        t = dom.setdefault(d, [0, 0])
+        t[0] += ok
+        t[1] += sum(f[2] for f in fails)
+    want_order = sorted(dom, key=lambda d: (rate(*dom[d]), -dom[d][1], d))
+    got_order = [d["domain"] for d in doc.get("totals", {}).get("domains", [])]
+    check(got_order == want_order, "summary: domains worst first: %r, want %r" % (got_order, want_order))
+    rc, out, err = rt.run(a, ["--db", db, "summary", "--by", "org"] + since)
+    tail = out.decode().split("DOMAIN", 1)[-1].splitlines()[1:]
+    check([l.split()[0] for l in tail if l.strip()] == want_order, "summary table: domains worst first")
+    # --limit N: the N rows with the most failed sessions, in order, then "... and M more"
+    full = run_json(a, ["--db", db, "summary", "--by", "org,type", "--format", "json"] + since)["rows"]
+    for n in (1, 7, 20):
+        ranked = sorted(range(len(full)), key=lambda i: (-full[i]["failed_sessions"], i))
+        keep = sorted(ranked[:n])
+        rc, out, err = rt.run(a, ["--db", db, "summary", "--by", "org,type", "--limit", str(n)] + since)
+        lines = out.decode().splitlines()
+        body = lines[1:1 + n]
+        check([l.split("  ")[0] for l in body] == [full[i]["org"] for i in keep],
+              "summary --limit %d: the top %d rows by failed sessions, in order" % (n, n))
+        left = len(full) - n
+        left_failed = sum(full[i]["failed_sessions"] for i in ranked[n:])
+        want = "... and %d more rows (%d failed sessions); --limit N shows N, --limit 0 all" % (left, left_failed)
+        check(len(lines) > n + 1 and lines[n + 1] == want, "summary --limit %d: %r, want %r"
+              % (n, lines[n + 1] if len(lines) > n + 1 else None, want))
+        doc = run_json(a, ["--db", db, "summary", "--by", "org,type", "--limit", str(n), "--format", "json"] + since)
+        check(doc.get("left_out") == left and doc.get("left_out_failed_sessions") == left_failed
+              and len(doc.get("rows", [])) == n, "summary JSON --limit %d: left_out" % n)
+    rc, out, err = rt.run(a, ["--db", db, "summary", "--by", "org,type", "--limit", "3", "--format", "csv"] + since)
+    check(out.count(b"\r\n") == 4 and b"more rows" in err, "summary CSV --limit 3: 3 rows, the rest on stderr")
+    # on a terminal: 50 rows by default; through a pipe every row
+    ranked = sorted(by_org.values(), key=lambda r: (-r["failed_sessions"], r["org"]))
+    rc, out = run_on_terminal(a, ["--db", db, "summary", "--by", "org"] + since, columns=200)
+    lines = out.decode().splitlines()
+    want_line = ("... and 10 more rows (%d failed sessions); --limit N shows N, --limit 0 all"
+                 % sum(r["failed_sessions"] for r in ranked[50:]))
+    check(rc == 0 and lines[51:52] == [want_line] and [l.split("  ")[0] for l in lines[1:51]]
+          == [r["org"] for r in ranked[:50]],
+          "summary on a terminal: 50 rows and '... and 10 more rows': %r" % lines[49:53])
+    rc, out = run_on_terminal(a, ["--db", db, "summary", "--by", "org", "--limit", "0"] + since, columns=200)
+    check(rc == 0 and b"more rows" not in out and out.decode().count("Org ") == 60, "summary --limit 0 on a terminal: all")
+    rc, out, err = rt.run(a, ["--db", db, "summary", "--by", "org"] + since)
+    check(b"more rows" not in out and out.decode().count("Org ") == 60, "summary through a pipe: every row")
+    # keys that are not report-level: failed sessions only
+    doc = run_json(a, ["--db", db, "summary", "--by", "org,mx", "--format", "json"] + since)
+    check(doc["rows"] and all(set(r) == {"org", "mx", "failed_sessions"} for r in doc["rows"]),
+          "summary --by org,mx: no sessions columns")
+    doc = run_json(a, ["--db", db, "summary", "--by", "org", "--type", "validation-failure", "--format", "json"] + since)
+    check(doc["rows"] and all("sessions" not in r for r in doc["rows"]), "summary --by org --type: no sessions columns")
+
+
+# ---------------------------------------------------------------- errors
+
+def errors(a):
+    db = rt.sample_db(a)
+    for by in ("", ",", "org,", "org,,type"):
+        rc, out, err = rt.run(a, ["--db", db, "summary", "--by", by])
+        check(rc == 2 and b"--by: empty key" in err and out == b"", "--by %r: usage error: %r" % (by, err))
+    missing = os.path.join(a.work, "no-such-dir-or-db.db")
+    for argv in (["summary"], ["reports"], ["trend"], ["check", "--resolver", "127.0.0.1:1", "--timeout", "1",
+                                                        "x.invalid"]):
+        rc, out, err = rt.run(a, ["--db", missing] + argv)
+        check(("no database at %s (run tlsrpt-ingest first)" % missing).encode() in err,
+              "%s: a missing database is named: %r" % (argv[0], err))
+        check(not os.path.exists(missing), "%s: no database created at %s" % (argv[0], missing))
+        if argv[0] != "check":
+            check(rc == 1, "%s on a missing database: exit 1 (%d)" % (argv[0], rc))
+    rc, out, err = rt.run(a, ["summary"], extra_env={"TLSRPT_DB": missing})
+    check(rc == 1 and ("no database at %s" % missing).encode() in err, "$TLSRPT_DB missing: named")
+    text = os.path.join(a.work, "notes.txt")
+    with open(text, "w") as f:
+        f.write("these are my notes, not a database\n" * 200)
+    rc, out, err = rt.run(a, ["--db", text, "summary"])
+    check(rc == 1 and err.startswith(("tlsrpt-report: %s: " % text).encode()) and b"not a database" in err,
+          "a file that is not SQLite is named: %r" % err)
+    check(open(text).read().startswith("these are my notes"), "the text file is left alone")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--report", required=True)
+    ap.add_argument("--ingest", required=True)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    for t in (listings, summary, errors):
+        t(a)
+    if rt.FAILURES:
+        print("%d failed" % len(rt.FAILURES))
+        sys.exit(1)
+    print("passed")
+
+
+if __name__ == "__main__":
+    main()
