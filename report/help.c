@@ -56,8 +56,11 @@ const char help_trend[] =
     "\n"
     "Per bucket: reports, sessions, failed sessions, success rate, change against\n"
     "the previous bucket, failed sessions per failure type; in the table format a\n"
-    "sparkline per series.  Options: --since --until --domain --org --mx --type\n"
-    "--format --db.\n";
+    "sparkline per series.  A partial bucket (the window covers only part of it,\n"
+    "or it ended less than a day ago, so reports may still arrive: today, this\n"
+    "week) is marked '*' (CSV and JSON: partial) and not compared; the series end\n"
+    "at the last complete bucket.  Options: --since --until --domain --org --mx\n"
+    "--type --format --db.\n";
 
 const char help_failures[] =
     "Usage: " PROG " failures [--limit N] [OPTIONS]\n"

@@ -244,23 +244,29 @@ static int cmd_trend(struct ctx *c)
     struct tr_err err = {0};
     int w = 0;
 
-    if (rpt_trend_build(c->db, &c->scope, c->o->interval, &t, &err) < 0)
+    if (rpt_trend_build(c->db, &c->scope, c->o->interval, c->o->now, &t, &err) < 0)
         return report_err(&err);
     if (c->out.fmt == RPT_FMT_JSON) {
         json_t *doc = rpt_trend_json(t);
         w = rpt_out_json(&c->out, doc);
         json_decref(doc);
     } else {
-        size_t types = c->out.fmt == RPT_FMT_CSV ? RPT_TREND_MAX_TYPES : RPT_TREND_TABLE_TYPES;
-        struct rpt_table *tab = rpt_trend_table(t, types);
+        int term = c->out.fmt == RPT_FMT_TABLE;
+        size_t types = term ? RPT_TREND_TABLE_TYPES : RPT_TREND_MAX_TYPES;
+        struct rpt_table *tab = rpt_trend_table(t, types, term);
         /* On a narrow terminal fold failure-type columns into "(other types)". */
         while (c->out.width > 0 && types > 0 && rpt_table_width(tab) >= (size_t)c->out.width) {
             rpt_table_free(tab);
-            tab = rpt_trend_table(t, --types);
+            tab = rpt_trend_table(t, --types, term);
         }
         w |= rpt_out_table(&c->out, tab);
         rpt_table_free(tab);
-        if (c->out.fmt == RPT_FMT_TABLE) {
+        if (term && rpt_trend_has_partial(t))
+            w |= rpt_out_printf(&c->out, RPT_TREND_PARTIAL_MARK " partial: the window covers only part of the"
+                                " bucket, or its reports may still\n  be arriving (a day's reports come during"
+                                " the next day); it is not compared,\n  and the series below end at the last"
+                                " complete bucket.\n");
+        if (term) {
             struct rpt_table *series = rpt_trend_series(t);
             w |= rpt_out_printf(&c->out, "\n");
             w |= rpt_out_table(&c->out, series);

@@ -219,6 +219,64 @@ def summary(a):
     check(doc["rows"] and all("sessions" not in r for r in doc["rows"]), "summary --by org --type: no sessions columns")
 
 
+# ---------------------------------------------------------------- trend
+
+def day_sessions():
+    """Sessions and failed sessions per day of the generated reports."""
+    days = {}
+    for (org, rid, day, dom, ok, fails) in generated():
+        t = days.setdefault(day, [0, 0])
+        bad = sum(f[2] for f in fails)
+        t[0] += ok + bad
+        t[1] += bad
+    return days
+
+
+def trend(a):
+    db = gen_db(a)
+    days = day_sessions()
+    now = {"TLSRPT_NOW": "2026-11-22T10:00:00Z"}      # 11-22 cut by the window, 11-21 still filling
+    rc, out, err = rt.run(a, ["--db", db, "trend", "--since", "2026-11-10", "--format", "json"], extra_env=now)
+    doc = json.loads(out) if rc == 0 else {"buckets": []}
+    partial = {b["bucket"]: b["partial"] for b in doc["buckets"]}
+    want = {"2026-11-%02d" % d: d >= 21 for d in range(10, 23)}
+    check(partial == want, "trend: today and yesterday partial, the rest complete: %r" % partial)
+    for i, b in enumerate(doc["buckets"]):
+        s = days.get(b["bucket"], [0, 0])[0]
+        check(b["sessions"] == s, "trend %s: sessions %r, want %d" % (b["bucket"], b["sessions"], s))
+        prev = doc["buckets"][i - 1] if i else None
+        if b["partial"] or prev is None or prev["partial"]:
+            check(b["sessions_change"] is None and b["rate_change"] is None,
+                  "trend %s: a partial bucket (or the one after it) is not compared: %r" % (b["bucket"], b))
+        else:
+            p = days.get(prev["bucket"], [0, 0])[0]
+            want_change = round((s - p) * 1000 / p) / 10 if p else None
+            check(b["sessions_change"] == want_change, "trend %s: sessions change %r, want %r"
+                  % (b["bucket"], b["sessions_change"], want_change))
+    rc, out, err = rt.run(a, ["--db", db, "trend", "--since", "2026-11-10"], extra_env=now)
+    text = out.decode()
+    check(re.search(r"^2026-11-22\* ", text, re.M) and re.search(r"^2026-11-21\* ", text, re.M)
+          and not re.search(r"^2026-11-20\*", text, re.M), "trend table: partial buckets marked '*'")
+    check("* partial: the window covers only part of the bucket" in text, "trend table: the footnote")
+    line = [l for l in text.splitlines() if l.startswith("sessions ")]
+    fmt = lambda n: "{:,}".format(n)
+    s19, s20 = days["2026-11-19"][0], days["2026-11-20"][0]
+    want = [fmt(s19), fmt(s20), "%+.1f%%" % ((s20 - s19) * 100.0 / s19)]
+    check(line and line[0].split()[-3:] == want, "trend series: previous and latest are the last complete days: %r, want %r"
+          % (line, want))
+    # a week cut at the start (since a Thursday), CSV's partial column
+    rc, out, err = rt.run(a, ["--db", db, "trend", "--interval", "week", "--since", "2026-11-05", "--until",
+                              "2026-11-15", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    check([(r["bucket"], r["partial"], r["sessions_change"]) for r in rows] ==
+          [("2026-11-02", "1", ""), ("2026-11-09", "0", "")],
+          "trend weeks: the week cut by --since is partial, the next one not compared with it: %r" % rows)
+    # no complete bucket at all: every bucket drawn, no change
+    rc, out, err = rt.run(a, ["--db", db, "trend", "--since", "today"], extra_env=now)
+    line = [l for l in out.decode().splitlines() if l.startswith("sessions ")]
+    check(rc == 0 and line and not line[0].rstrip().endswith("%"), "trend of today only: no change: %r" % line)
+
+
 # ---------------------------------------------------------------- errors
 
 def errors(a):
@@ -254,7 +312,7 @@ def main():
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    for t in (listings, summary, errors):
+    for t in (listings, summary, trend, errors):
         t(a)
     if rt.FAILURES:
         print("%d failed" % len(rt.FAILURES))
