@@ -37,6 +37,7 @@
 #include "check.h"
 #include "digest.h"
 #include "email.h"
+#include "hint.h"
 #include "metrics.h"
 #include "output.h"
 #include "query.h"
@@ -676,6 +677,15 @@ int main(int argc, char **argv)
      * Failure only costs speed. */
     sqlite3_exec(c.db, "PRAGMA cache_size = " RPT_CACHE_KIB, NULL, NULL, NULL);
     rpt_out_init(&c.out, stdout, o.format);
+    if (cmd->accepts & A_FILTER) {      /* a typo in a filter: say so, name the nearest values */
+        char **hints;
+        size_t n = rpt_filter_hints(c.db, &o.f, &hints);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(stderr, PROG ": %s\n", hints[i]);
+            free(hints[i]);
+        }
+        free(hints);
+    }
     c.scope.since = o.since;
     c.scope.until = o.until;
     c.scope.f = &o.f;

@@ -30,6 +30,7 @@ import os
 import pty
 import re
 import select
+import sqlite3
 import subprocess
 import sys
 
@@ -304,6 +305,46 @@ def errors(a):
     check(open(text).read().startswith("these are my notes"), "the text file is left alone")
 
 
+# ---------------------------------------------------------------- hints
+
+def levenshtein(a, b):
+    a, b = a.lower(), b.lower()
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, row[0] = row[0], i
+        for j in range(1, len(b) + 1):
+            cur = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev, row[j] = row[j], cur
+    return row[len(b)]
+
+
+def hints(a):
+    db = rt.sample_db(a)
+    con = sqlite3.connect(db)
+    types = sorted(r[0] for r in con.execute("SELECT DISTINCT result_type FROM failure"))
+    domains = sorted(r[0] for r in con.execute("SELECT DISTINCT policy_domain FROM policy WHERE policy_domain IS NOT NULL"))
+    orgs = sorted(r[0] for r in con.execute("SELECT DISTINCT org_name FROM report"))
+    con.close()
+    for opt, typo, names, what in (("--type", "certficate-expired", types, "failure type"),
+                                   ("--domain", "exampel.net", domains, "policy domain"),
+                                   ("--org", "Gogle Inc.", orgs, "organization")):
+        best = min(names, key=lambda n: (levenshtein(typo, n), n))
+        for cmd in (["summary"], ["failures"], ["reports"], ["trend"]):
+            rc, out, err = rt.run(a, ["--db", db] + cmd + [opt, typo])
+            line = [l for l in err.decode().splitlines() if "matches no" in l]
+            want = "tlsrpt-report: %s '%s' matches no %s in the database; nearest: %s" % (opt, typo, what, best)
+            check(rc == 0 and line and line[0].startswith(want), "%s %s %s: %r, want %r" % (cmd[0], opt, typo, line, want))
+    # a value that matches (in any ASCII case, or as a pattern) says nothing
+    for argv in (["--type", "certificate-expired"], ["--type", "CERTIFICATE-EXPIRED"], ["--mx", "mx1.*"],
+                 ["--org", "google*"]):
+        rc, out, err = rt.run(a, ["--db", db, "summary"] + argv)
+        check(rc == 0 and b"matches no" not in err, "%r: no hint: %r" % (argv, err))
+    # a pattern that matches nothing: said, with every name of a small dimension
+    rc, out, err = rt.run(a, ["--db", db, "failures", "--type", "dane-*", "--type", "zz-*"])
+    line = [l for l in err.decode().splitlines() if "matches no" in l]
+    check(len(line) == 1 and ("known: " + ", ".join(types)) in line[0], "--type zz-*: the known types: %r" % line)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", required=True)
@@ -312,7 +353,7 @@ def main():
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    for t in (listings, summary, trend, errors):
+    for t in (listings, summary, trend, hints, errors):
         t(a)
     if rt.FAILURES:
         print("%d failed" % len(rt.FAILURES))
