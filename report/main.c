@@ -182,6 +182,7 @@ static int cmd_summary(struct ctx *c)
         rpt_table_free(sess);
     }
     dropped = rpt_table_keep_top(rows, n_by, summary_limit(c), &dropped_failed);
+    rpt_table_set_cut_last(rows, "type");
     add_rate_col(tot, 1, 2);
     add_rate_col(dom, 2, 3);
     rpt_domains_worst_first(dom);
@@ -222,12 +223,23 @@ static int cmd_summary(struct ctx *c)
             w |= rpt_out_printf(&c->out, "... and %s more %s (%s failed sessions); --limit N shows N, --limit 0 all\n",
                                 rpt_fmt_count((int64_t)dropped, n1), dropped == 1 ? "row" : "rows",
                                 rpt_fmt_count(dropped_failed, n2));
-        w |= rpt_out_printf(&c->out, "\nTotals %s (UTC): %s reports, %s sessions, %s failed", win,
-                            rpt_fmt_count(rpt_table_cell(tot, 0, 0)->i, n1), rpt_fmt_count(ok + bad, n2),
-                            rpt_fmt_count(bad, n3));
-        if (rate >= 0)
-            w |= rpt_out_printf(&c->out, ", %.2f%% TLS", rate);
-        w |= rpt_out_printf(&c->out, "\n\n");
+        {
+            char head[RPT_PERIOD_MAX + RPT_LABEL_MAX + 32], *body;
+            snprintf(head, sizeof head, "Totals %s (UTC):", win);
+            body = xasprintf("%s reports, %s sessions, %s failed", rpt_fmt_count(rpt_table_cell(tot, 0, 0)->i, n1),
+                             rpt_fmt_count(ok + bad, n2), rpt_fmt_count(bad, n3));
+            if (rate >= 0) {
+                char *b2 = xasprintf("%s, %.2f%% TLS", body, rate);
+                free(body);
+                body = b2;
+            }
+            /* On one line unless the terminal is narrower. */
+            if (c->out.width > 0 && strlen(head) + 1 + strlen(body) >= (size_t)c->out.width)
+                w |= rpt_out_printf(&c->out, "\n%s\n  %s\n\n", head, body);
+            else
+                w |= rpt_out_printf(&c->out, "\n%s %s\n\n", head, body);
+            free(body);
+        }
         w |= rpt_out_table(&c->out, dom);
     }
     if (w != 0)
@@ -237,6 +249,21 @@ done:
     rpt_table_free(tot);
     rpt_table_free(dom);
     return rc;
+}
+
+/* Failure-type columns a narrow terminal keeps before it leaves out the
+ * change columns of the trend table. */
+#define RPT_TREND_NARROW_TYPES 2
+
+/* The trend table; on the terminal the change columns may be left out. */
+static struct rpt_table *trend_table(const struct rpt_trend *t, size_t types, int term)
+{
+    struct rpt_table *tab = rpt_trend_table(t, types, term);
+    if (term) {
+        rpt_table_set_drop(tab, "sessions_change", 2);
+        rpt_table_set_drop(tab, "rate_change", 1);
+    }
+    return tab;
 }
 
 static int cmd_trend(struct ctx *c)
@@ -254,11 +281,17 @@ static int cmd_trend(struct ctx *c)
     } else {
         int term = c->out.fmt == RPT_FMT_TABLE;
         size_t types = term ? RPT_TREND_TABLE_TYPES : RPT_TREND_MAX_TYPES;
-        struct rpt_table *tab = rpt_trend_table(t, types, term);
-        /* On a narrow terminal fold failure-type columns into "(other types)". */
-        while (c->out.width > 0 && types > 0 && rpt_table_width(tab) >= (size_t)c->out.width) {
+        struct rpt_table *tab = trend_table(t, types, term);
+        /* On a narrow terminal fold failure-type columns into "(other
+         * types)" down to RPT_TREND_NARROW_TYPES, then leave out the change
+         * columns (the series below show the latest change), then fold on. */
+        while (term && types > RPT_TREND_NARROW_TYPES && !rpt_table_fits(&c->out, tab, 0)) {
             rpt_table_free(tab);
-            tab = rpt_trend_table(t, --types, term);
+            tab = trend_table(t, --types, term);
+        }
+        while (term && types > 0 && !rpt_table_fits(&c->out, tab, 1)) {
+            rpt_table_free(tab);
+            tab = trend_table(t, --types, term);
         }
         w |= rpt_out_table(&c->out, tab);
         rpt_table_free(tab);
@@ -269,6 +302,7 @@ static int cmd_trend(struct ctx *c)
                                 " complete bucket.\n");
         if (term) {
             struct rpt_table *series = rpt_trend_series(t);
+            rpt_table_set_cut_last(series, "series");
             w |= rpt_out_printf(&c->out, "\n");
             w |= rpt_out_table(&c->out, series);
             rpt_table_free(series);
@@ -317,10 +351,18 @@ static int cmd_failures(struct ctx *c)
     struct tr_err err = {0};
     int64_t left_out = 0;
     int rc;
-    if (rpt_q_failure_list(c->db, &c->scope, c->o->limit, t, &left_out, &err) < 0)
+    if (rpt_q_failure_list(c->db, &c->scope, c->o->limit, t, &left_out, &err) < 0) {
         rc = report_err(&err);
-    else
+    } else {
+        /* What a narrow terminal leaves out first (layout.h). */
+        rpt_table_set_drop(t, "receiving_ip", 6);
+        rpt_table_set_drop(t, "ip", 5);
+        rpt_table_set_drop(t, "report", 4);
+        rpt_table_set_drop(t, "reason_code", 3);
+        rpt_table_set_drop(t, "domain", 2);
+        rpt_table_set_cut_last(t, "type");
         rc = write_listing(c, t, left_out, 1);
+    }
     rpt_table_free(t);
     return rc;
 }
@@ -370,6 +412,8 @@ static int cmd_reports(struct ctx *c)
         rc = report_err(&err);
     } else if (c->out.fmt == RPT_FMT_TABLE) {
         struct rpt_table *v = reports_for_terminal(t);
+        rpt_table_set_drop(v, "source", 2);
+        rpt_table_set_drop(v, "dkim", 1);
         rc = write_listing(c, v, left_out, 1);
         rpt_table_free(v);
     } else {

@@ -305,6 +305,78 @@ def errors(a):
     check(open(text).read().startswith("these are my notes"), "the text file is left alone")
 
 
+# ---------------------------------------------------------------- narrow terminals
+
+def shown_as(cells, names, what):
+    """Each displayed cell is a whole name or a cut one ending in an
+    ellipsis, and stands for exactly one of the names: no two names look
+    the same.  Returns the number of cut cells."""
+    cut = 0
+    for cell in set(cells):
+        if cell.endswith("\u2026"):
+            cut += 1
+            match = [n for n in names if n.startswith(cell[:-1]) and n != cell[:-1]]
+        else:
+            match = [n for n in names if n == cell]
+        check(len(match) == 1, "%s: %r stands for %r, not one name" % (what, cell, match))
+    check(len(set(cells)) == len(names), "%s: %d names shown as %d" % (what, len(names), len(set(cells))))
+    return cut
+
+
+def table_cells(text, column):
+    """The cells of a column of a terminal table, by the position of its
+    name among the last header line's names (cells split at 2+ blanks)."""
+    lines = text.splitlines()
+    head = [i for i, l in enumerate(lines) if re.search(r"\b%s\b" % column, l)]
+    if not head:
+        return []
+    names = re.split(r" {2,}", lines[head[0]].strip())
+    k = names.index(column)
+    cells = []
+    for l in lines[head[0] + 1:]:
+        if not l.strip() or l.startswith("(") or l.startswith("*"):
+            break
+        parts = re.split(r" {2,}", l.strip())
+        if len(parts) == len(names) or k == 0:
+            cells.append(parts[k])
+    return cells
+
+
+def narrow(a):
+    db = rt.sample_db(a)
+    rc, out, err = rt.run(a, ["--db", db, "failures", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    types = sorted({r["type"] for r in rows})
+    mxs = sorted({r["mx"] for r in rows})
+    check(len([t for t in types if t.startswith("certificate-")]) >= 3, "the samples have several certificate-* types")
+    for columns in (80, 100):
+        cols = {"COLUMNS": str(columns)}
+        rc, out, err = rt.run(a, ["--db", db, "failures"], extra_env=cols)
+        text = out.decode()
+        width = max(len(l) for l in text.splitlines())
+        check(rc == 0 and width < columns, "failures at %d columns: widest line %d" % (columns, width))
+        cells = table_cells(text, "TYPE")
+        check(len(cells) == len(rows), "failures at %d: a row per detail (%d of %d)" % (columns, len(cells), len(rows)))
+        shown_as(cells, types, "failures at %d, types" % columns)
+        cut = shown_as(table_cells(text, "MX"), mxs, "failures at %d, MX" % columns)
+        if columns == 80:
+            check(cut > 0, "failures at 80: an MX name is cut, with an ellipsis")
+            check("(left out to fit 80 columns:" in text and "RECEIVING IP" in text, "failures at 80: the note")
+        rc, out, err = rt.run(a, ["--db", db, "trend"], extra_env=cols)
+        text = out.decode()
+        width = max(len(l) for l in text.splitlines())
+        check(rc == 0 and width < columns, "trend at %d columns: widest line %d" % (columns, width))
+        series = ["sessions", "failed sessions", "success rate"] + types
+        cut = shown_as(table_cells(text, "SERIES"), series, "trend at %d, series" % columns)
+        if columns == 80:
+            check(cut > 0, "trend at 80: a failure type is cut, with an ellipsis")
+        check(re.search(r"^2026-11-22\*", text, re.M), "trend at %d: the partial mark" % columns)
+        rc, out, err = rt.run(a, ["--db", db, "summary"], extra_env=cols)
+        text = out.decode()
+        check(max(len(l) for l in text.splitlines()) < columns, "summary at %d columns" % columns)
+        shown_as(table_cells(text, "TYPE"), types, "summary at %d, types" % columns)
+
+
 # ---------------------------------------------------------------- hints
 
 def levenshtein(a, b):
@@ -353,7 +425,7 @@ def main():
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    for t in (listings, summary, trend, hints, errors):
+    for t in (listings, summary, trend, narrow, hints, errors):
         t(a)
     if rt.FAILURES:
         print("%d failed" % len(rt.FAILURES))
