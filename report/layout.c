@@ -128,6 +128,11 @@ void rpt_layout_make(const struct rpt_out *o, const struct rpt_table *t, char *c
         l->w[c] = content[c] > hw[c] ? content[c] : hw[c];
         if (o->width == 0 && l->w[c] > RPT_CELL_DISPLAY_MAX)
             l->w[c] = RPT_CELL_DISPLAY_MAX;
+        l->total += l->w[c] + (c ? 2 : 0);
+    }
+    if (o->width == 0 || l->total <= limit)      /* fits as it is (or no width) */
+        goto done;
+    for (size_t c = 0; c < t->ncols; c++) {
         hmin[c] = header_min(hdr[c], &cut[c]);
         if (t->cols[c].style == RPT_S_TEXT)
             distinct[c] = distinct_floor(t, disp, c);
@@ -139,15 +144,11 @@ void rpt_layout_make(const struct rpt_out *o, const struct rpt_table *t, char *c
         for (size_t c = 0; c < t->ncols; c++) {
             size_t head = hmin[c], base = content[c] > head ? content[c] : head;
             size_t keep = distinct[c] > RPT_COL_MIN_WIDTH ? distinct[c] : RPT_COL_MIN_WIDTH;
-            if (o->width == 0)
-                break;
-            l->w[c] = base;
-            floor_w[c] = base;
-            if (t->cols[c].style == RPT_S_TEXT)
+            l->w[c] = l->hidden[c] ? 0 : base;
+            floor_w[c] = l->w[c];
+            if (t->cols[c].style == RPT_S_TEXT && !l->hidden[c])
                 floor_w[c] = keep < base ? (keep > head ? keep : head) : base;
         }
-        if (o->width == 0)
-            break;
         l->total = squeeze(t, l, floor_w, limit);
         if (l->total <= limit)
             break;
@@ -164,7 +165,7 @@ void rpt_layout_make(const struct rpt_out *o, const struct rpt_table *t, char *c
         }
     }
     /* Room left: headers back on one line, from the left. */
-    for (size_t c = 0; o->width > 0 && c < t->ncols; c++)
+    for (size_t c = 0; c < t->ncols; c++)
         if (!l->hidden[c] && l->w[c] < hw[c] && l->total + hw[c] - l->w[c] <= limit) {
             l->total += hw[c] - l->w[c];
             l->w[c] = hw[c];
@@ -174,11 +175,7 @@ void rpt_layout_make(const struct rpt_out *o, const struct rpt_table *t, char *c
             l->split[c] = cut[c];
             l->two_lines = 1;
         }
-    if (o->width == 0) {
-        l->total = 0;
-        for (size_t c = 0; c < t->ncols; c++)
-            l->total += l->w[c] + (c ? 2 : 0);
-    }
+done:
     free(content);
     free(hw);
     free(hmin);
