@@ -97,42 +97,6 @@ static int write_failed(void)
     return EXIT_ERROR;
 }
 
-/* "2026-11-01 to 2026-11-22" for whole days, else both datetimes. */
-static void window_text(int64_t since, int64_t until, char *buf, size_t cap)
-{
-    char a[RPT_LABEL_MAX], b[RPT_LABEL_MAX];
-    if (since % 86400 == 0 && until % 86400 == 0) {
-        char p[RPT_PERIOD_MAX];
-        rpt_digest_period(since, until, p);
-        snprintf(buf, cap, "%s", p);
-        return;
-    }
-    rpt_fmt_datetime(since, a);
-    rpt_fmt_datetime(until, b);
-    snprintf(buf, cap, "%s to %s", a, b);
-}
-
-static void set_window(json_t *doc, int64_t since, int64_t until)
-{
-    char buf[RPT_LABEL_MAX];
-    rpt_fmt_datetime(since, buf);
-    json_object_set_new(doc, "since", json_string(buf));
-    rpt_fmt_datetime(until, buf);
-    json_object_set_new(doc, "until", json_string(buf));
-}
-
-/* Adds a success_rate column computed from successful/failed columns. */
-static void add_rate_col(struct rpt_table *t, int ok_col, int bad_col)
-{
-    rpt_table_add_col(t, "success_rate", RPT_S_RATE);
-    for (size_t r = 0; r < t->nrows; r++) {
-        double rate = rpt_success_rate(rpt_table_cell(t, r, (size_t)ok_col)->i,
-                                       rpt_table_cell(t, r, (size_t)bad_col)->i);
-        if (rate >= 0)
-            rpt_table_set_real(t, r, t->ncols - 1, rate);
-    }
-}
-
 /* summary's row limit: --limit, else RPT_SUMMARY_TERM_LIMIT for a table
  * on a terminal, else every row. */
 static size_t summary_limit(const struct ctx *c)
@@ -157,98 +121,22 @@ static int rows_take_sessions(const struct ctx *c, const enum rpt_key *by, size_
 static int cmd_summary(struct ctx *c)
 {
     static const enum rpt_key default_by[] = {RPT_K_ORG, RPT_K_MX, RPT_K_TYPE};
-    const enum rpt_key *by = c->o->n_by ? c->o->by : default_by;
-    size_t n_by = c->o->n_by ? c->o->n_by : 3, dropped;
-    static const enum rpt_key k_domain[] = {RPT_K_DOMAIN};
-    struct rpt_table *rows = rpt_table_new(), *tot = rpt_table_new(), *dom = rpt_table_new();
+    struct rpt_summary_req req = {c->o->n_by ? c->o->by : default_by, c->o->n_by ? c->o->n_by : 3, 0, 0};
+    struct rpt_summary_cut cut = {0, 0};
     struct tr_err err = {0};
-    int64_t dropped_failed = 0;
-    int rc = EXIT_OK, w = 0;
+    int rc;
 
-    if (rpt_q_failed(c->db, &c->scope, by, n_by, rows, &err) < 0 ||
-        rpt_q_sessions(c->db, &c->scope, NULL, 0, tot, &err) < 0 ||
-        rpt_q_sessions(c->db, &c->scope, k_domain, 1, dom, &err) < 0) {
-        rc = report_err(&err);
-        goto done;
-    }
-    if (rows_take_sessions(c, by, n_by)) {
-        struct rpt_table *sess = rpt_table_new();
-        if (rpt_q_sessions(c->db, &c->scope, by, n_by, sess, &err) < 0) {
-            rpt_table_free(sess);
-            rc = report_err(&err);
-            goto done;
-        }
-        rpt_summary_add_sessions(rows, by, n_by, sess);
-        rpt_table_free(sess);
-    }
-    dropped = rpt_table_keep_top(rows, n_by, summary_limit(c), &dropped_failed);
-    rpt_table_set_cut_last(rows, "type");
-    add_rate_col(tot, 1, 2);
-    add_rate_col(dom, 2, 3);
-    rpt_domains_worst_first(dom);
-    if (c->out.fmt == RPT_FMT_JSON) {
-        json_t *doc = json_object(), *keys = json_array(), *totals, *t0, *rate;
-        set_window(doc, c->scope.since, c->scope.until);
-        for (size_t i = 0; i < n_by; i++)
-            json_array_append_new(keys, json_string(rpt_key_names[by[i]]));
-        json_object_set_new(doc, "group_by", keys);
-        json_object_set_new(doc, "rows", rpt_table_to_json(rows));
-        if (dropped > 0) {
-            json_object_set_new(doc, "more", json_true());
-            json_object_set_new(doc, "left_out", json_integer((json_int_t)dropped));
-            json_object_set_new(doc, "left_out_failed_sessions", json_integer(dropped_failed));
-        }
-        totals = rpt_table_to_json(tot);
-        t0 = json_incref(json_array_get(totals, 0));
-        json_decref(totals);
-        rate = json_incref(json_object_get(t0, "success_rate"));
-        json_object_del(t0, "success_rate");
-        json_object_set_new(t0, "success_rate", rate);
-        json_object_set_new(t0, "domains", rpt_table_to_json(dom));
-        json_object_set_new(doc, "totals", t0);
-        w = rpt_out_json(&c->out, doc);
-        json_decref(doc);
-    } else if (c->out.fmt == RPT_FMT_CSV) {
-        w = rpt_out_table(&c->out, rows);
-        if (dropped > 0)
-            fprintf(stderr, PROG ": %zu more rows (%lld failed sessions) left out; --limit 0 shows all\n",
-                    dropped, (long long)dropped_failed);
-    } else {
-        char win[RPT_PERIOD_MAX + RPT_LABEL_MAX], n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
-        int64_t ok = rpt_table_cell(tot, 0, 1)->i, bad = rpt_table_cell(tot, 0, 2)->i;
-        double rate = rpt_success_rate(ok, bad);
-        window_text(c->scope.since, c->scope.until, win, sizeof win);
-        w |= rpt_out_table(&c->out, rows);
-        if (dropped > 0)
-            w |= rpt_out_printf(&c->out, "... and %s more %s (%s failed sessions); --limit N shows N, --limit 0 all\n",
-                                rpt_fmt_count((int64_t)dropped, n1), dropped == 1 ? "row" : "rows",
-                                rpt_fmt_count(dropped_failed, n2));
-        {
-            char head[RPT_PERIOD_MAX + RPT_LABEL_MAX + 32], *body;
-            snprintf(head, sizeof head, "Totals %s (UTC):", win);
-            body = xasprintf("%s reports, %s sessions, %s failed", rpt_fmt_count(rpt_table_cell(tot, 0, 0)->i, n1),
-                             rpt_fmt_count(ok + bad, n2), rpt_fmt_count(bad, n3));
-            if (rate >= 0) {
-                char *b2 = xasprintf("%s, %.2f%% TLS", body, rate);
-                free(body);
-                body = b2;
-            }
-            /* On one line unless the terminal is narrower. */
-            if (c->out.width > 0 && strlen(head) + 1 + strlen(body) >= (size_t)c->out.width)
-                w |= rpt_out_printf(&c->out, "\n%s\n  %s\n\n", head, body);
-            else
-                w |= rpt_out_printf(&c->out, "\n%s %s\n\n", head, body);
-            free(body);
-        }
-        w |= rpt_out_table(&c->out, dom);
-    }
-    if (w != 0)
-        rc = write_failed();
-done:
-    rpt_table_free(rows);
-    rpt_table_free(tot);
-    rpt_table_free(dom);
-    return rc;
+    req.limit = summary_limit(c);
+    req.with_sessions = rows_take_sessions(c, req.by, req.n_by);
+    rc = rpt_summary_write(c->db, &c->scope, &req, &c->out, &cut, &err);
+    if (rc == RPT_SUMMARY_QUERY_FAILED)
+        return report_err(&err);
+    if (rc == RPT_SUMMARY_WRITE_FAILED)
+        return write_failed();
+    if (cut.dropped > 0 && c->out.fmt == RPT_FMT_CSV)
+        fprintf(stderr, PROG ": %zu more rows (%lld failed sessions) left out; --limit 0 shows all\n",
+                cut.dropped, (long long)cut.dropped_failed);
+    return EXIT_OK;
 }
 
 /* Failure-type columns a narrow terminal keeps before it leaves out the
@@ -321,7 +209,7 @@ static int write_listing(struct ctx *c, const struct rpt_table *t, int64_t left_
     if (c->out.fmt == RPT_FMT_JSON) {
         json_t *doc = json_object();
         if (window)
-            set_window(doc, c->scope.since, c->scope.until);
+            rpt_window_json(doc, c->scope.since, c->scope.until);
         json_object_set_new(doc, "rows", rpt_table_to_json(t));
         json_object_set_new(doc, "more", json_boolean(left_out != 0));
         if (left_out >= 0)

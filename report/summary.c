@@ -7,7 +7,9 @@
  * cells keep their owned strings, dropped rows free theirs.
  */
 #include "summary.h"
+#include "digest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,4 +240,152 @@ void rpt_domains_worst_first(struct rpt_table *dom)
     qsort(refs, dom->nrows, sizeof *refs, by_worst);
     reorder(dom, refs, dom->nrows);
     free(refs);
+}
+
+/* ------------------------------------------------------------ the command */
+
+/* "2026-11-01 to 2026-11-22" for whole days, else both datetimes. */
+void rpt_window_text(int64_t since, int64_t until, char *buf, size_t cap)
+{
+    char a[RPT_LABEL_MAX], b[RPT_LABEL_MAX];
+    if (since % 86400 == 0 && until % 86400 == 0) {
+        char p[RPT_PERIOD_MAX];
+        rpt_digest_period(since, until, p);
+        snprintf(buf, cap, "%s", p);
+        return;
+    }
+    rpt_fmt_datetime(since, a);
+    rpt_fmt_datetime(until, b);
+    snprintf(buf, cap, "%s to %s", a, b);
+}
+
+void rpt_window_json(json_t *doc, int64_t since, int64_t until)
+{
+    char buf[RPT_LABEL_MAX];
+    rpt_fmt_datetime(since, buf);
+    json_object_set_new(doc, "since", json_string(buf));
+    rpt_fmt_datetime(until, buf);
+    json_object_set_new(doc, "until", json_string(buf));
+}
+
+/* Adds a success_rate column computed from successful/failed columns. */
+static void add_rate_col(struct rpt_table *t, int ok_col, int bad_col)
+{
+    rpt_table_add_col(t, "success_rate", RPT_S_RATE);
+    for (size_t r = 0; r < t->nrows; r++) {
+        double rate = rpt_success_rate(rpt_table_cell(t, r, (size_t)ok_col)->i,
+                                       rpt_table_cell(t, r, (size_t)bad_col)->i);
+        if (rate >= 0)
+            rpt_table_set_real(t, r, t->ncols - 1, rate);
+    }
+}
+
+/* The terminal's "Totals" line: on one line unless the terminal is
+ * narrower. */
+static int totals_line(struct rpt_out *o, const struct rpt_scope *s, const struct rpt_table *tot)
+{
+    char win[RPT_PERIOD_MAX + RPT_LABEL_MAX], head[RPT_PERIOD_MAX + RPT_LABEL_MAX + 32];
+    char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
+    int64_t ok = rpt_table_cell(tot, 0, 1)->i, bad = rpt_table_cell(tot, 0, 2)->i;
+    double rate = rpt_success_rate(ok, bad);
+    char *body;
+    int w;
+
+    rpt_window_text(s->since, s->until, win, sizeof win);
+    snprintf(head, sizeof head, "Totals %s (UTC):", win);
+    body = xasprintf("%s reports, %s sessions, %s failed", rpt_fmt_count(rpt_table_cell(tot, 0, 0)->i, n1),
+                     rpt_fmt_count(ok + bad, n2), rpt_fmt_count(bad, n3));
+    if (rate >= 0) {
+        char *b2 = xasprintf("%s, %.2f%% TLS", body, rate);
+        free(body);
+        body = b2;
+    }
+    if (o->width > 0 && strlen(head) + 1 + strlen(body) >= (size_t)o->width)
+        w = rpt_out_printf(o, "\n%s\n  %s\n\n", head, body);
+    else
+        w = rpt_out_printf(o, "\n%s %s\n\n", head, body);
+    free(body);
+    return w;
+}
+
+static int write_json(struct rpt_out *o, const struct rpt_scope *s, const struct rpt_summary_req *req,
+                      const struct rpt_table *rows, const struct rpt_table *tot, const struct rpt_table *dom,
+                      const struct rpt_summary_cut *cut)
+{
+    json_t *doc = json_object(), *keys = json_array(), *totals, *t0, *rate;
+    int w;
+
+    rpt_window_json(doc, s->since, s->until);
+    for (size_t i = 0; i < req->n_by; i++)
+        json_array_append_new(keys, json_string(rpt_key_names[req->by[i]]));
+    json_object_set_new(doc, "group_by", keys);
+    json_object_set_new(doc, "rows", rpt_table_to_json(rows));
+    if (cut->dropped > 0) {
+        json_object_set_new(doc, "more", json_true());
+        json_object_set_new(doc, "left_out", json_integer((json_int_t)cut->dropped));
+        json_object_set_new(doc, "left_out_failed_sessions", json_integer(cut->dropped_failed));
+    }
+    totals = rpt_table_to_json(tot);
+    t0 = json_incref(json_array_get(totals, 0));
+    json_decref(totals);
+    rate = json_incref(json_object_get(t0, "success_rate"));
+    json_object_del(t0, "success_rate");
+    json_object_set_new(t0, "success_rate", rate);
+    json_object_set_new(t0, "domains", rpt_table_to_json(dom));
+    json_object_set_new(doc, "totals", t0);
+    w = rpt_out_json(o, doc);
+    json_decref(doc);
+    return w;
+}
+
+int rpt_summary_write(sqlite3 *db, const struct rpt_scope *s, const struct rpt_summary_req *req,
+                      struct rpt_out *o, struct rpt_summary_cut *cut, struct tr_err *err)
+{
+    static const enum rpt_key k_domain[] = {RPT_K_DOMAIN};
+    struct rpt_table *rows = rpt_table_new(), *tot = rpt_table_new(), *dom = rpt_table_new();
+    int rc = 0, w = 0;
+
+    cut->dropped = 0;
+    cut->dropped_failed = 0;
+    if (rpt_q_failed(db, s, req->by, req->n_by, rows, err) < 0 || rpt_q_sessions(db, s, NULL, 0, tot, err) < 0 ||
+        rpt_q_sessions(db, s, k_domain, 1, dom, err) < 0) {
+        rc = RPT_SUMMARY_QUERY_FAILED;
+        goto done;
+    }
+    if (req->with_sessions) {
+        struct rpt_table *sess = rpt_table_new();
+        if (rpt_q_sessions(db, s, req->by, req->n_by, sess, err) < 0) {
+            rpt_table_free(sess);
+            rc = RPT_SUMMARY_QUERY_FAILED;
+            goto done;
+        }
+        rpt_summary_add_sessions(rows, req->by, req->n_by, sess);
+        rpt_table_free(sess);
+    }
+    cut->dropped = rpt_table_keep_top(rows, req->n_by, req->limit, &cut->dropped_failed);
+    rpt_table_set_cut_last(rows, "type");
+    add_rate_col(tot, 1, 2);
+    add_rate_col(dom, 2, 3);
+    rpt_domains_worst_first(dom);
+    if (o->fmt == RPT_FMT_JSON) {
+        w = write_json(o, s, req, rows, tot, dom, cut);
+    } else if (o->fmt == RPT_FMT_CSV) {
+        w = rpt_out_table(o, rows);
+    } else {
+        char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX];
+        w |= rpt_out_table(o, rows);
+        if (cut->dropped > 0)
+            w |= rpt_out_printf(o, "... and %s more %s (%s failed sessions); --limit N shows N, --limit 0 all\n",
+                                rpt_fmt_count((int64_t)cut->dropped, n1), cut->dropped == 1 ? "row" : "rows",
+                                rpt_fmt_count(cut->dropped_failed, n2));
+        w |= totals_line(o, s, tot);
+        w |= rpt_out_table(o, dom);
+    }
+    if (w != 0)
+        rc = RPT_SUMMARY_WRITE_FAILED;
+done:
+    rpt_table_free(rows);
+    rpt_table_free(tot);
+    rpt_table_free(dom);
+    return rc;
 }
