@@ -45,12 +45,12 @@ const char help_summary[] =
     "When every key is one of org, domain, policy, day, week, month (and no --mx or\n"
     "--type), each row also has reports, sessions and the success rate, and groups\n"
     "without failures are listed too.  --limit N: the N rows with the most failed\n"
-    "sessions, then '... and M more rows'; 0 = all.  Default: 50 for a table on a\n"
-    "terminal, else all.  Totals (reports, successful and failed sessions, success\n"
-    "rate per policy domain, worst first) come from the report summaries; sessions\n"
-    "reported under both an sts and a tlsa policy are counted once.  Options:\n"
-    "--since --until --domain --org --mx --type --format --db.  CSV carries the\n"
-    "rows only.\n";
+    "sessions, then '... and M more rows', and the N worst domains; 0 = all.\n"
+    "Default: 50 for a table on a terminal, else all.  Totals (reports, successful\n"
+    "and failed sessions, success rate per policy domain, worst first) come from\n"
+    "the report summaries; sessions reported under both an sts and a tlsa policy\n"
+    "are counted once.  Options: --since --until --domain --org --mx --type\n"
+    "--format --db.  CSV carries the rows only.\n";
 
 const char help_trend[] =
     "Usage: " PROG " trend [--interval day|week|month] [OPTIONS]\n"

@@ -373,13 +373,26 @@ int rpt_summary_write(sqlite3 *db, const struct rpt_scope *s, const struct rpt_s
         w = rpt_out_table(o, rows);
     } else {
         char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX];
+        size_t n_dom;
         w |= rpt_out_table(o, rows);
         if (cut->dropped > 0)
             w |= rpt_out_printf(o, "... and %s more %s (%s failed sessions); --limit N shows N, --limit 0 all\n",
                                 rpt_fmt_count((int64_t)cut->dropped, n1), cut->dropped == 1 ? "row" : "rows",
                                 rpt_fmt_count(cut->dropped_failed, n2));
         w |= totals_line(o, s, tot);
+        /* The worst domains first; the same limit as the rows. */
+        n_dom = dom->nrows;
+        if (req->limit > 0 && dom->nrows > req->limit) {
+            for (size_t r = req->limit; r < dom->nrows; r++)
+                for (size_t c = 0; c < dom->ncols; c++)
+                    rpt_table_set_text(dom, r, c, NULL);
+            dom->nrows = req->limit;
+        }
         w |= rpt_out_table(o, dom);
+        if (n_dom > dom->nrows)
+            w |= rpt_out_printf(o, "... and %s more %s; --limit 0 shows all\n",
+                                rpt_fmt_count((int64_t)(n_dom - dom->nrows), n1),
+                                n_dom - dom->nrows == 1 ? "domain" : "domains");
     }
     if (w != 0)
         rc = RPT_SUMMARY_WRITE_FAILED;

@@ -197,6 +197,10 @@ def summary(a):
         doc = run_json(a, ["--db", db, "summary", "--by", "org,type", "--limit", str(n), "--format", "json"] + since)
         check(doc.get("left_out") == left and doc.get("left_out_failed_sessions") == left_failed
               and len(doc.get("rows", [])) == n, "summary JSON --limit %d: left_out" % n)
+    rc, out, err = rt.run(a, ["--db", db, "summary", "--by", "org", "--limit", "2"] + since)
+    tail = out.decode().split("\nDOMAIN", 1)[-1].splitlines()[1:]
+    check([l.split()[0] for l in tail[:2]] == want_order[:2] and tail[2:3] == ["... and 2 more domains; --limit 0 shows all"],
+          "summary --limit 2: the two worst domains, then the count: %r" % tail)
     rc, out, err = rt.run(a, ["--db", db, "summary", "--by", "org,type", "--limit", "3", "--format", "csv"] + since)
     check(out.count(b"\r\n") == 4 and b"more rows" in err, "summary CSV --limit 3: 3 rows, the rest on stderr")
     # on a terminal: 50 rows by default; through a pipe every row
