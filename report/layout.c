@@ -191,3 +191,42 @@ void rpt_layout_free(struct rpt_layout *l)
     free(l->split);
     memset(l, 0, sizeof *l);
 }
+
+char *rpt_layout_note(const struct rpt_out *o, const struct rpt_table *t, char *const *hdr,
+                      const struct rpt_layout *l)
+{
+    struct tr_buf b, out;
+    char *note, *p;
+    size_t k = 0, col = 0, limit = o->width > 1 ? (size_t)o->width - 1 : 0;
+
+    tr_buf_init(&b, RPT_ESCAPED_MAX);
+    note = xasprintf("(left out to fit %d columns:", o->width);
+    (void)tr_buf_append(&b, note, strlen(note));
+    free(note);
+    for (size_t c = 0; c < t->ncols; c++)
+        if (l->hidden[c]) {
+            (void)tr_buf_append(&b, k > 0 ? ", " : " ", k > 0 ? 2 : 1);
+            k++;
+            (void)tr_buf_append(&b, hdr[c], strlen(hdr[c]));
+        }
+    (void)tr_buf_append(&b, "; see --format csv)", 19);
+    note = (char *)tr_buf_steal(&b, NULL);
+    tr_buf_init(&out, RPT_ESCAPED_MAX);
+    for (p = note; *p;) {
+        size_t word = p == note ? strcspn(p, " ") : strcspn(p + 1, " ") + 1;   /* a blank and a word */
+        if (col > 0 && col + cols_of(p, word) > limit) {
+            (void)tr_buf_append(&out, "\n ", 2);
+            col = 1;
+            if (*p == ' ') {
+                p++;
+                word--;
+            }
+        }
+        (void)tr_buf_append(&out, p, word);
+        col += cols_of(p, word);
+        p += word;
+    }
+    (void)tr_buf_append(&out, "\n", 1);
+    free(note);
+    return (char *)tr_buf_steal(&out, NULL);
+}

@@ -47,4 +47,10 @@ void rpt_layout_free(struct rpt_layout *l);
  * split at left out) and the start of its second line. */
 size_t rpt_layout_second(const char *hdr, size_t split);
 
+/* The note under a table with columns left out, "(left out to fit 80
+ * columns: IP, RECEIVING IP; see --format csv)", wrapped at blanks to the
+ * width, ending in a newline.  Caller frees it. */
+char *rpt_layout_note(const struct rpt_out *o, const struct rpt_table *t, char *const *hdr,
+                      const struct rpt_layout *l);
+
 #endif

@@ -220,23 +220,6 @@ static int right_aligned(enum rpt_col_style st)
     return st != RPT_S_TEXT && st != RPT_S_SPARK;
 }
 
-size_t rpt_table_width(const struct rpt_table *t)
-{
-    size_t total = 0;
-    for (size_t c = 0; c < t->ncols; c++) {
-        size_t w = strlen(t->cols[c].name);
-        for (size_t r = 0; r < t->nrows; r++) {
-            char *d = rpt_cell_display(rpt_table_cell(t, r, c), t->cols[c].style);
-            size_t dw = rpt_display_width(d);
-            free(d);
-            if (dw > w)
-                w = dw;
-        }
-        total += w + (c ? 2 : 0);
-    }
-    return total;
-}
-
 static int put_padded(struct rpt_out *o, const char *s, size_t width, int right, int last)
 {
     size_t dw = rpt_display_width(s);
@@ -335,57 +318,6 @@ static int header_line(struct rpt_out *o, const struct rpt_table *t, char *const
     return rc | (fputc('\n', o->fp) == EOF ? -1 : 0);
 }
 
-/* Display columns of the n bytes at s. */
-static size_t cols_n(const char *s, size_t n)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            w++;
-    return w;
-}
-
-/* "(left out to fit 80 columns: IP, RECEIVING IP; see --format csv)",
- * wrapped at blanks to the terminal's width. */
-static int hidden_note(struct rpt_out *o, const struct rpt_table *t, char *const *hdr, const struct rpt_layout *l)
-{
-    struct tr_buf b;
-    char *note, *p;
-    size_t k = 0, col = 0, limit = o->width > 1 ? (size_t)o->width - 1 : 0;
-    int rc = 0;
-
-    tr_buf_init(&b, RPT_ESCAPED_MAX);
-    note = xasprintf("(left out to fit %d columns:", o->width);
-    (void)tr_buf_append(&b, note, strlen(note));
-    free(note);
-    for (size_t c = 0; c < t->ncols; c++)
-        if (l->hidden[c]) {
-            (void)tr_buf_append(&b, k > 0 ? ", " : " ", k > 0 ? 2 : 1);
-            k++;
-            (void)tr_buf_append(&b, hdr[c], strlen(hdr[c]));
-        }
-    (void)tr_buf_append(&b, "; see --format csv)", 19);
-    note = (char *)tr_buf_steal(&b, NULL);
-    for (p = note; *p && rc == 0;) {
-        size_t word = strcspn(p + 1, " ") + 1;   /* a blank and the word after it */
-        if (p == note)
-            word = strcspn(p, " ");
-        if (col > 0 && col + cols_n(p, word) > limit) {
-            rc |= fputs("\n ", o->fp) < 0 ? -1 : 0;
-            col = 1;
-            if (*p == ' ') {
-                p++;
-                word--;
-            }
-        }
-        rc |= fwrite(p, 1, word, o->fp) == word ? 0 : -1;
-        col += cols_n(p, word);
-        p += word;
-    }
-    free(note);
-    return rc | (fputc('\n', o->fp) == EOF ? -1 : 0);
-}
-
 static int write_text_table(struct rpt_out *o, const struct rpt_table *t)
 {
     char **hdr, **disp;
@@ -421,8 +353,11 @@ static int write_text_table(struct rpt_out *o, const struct rpt_table *t)
         }
         rc |= fputc('\n', o->fp) == EOF ? -1 : 0;
     }
-    if (l.n_hidden > 0)
-        rc |= hidden_note(o, t, hdr, &l);
+    if (l.n_hidden > 0) {
+        char *note = rpt_layout_note(o, t, hdr, &l);
+        rc |= fputs(note, o->fp) < 0 ? -1 : 0;
+        free(note);
+    }
     rpt_layout_free(&l);
     free_strings(disp, t->nrows * t->ncols);
     free_strings(hdr, t->ncols);

@@ -123,8 +123,6 @@ void rpt_out_init(struct rpt_out *o, FILE *fp, enum rpt_format fmt);
  * ends; JSON: an array of row objects.  Returns 0, or -1 on a write error. */
 int rpt_out_table(struct rpt_out *o, const struct rpt_table *t);
 
-/* Display width of t in the table format before any squeezing. */
-size_t rpt_table_width(const struct rpt_table *t);
 /* 1 when the table format fits t into o->width (always when 0) with text
  * cut and headers on two lines, leaving columns out only when may_drop. */
 int rpt_table_fits(const struct rpt_out *o, const struct rpt_table *t, int may_drop);
