@@ -415,6 +415,14 @@ def hints(a):
                  ["--org", "google*"]):
         rc, out, err = rt.run(a, ["--db", db, "summary"] + argv)
         check(rc == 0 and b"matches no" not in err, "%r: no hint: %r" % (argv, err))
+    # a hostile stored name and a hostile value are shown escaped
+    hostile = [o for o in orgs if "\x1b" in o]
+    check(hostile, "the samples have an organization with an ESC")
+    if hostile:
+        typo = hostile[0].replace("Evil", "Evl")
+        rc, out, err = rt.run(a, ["--db", db, "summary", "--org", typo])
+        check(b"matches no organization" in err and b"\x1b" not in err and b"\\x1b[31m" in err,
+              "hint with a hostile name: escaped: %r" % err)
     # a pattern that matches nothing: said, with every name of a small dimension
     rc, out, err = rt.run(a, ["--db", db, "failures", "--type", "dane-*", "--type", "zz-*"])
     line = [l for l in err.decode().splitlines() if "matches no" in l]
