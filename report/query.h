@@ -85,14 +85,15 @@ int rpt_rollups_usable(sqlite3 *db);
  * report, org, domain, mx, type, ip, receiving_ip, failed_sessions,
  * reason_code; newest first (day, then report ID, both descending).
  * limit 0 = all; *left_out the number of rows left out past the limit
- * (counted only when the limit cut the listing, else 0). */
+ * (the rows past it are stepped over, not kept). */
 int rpt_q_failure_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
                        int64_t *left_out, struct tr_err *err);
 
 /* Stored reports.  Columns: id, org, domains, start, end, sessions,
  * failed_sessions, source, dkim; start and end are UTC seconds
  * (rpt_table_datetimes() turns them into text).  Newest first (start,
- * then ID, both descending); limit and *left_out as above. */
+ * then ID, both descending); limit and *left_out as above (counted by
+ * a COUNT query only when the limit cut the listing). */
 int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
                       int64_t *left_out, struct tr_err *err);
 
