@@ -259,14 +259,24 @@ static int add_spool(struct rpt_opts *o, const char *dir, struct tr_err *err)
     return 0;
 }
 
-/* --by a,b,c (repeatable): appends keys, rejecting unknown and repeated ones. */
+/* --by a,b,c (repeatable): appends keys, rejecting unknown and repeated
+ * ones, and empty ones ("--by ''", "org,,type"), which would otherwise
+ * silently mean the default keys. */
 static int add_keys(struct rpt_opts *o, const char *list, struct tr_err *err)
 {
-    char *copy = xstrdup(list), *save = NULL;
+    char *copy = xstrdup(list), *k = copy;
     int rc = 0;
-    for (char *k = strtok_r(copy, ",", &save); k != NULL && rc == 0; k = strtok_r(NULL, ",", &save)) {
-        int key = rpt_key_lookup(k);
-        if (key < 0) {
+    for (;;) {
+        char *comma = strchr(k, ',');
+        int key;
+        if (comma != NULL)
+            *comma = '\0';
+        key = rpt_key_lookup(k);
+        if (k[0] == '\0') {
+            tr_err_set(err, TR_E_USAGE, "--by: empty key in '%.64s' (org, domain, mx, type, ip, "
+                       "policy, day, week, month)", list);
+            rc = -1;
+        } else if (key < 0) {
             tr_err_set(err, TR_E_USAGE, "--by: unknown key '%.64s' (org, domain, mx, type, ip, "
                        "policy, day, week, month)", k);
             rc = -1;
@@ -276,8 +286,12 @@ static int add_keys(struct rpt_opts *o, const char *list, struct tr_err *err)
                 tr_err_set(err, TR_E_USAGE, "--by: key '%s' given twice", k);
                 rc = -1;
             }
-        if (rc == 0)
-            o->by[o->n_by++] = (enum rpt_key)key;
+        if (rc != 0)
+            break;
+        o->by[o->n_by++] = (enum rpt_key)key;
+        if (comma == NULL)
+            break;
+        k = comma + 1;
     }
     free(copy);
     return rc;

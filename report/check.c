@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <unistd.h>
 
 /* Caps: MX hosts probed per domain, domains per run, addresses per MX
  * (only the first is probed), stored checks shown as history, rows of
@@ -842,7 +844,11 @@ int rpt_check_main(const struct rpt_opts *o, const struct chk_opts *co, const ch
             json_decref(doc);
             return CHK_EXIT_USAGE;
         }
-    if (tr_db_open(db_path, 0, &tdb, &err) < 0) {
+    /* A read-write open would create an empty database: not for a
+     * path that names nothing (a typo in --db). */
+    if (access(db_path, F_OK) < 0 && errno == ENOENT)
+        tr_err_set(&err, TR_E_DB, "no database at %s (run tlsrpt-ingest first)", db_path);
+    if (err.detail[0] != '\0' || tr_db_open(db_path, 0, &tdb, &err) < 0) {
         fprintf(stderr, "tlsrpt-report: check: %s%s\n", err.detail,
                 o->n_args ? " (checks not stored, no comparison with reports)" : "");
         if (o->n_args == 0) {

@@ -31,7 +31,8 @@ const char usage_text[] =
     "  --domain D         policy domain (repeatable; '*' matches anything)\n"
     "  --org O            sending organization (repeatable)\n"
     "  --mx M             receiving MX host (repeatable)\n"
-    "  --type T           failure result type (repeatable)\n"
+    "  --type T           failure result type (repeatable); a value that matches\n"
+    "                     nothing stored is said on stderr with the nearest names\n"
     "  --format F         table (default), csv or json\n"
     "  -h, --help         help; '" PROG " COMMAND --help' for a command\n"
     "  -V, --version      version\n"
@@ -39,35 +40,45 @@ const char usage_text[] =
     "See tlsrpt-report(1).\n";
 
 const char help_summary[] =
-    "Usage: " PROG " summary [--by KEY[,KEY...]] [OPTIONS]\n"
+    "Usage: " PROG " summary [--by KEY[,KEY...]] [--limit N] [OPTIONS]\n"
     "\n"
     "Failed sessions from the failure details, grouped by KEYs (default org,mx,type):\n"
     "  org, domain, mx, type, ip (sending MTA), policy (policy type), day, week, month\n"
-    "Totals (reports, successful and failed sessions, success rate per policy\n"
-    "domain) come from the report summaries; sessions reported under both an sts\n"
-    "and a tlsa policy are counted once.  Options: --since --until --domain --org\n"
-    "--mx --type --format --db.  CSV carries the rows only.\n";
+    "When every key is one of org, domain, policy, day, week, month (and no --mx or\n"
+    "--type), each row also has reports, sessions and the success rate, and groups\n"
+    "without failures are listed too.  --limit N: the N rows with the most failed\n"
+    "sessions, then '... and M more rows', and the N worst domains; 0 = all.\n"
+    "Default: 50 for a table on a terminal, else all.  Totals (reports, successful\n"
+    "and failed sessions, success rate per policy domain, worst first) come from\n"
+    "the report summaries; sessions reported under both an sts and a tlsa policy\n"
+    "are counted once.  Options: --since --until --domain --org --mx --type\n"
+    "--format --db.  CSV carries the rows only.\n";
 
 const char help_trend[] =
     "Usage: " PROG " trend [--interval day|week|month] [OPTIONS]\n"
     "\n"
     "Per bucket: reports, sessions, failed sessions, success rate, change against\n"
     "the previous bucket, failed sessions per failure type; in the table format a\n"
-    "sparkline per series.  Options: --since --until --domain --org --mx --type\n"
-    "--format --db.\n";
+    "sparkline per series.  A partial bucket (the window covers only part of it,\n"
+    "or it ended less than a day ago, so reports may still arrive: today, this\n"
+    "week) is marked '*' (CSV and JSON: partial) and not compared; the series end\n"
+    "at the last complete bucket.  Options: --since --until --domain --org --mx\n"
+    "--type --format --db.\n";
 
 const char help_failures[] =
     "Usage: " PROG " failures [--limit N] [OPTIONS]\n"
     "\n"
-    "The failure-detail rows: day, report ID, org, domain, mx, type, sending IP,\n"
-    "receiving IP, failed sessions, reason code.  --limit N (default 1000, 0 = all).\n"
+    "The failure-detail rows, newest first: day, report ID, org, domain, mx, type,\n"
+    "sending IP, receiving IP, failed sessions, reason code.  --limit N (default\n"
+    "1000, 0 = all); when rows are left out, stderr says how many.\n"
     "Options: --since --until --domain --org --mx --type --format --db.\n";
 
 const char help_reports[] =
     "Usage: " PROG " reports [--limit N] [OPTIONS]\n"
     "\n"
-    "Stored reports: ID, org, policy domains, range, sessions, failed sessions,\n"
-    "source, DKIM verdict.  --limit N (default 1000, 0 = all).  Options: --since\n"
+    "Stored reports, newest first: ID, org, policy domains, range, sessions, failed\n"
+    "sessions, source, DKIM verdict.  --limit N (default 1000, 0 = all); when\n"
+    "reports are left out, stderr says how many.  Options: --since\n"
     "--until --domain --org --mx --type --format --db.\n";
 
 const char help_show[] =

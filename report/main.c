@@ -44,9 +44,11 @@
 #include "digest.h"
 #include "email.h"
 #include "findings.h"
+#include "hint.h"
 #include "metrics.h"
 #include "output.h"
 #include "query.h"
+#include "summary.h"
 #include "trend.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
@@ -103,100 +105,61 @@ static int write_failed(void)
     return EXIT_ERROR;
 }
 
-/* "2026-11-01 to 2026-11-22" for whole days, else both datetimes. */
-static void window_text(int64_t since, int64_t until, char *buf, size_t cap)
+/* summary's row limit: --limit, else RPT_SUMMARY_TERM_LIMIT for a table
+ * on a terminal, else every row. */
+static size_t summary_limit(const struct ctx *c)
 {
-    char a[RPT_LABEL_MAX], b[RPT_LABEL_MAX];
-    if (since % 86400 == 0 && until % 86400 == 0) {
-        char p[RPT_PERIOD_MAX];
-        rpt_digest_period(since, until, p);
-        snprintf(buf, cap, "%s", p);
-        return;
-    }
-    rpt_fmt_datetime(since, a);
-    rpt_fmt_datetime(until, b);
-    snprintf(buf, cap, "%s to %s", a, b);
+    if (c->o->limit_given)
+        return (size_t)c->o->limit;
+    return c->out.fmt == RPT_FMT_TABLE && isatty(fileno(c->out.fp)) ? RPT_SUMMARY_TERM_LIMIT : 0;
 }
 
-static void set_window(json_t *doc, int64_t since, int64_t until)
+/* 1 when the rows can carry sessions: every key is report-level and no
+ * --mx or --type filter (sessions are not counted per MX or type). */
+static int rows_take_sessions(const struct ctx *c, const enum rpt_key *by, size_t n_by)
 {
-    char buf[RPT_LABEL_MAX];
-    rpt_fmt_datetime(since, buf);
-    json_object_set_new(doc, "since", json_string(buf));
-    rpt_fmt_datetime(until, buf);
-    json_object_set_new(doc, "until", json_string(buf));
-}
-
-/* Adds a success_rate column computed from successful/failed columns. */
-static void add_rate_col(struct rpt_table *t, int ok_col, int bad_col)
-{
-    rpt_table_add_col(t, "success_rate", RPT_S_RATE);
-    for (size_t r = 0; r < t->nrows; r++) {
-        double rate = rpt_success_rate(rpt_table_cell(t, r, (size_t)ok_col)->i,
-                                       rpt_table_cell(t, r, (size_t)bad_col)->i);
-        if (rate >= 0)
-            rpt_table_set_real(t, r, t->ncols - 1, rate);
-    }
+    if (c->o->f.mx.n > 0 || c->o->f.type.n > 0)
+        return 0;
+    for (size_t i = 0; i < n_by; i++)
+        if (!rpt_key_is_report_level(by[i]))
+            return 0;
+    return 1;
 }
 
 static int cmd_summary(struct ctx *c)
 {
     static const enum rpt_key default_by[] = {RPT_K_ORG, RPT_K_MX, RPT_K_TYPE};
-    const enum rpt_key *by = c->o->n_by ? c->o->by : default_by;
-    size_t n_by = c->o->n_by ? c->o->n_by : 3;
-    static const enum rpt_key k_domain[] = {RPT_K_DOMAIN};
-    struct rpt_table *rows = rpt_table_new(), *tot = rpt_table_new(), *dom = rpt_table_new();
+    struct rpt_summary_req req = {c->o->n_by ? c->o->by : default_by, c->o->n_by ? c->o->n_by : 3, 0, 0};
+    struct rpt_summary_cut cut = {0, 0};
     struct tr_err err = {0};
-    int rc = EXIT_OK, w = 0;
+    int rc;
 
-    if (rpt_q_failed(c->db, &c->scope, by, n_by, rows, &err) < 0 ||
-        rpt_q_sessions(c->db, &c->scope, NULL, 0, tot, &err) < 0 ||
-        rpt_q_sessions(c->db, &c->scope, k_domain, 1, dom, &err) < 0) {
-        rc = report_err(&err);
-        goto done;
+    req.limit = summary_limit(c);
+    req.with_sessions = rows_take_sessions(c, req.by, req.n_by);
+    rc = rpt_summary_write(c->db, &c->scope, &req, &c->out, &cut, &err);
+    if (rc == RPT_SUMMARY_QUERY_FAILED)
+        return report_err(&err);
+    if (rc == RPT_SUMMARY_WRITE_FAILED)
+        return write_failed();
+    if (cut.dropped > 0 && c->out.fmt == RPT_FMT_CSV)
+        fprintf(stderr, PROG ": %zu more rows (%lld failed sessions) left out; --limit 0 shows all\n",
+                cut.dropped, (long long)cut.dropped_failed);
+    return EXIT_OK;
+}
+
+/* Failure-type columns a narrow terminal keeps before it leaves out the
+ * change columns of the trend table. */
+#define RPT_TREND_NARROW_TYPES 2
+
+/* The trend table; on the terminal the change columns may be left out. */
+static struct rpt_table *trend_table(const struct rpt_trend *t, size_t types, int term)
+{
+    struct rpt_table *tab = rpt_trend_table(t, types, term);
+    if (term) {
+        rpt_table_set_drop(tab, "sessions_change", 2);
+        rpt_table_set_drop(tab, "rate_change", 1);
     }
-    add_rate_col(tot, 1, 2);
-    add_rate_col(dom, 2, 3);
-    if (c->out.fmt == RPT_FMT_JSON) {
-        json_t *doc = json_object(), *keys = json_array(), *totals, *t0, *rate;
-        set_window(doc, c->scope.since, c->scope.until);
-        for (size_t i = 0; i < n_by; i++)
-            json_array_append_new(keys, json_string(rpt_key_names[by[i]]));
-        json_object_set_new(doc, "group_by", keys);
-        json_object_set_new(doc, "rows", rpt_table_to_json(rows));
-        totals = rpt_table_to_json(tot);
-        t0 = json_incref(json_array_get(totals, 0));
-        json_decref(totals);
-        rate = json_incref(json_object_get(t0, "success_rate"));
-        json_object_del(t0, "success_rate");
-        json_object_set_new(t0, "success_rate", rate);
-        json_object_set_new(t0, "domains", rpt_table_to_json(dom));
-        json_object_set_new(doc, "totals", t0);
-        w = rpt_out_json(&c->out, doc);
-        json_decref(doc);
-    } else if (c->out.fmt == RPT_FMT_CSV) {
-        w = rpt_out_table(&c->out, rows);
-    } else {
-        char win[RPT_PERIOD_MAX + RPT_LABEL_MAX], n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
-        int64_t ok = rpt_table_cell(tot, 0, 1)->i, bad = rpt_table_cell(tot, 0, 2)->i;
-        double rate = rpt_success_rate(ok, bad);
-        window_text(c->scope.since, c->scope.until, win, sizeof win);
-        w |= rpt_out_table(&c->out, rows);
-        w |= rpt_out_printf(&c->out, "\nTotals %s (UTC): %s reports, %s sessions, %s failed", win,
-                            rpt_fmt_count(rpt_table_cell(tot, 0, 0)->i, n1), rpt_fmt_count(ok + bad, n2),
-                            rpt_fmt_count(bad, n3));
-        if (rate >= 0)
-            w |= rpt_out_printf(&c->out, ", %.2f%% TLS", rate);
-        w |= rpt_out_printf(&c->out, "\n\n");
-        w |= rpt_out_table(&c->out, dom);
-    }
-    if (w != 0)
-        rc = write_failed();
-done:
-    rpt_table_free(rows);
-    rpt_table_free(tot);
-    rpt_table_free(dom);
-    return rc;
+    return tab;
 }
 
 static int cmd_trend(struct ctx *c)
@@ -205,24 +168,37 @@ static int cmd_trend(struct ctx *c)
     struct tr_err err = {0};
     int w = 0;
 
-    if (rpt_trend_build(c->db, &c->scope, c->o->interval, &t, &err) < 0)
+    if (rpt_trend_build(c->db, &c->scope, c->o->interval, c->o->now, &t, &err) < 0)
         return report_err(&err);
     if (c->out.fmt == RPT_FMT_JSON) {
         json_t *doc = rpt_trend_json(t);
         w = rpt_out_json(&c->out, doc);
         json_decref(doc);
     } else {
-        size_t types = c->out.fmt == RPT_FMT_CSV ? RPT_TREND_MAX_TYPES : RPT_TREND_TABLE_TYPES;
-        struct rpt_table *tab = rpt_trend_table(t, types);
-        /* On a narrow terminal fold failure-type columns into "(other types)". */
-        while (c->out.width > 0 && types > 0 && rpt_table_width(tab) >= (size_t)c->out.width) {
+        int term = c->out.fmt == RPT_FMT_TABLE;
+        size_t types = term ? RPT_TREND_TABLE_TYPES : RPT_TREND_MAX_TYPES;
+        struct rpt_table *tab = trend_table(t, types, term);
+        /* On a narrow terminal fold failure-type columns into "(other
+         * types)" down to RPT_TREND_NARROW_TYPES, then leave out the change
+         * columns (the series below show the latest change), then fold on. */
+        while (term && types > RPT_TREND_NARROW_TYPES && !rpt_table_fits(&c->out, tab, 0)) {
             rpt_table_free(tab);
-            tab = rpt_trend_table(t, --types);
+            tab = trend_table(t, --types, term);
+        }
+        while (term && types > 0 && !rpt_table_fits(&c->out, tab, 1)) {
+            rpt_table_free(tab);
+            tab = trend_table(t, --types, term);
         }
         w |= rpt_out_table(&c->out, tab);
         rpt_table_free(tab);
-        if (c->out.fmt == RPT_FMT_TABLE) {
+        if (term && rpt_trend_has_partial(t))
+            w |= rpt_out_printf(&c->out, RPT_TREND_PARTIAL_MARK " partial: the window covers only part of the"
+                                " bucket, or its reports may still\n  be arriving (a day's reports come during"
+                                " the next day); it is not compared,\n  and the series below end at the last"
+                                " complete bucket.\n");
+        if (term) {
             struct rpt_table *series = rpt_trend_series(t);
+            rpt_table_set_cut_last(series, "series");
             w |= rpt_out_printf(&c->out, "\n");
             w |= rpt_out_table(&c->out, series);
             rpt_table_free(series);
@@ -232,23 +208,36 @@ static int cmd_trend(struct ctx *c)
     return w ? write_failed() : EXIT_OK;
 }
 
-/* Writes a listing; JSON as {"since","until","rows","more"}. */
-static int write_listing(struct ctx *c, const struct rpt_table *t, int more, int window)
+/* Writes a listing; JSON as {"since","until","rows","more","left_out"}.
+ * left_out: rows past --limit (-1: some, not counted; 0: none), said on
+ * stderr with how to see them. */
+static int write_listing(struct ctx *c, const struct rpt_table *t, int64_t left_out, int window)
 {
     int w;
     if (c->out.fmt == RPT_FMT_JSON) {
         json_t *doc = json_object();
         if (window)
-            set_window(doc, c->scope.since, c->scope.until);
+            rpt_window_json(doc, c->scope.since, c->scope.until);
         json_object_set_new(doc, "rows", rpt_table_to_json(t));
-        json_object_set_new(doc, "more", json_boolean(more));
+        json_object_set_new(doc, "more", json_boolean(left_out != 0));
+        if (left_out >= 0)
+            json_object_set_new(doc, "left_out", json_integer(left_out));
         w = rpt_out_json(&c->out, doc);
         json_decref(doc);
     } else {
         w = rpt_out_table(&c->out, t);
     }
-    if (more)
-        fprintf(stderr, PROG ": showing the first %ld rows; --limit 0 shows all\n", c->o->limit);
+    if (left_out != 0) {
+        char shown[RPT_NUM_MAX], rest[RPT_NUM_MAX];
+        rpt_fmt_count((int64_t)t->nrows, shown);
+        if (left_out > 0)
+            fprintf(stderr, PROG ": showing the newest %s rows; %s older %s left out"
+                    " (--limit N shows N, --limit 0 all)\n", shown, rpt_fmt_count(left_out, rest),
+                    left_out == 1 ? "row was" : "rows were");
+        else
+            fprintf(stderr, PROG ": showing the newest %s rows; older ones were left out"
+                    " (--limit N shows N, --limit 0 all)\n", shown);
+    }
     return w ? write_failed() : EXIT_OK;
 }
 
@@ -256,11 +245,20 @@ static int cmd_failures(struct ctx *c)
 {
     struct rpt_table *t = rpt_table_new();
     struct tr_err err = {0};
-    int more = 0, rc;
-    if (rpt_q_failure_list(c->db, &c->scope, c->o->limit, t, &more, &err) < 0)
+    int64_t left_out = 0;
+    int rc;
+    if (rpt_q_failure_list(c->db, &c->scope, c->o->limit, t, &left_out, &err) < 0) {
         rc = report_err(&err);
-    else
-        rc = write_listing(c, t, more, 1);
+    } else {
+        /* What a narrow terminal leaves out first (layout.h). */
+        rpt_table_set_drop(t, "receiving_ip", 6);
+        rpt_table_set_drop(t, "ip", 5);
+        rpt_table_set_drop(t, "report", 4);
+        rpt_table_set_drop(t, "reason_code", 3);
+        rpt_table_set_drop(t, "domain", 2);
+        rpt_table_set_cut_last(t, "type");
+        rc = write_listing(c, t, left_out, 1);
+    }
     rpt_table_free(t);
     return rc;
 }
@@ -304,17 +302,20 @@ static int cmd_reports(struct ctx *c)
 {
     struct rpt_table *t = rpt_table_new();
     struct tr_err err = {0};
-    int more = 0, rc;
-    if (rpt_q_report_list(c->db, &c->scope, c->o->limit, t, &more, &err) < 0) {
+    int64_t left_out = 0;
+    int rc;
+    if (rpt_q_report_list(c->db, &c->scope, c->o->limit, t, &left_out, &err) < 0) {
         rc = report_err(&err);
     } else if (c->out.fmt == RPT_FMT_TABLE) {
         struct rpt_table *v = reports_for_terminal(t);
-        rc = write_listing(c, v, more, 1);
+        rpt_table_set_drop(v, "source", 2);
+        rpt_table_set_drop(v, "dkim", 1);
+        rc = write_listing(c, v, left_out, 1);
         rpt_table_free(v);
     } else {
         rpt_table_datetimes(t, (size_t)rpt_table_col(t, "start"));
         rpt_table_datetimes(t, (size_t)rpt_table_col(t, "end"));
-        rc = write_listing(c, t, more, 1);
+        rc = write_listing(c, t, left_out, 1);
     }
     rpt_table_free(t);
     return rc;
@@ -411,7 +412,7 @@ static int cmd_quarantine(struct ctx *c)
                                   t, &more, &err) < 0)
             rc = report_err(&err);
         else
-            rc = write_listing(c, t, more, c->o->since_given || c->o->until_given);
+            rc = write_listing(c, t, more ? -1 : 0, c->o->since_given || c->o->until_given);
         rpt_table_free(t);
         return rc;
     }
@@ -611,7 +612,7 @@ static const struct command {
     const char *help;
     int accepts;
 } commands[] = {
-    {"summary", cmd_summary, help_summary, A_WINDOW | A_FILTER | A_FORMAT | A_BY},
+    {"summary", cmd_summary, help_summary, A_WINDOW | A_FILTER | A_FORMAT | A_BY | A_LIMIT},
     {"trend", cmd_trend, help_trend, A_WINDOW | A_FILTER | A_FORMAT | A_INTERVAL},
     {"failures", cmd_failures, help_failures, A_WINDOW | A_FILTER | A_FORMAT | A_LIMIT},
     {"reports", cmd_reports, help_reports, A_WINDOW | A_FILTER | A_FORMAT | A_LIMIT},
@@ -720,8 +721,16 @@ int main(int argc, char **argv)
      * command, or the database just looks quiet (backlog.h). */
     rpt_backlog_warn(stderr, rpt_backlog_dir(), (int64_t)time(NULL));
     path = tr_db_default_path(o.db);
+    if (access(path, F_OK) < 0 && errno == ENOENT) {
+        fprintf(stderr, PROG ": no database at %s (run tlsrpt-ingest first)\n", path);
+        return error_status(cmd->name);
+    }
     if (tr_db_open(path, TR_DB_READONLY, &tdb, &err) < 0) {
-        fprintf(stderr, PROG ": %s\n", err.detail);
+        /* Name the file: SQLite's "file is not a database" does not. */
+        if (strncmp(err.detail, path, strlen(path)) == 0)
+            fprintf(stderr, PROG ": %s\n", err.detail);
+        else
+            fprintf(stderr, PROG ": %s: %s\n", path, err.detail);
         if (access(path, R_OK) < 0)     /* SQLite's own text does not say why */
             fprintf(stderr, PROG ": %s: %s (run as a user who can read it, e.g. tlsrpt or root)\n", path,
                     strerror(errno));
@@ -734,6 +743,15 @@ int main(int argc, char **argv)
      * Failure only costs speed. */
     sqlite3_exec(c.db, "PRAGMA cache_size = " RPT_CACHE_KIB, NULL, NULL, NULL);
     rpt_out_init(&c.out, stdout, o.format);
+    if (cmd->accepts & A_FILTER) {      /* a typo in a filter: say so, name the nearest values */
+        char **hints;
+        size_t n = rpt_filter_hints(c.db, &o.f, &hints);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(stderr, PROG ": %s\n", hints[i]);
+            free(hints[i]);
+        }
+        free(hints);
+    }
     c.scope.since = o.since;
     c.scope.until = o.until;
     c.scope.f = &o.f;

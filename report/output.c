@@ -9,6 +9,7 @@
  * strings exactly as stored in the database.
  */
 #include "output.h"
+#include "layout.h"
 #include "tlsrpt/dates.h"
 
 #include <math.h>
@@ -43,6 +44,8 @@ void rpt_table_add_col(struct rpt_table *t, const char *name, enum rpt_col_style
     t->cols = xrealloc(t->cols, (old + 1) * sizeof *t->cols);
     t->cols[old].name = xstrdup(name);
     t->cols[old].style = style;
+    t->cols[old].drop = 0;
+    t->cols[old].cut_last = 0;
     t->ncols++;
     if (t->alloc_rows == 0)
         return;
@@ -108,6 +111,20 @@ int rpt_table_col(const struct rpt_table *t, const char *name)
     return -1;
 }
 
+void rpt_table_set_drop(struct rpt_table *t, const char *name, int rank)
+{
+    int c = rpt_table_col(t, name);
+    if (c >= 0)
+        t->cols[c].drop = rank;
+}
+
+void rpt_table_set_cut_last(struct rpt_table *t, const char *name)
+{
+    int c = rpt_table_col(t, name);
+    if (c >= 0)
+        t->cols[c].cut_last = 1;
+}
+
 void rpt_out_init(struct rpt_out *o, FILE *fp, enum rpt_format fmt)
 {
     const char *nc = getenv("NO_COLOR"), *cols = getenv("COLUMNS");
@@ -162,8 +179,7 @@ double rpt_round2(double v)
 
 /* --- cells as text --- */
 
-/* The display form of a cell in the table format; caller owns it. */
-static char *cell_display(const struct rpt_cell *c, enum rpt_col_style st)
+char *rpt_cell_display(const struct rpt_cell *c, enum rpt_col_style st)
 {
     char num[RPT_NUM_MAX];
 
@@ -204,52 +220,6 @@ static int right_aligned(enum rpt_col_style st)
     return st != RPT_S_TEXT && st != RPT_S_SPARK && st != RPT_S_SEVERITY;
 }
 
-/* Fits the column widths into o->width by squeezing text columns, widest
- * first, no narrower than RPT_COL_MIN_WIDTH (or their header). */
-static void fit_widths(const struct rpt_out *o, const struct rpt_table *t, size_t *w)
-{
-    size_t total = 0, limit;
-
-    for (size_t c = 0; c < t->ncols; c++) {
-        if (o->width == 0 && w[c] > RPT_CELL_DISPLAY_MAX)
-            w[c] = RPT_CELL_DISPLAY_MAX;
-        total += w[c] + (c ? 2 : 0);
-    }
-    if (o->width == 0)
-        return;
-    limit = (size_t)o->width > 0 ? (size_t)o->width - 1 : 0;  /* keep off the last column */
-    while (total > limit) {
-        size_t best = t->ncols;
-        for (size_t c = 0; c < t->ncols; c++) {
-            size_t floor_w = strlen(t->cols[c].name) > RPT_COL_MIN_WIDTH ? strlen(t->cols[c].name)
-                                                                       : RPT_COL_MIN_WIDTH;
-            if (t->cols[c].style == RPT_S_TEXT && w[c] > floor_w && (best == t->ncols || w[c] > w[best]))
-                best = c;
-        }
-        if (best == t->ncols)
-            break;   /* nothing left to squeeze: let the terminal wrap */
-        w[best]--;
-        total--;
-    }
-}
-
-size_t rpt_table_width(const struct rpt_table *t)
-{
-    size_t total = 0;
-    for (size_t c = 0; c < t->ncols; c++) {
-        size_t w = strlen(t->cols[c].name);
-        for (size_t r = 0; r < t->nrows; r++) {
-            char *d = cell_display(rpt_table_cell(t, r, c), t->cols[c].style);
-            size_t dw = rpt_display_width(d);
-            free(d);
-            if (dw > w)
-                w = dw;
-        }
-        total += w + (c ? 2 : 0);
-    }
-    return total;
-}
-
 static int put_padded(struct rpt_out *o, const char *s, size_t width, int right, int last)
 {
     size_t dw = rpt_display_width(s);
@@ -283,66 +253,127 @@ static const char *severity_colour(enum rpt_col_style style, const struct rpt_ce
     return NULL;
 }
 
-static int write_text_table(struct rpt_out *o, const struct rpt_table *t)
+/* The terminal headers (column names can be report data: trend's failure
+ * types): escaped, '_' as a blank, upper case.  Caller frees each. */
+static char **headers(const struct rpt_table *t)
 {
-    size_t *w = xcalloc(t->ncols, sizeof *w);
-    char **hdr = xcalloc(t->ncols, sizeof *hdr);
-    char **disp = xcalloc(t->nrows * t->ncols + 1, sizeof *disp);
-    int rc = 0;
-
-    if (t->nrows == 0) {
-        free(w);
-        free(hdr);
-        free(disp);
-        return fputs("(no rows)\n", o->fp) < 0 ? -1 : 0;
-    }
+    char **hdr = xcalloc(t->ncols ? t->ncols : 1, sizeof *hdr);
     for (size_t c = 0; c < t->ncols; c++) {
-        /* Column names can be report data (trend's failure types). */
         char *h = rpt_term_escape(t->cols[c].name, strlen(t->cols[c].name), 0);
         for (char *p = h; *p; p++)
             *p = *p == '_' ? ' ' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
         hdr[c] = h;
-        w[c] = rpt_display_width(h);
     }
-    for (size_t r = 0; r < t->nrows; r++)
-        for (size_t c = 0; c < t->ncols; c++) {
-            char *d = cell_display(rpt_table_cell(t, r, c), t->cols[c].style);
-            size_t dw = rpt_display_width(d);
-            disp[r * t->ncols + c] = d;
-            if (dw > w[c])
-                w[c] = dw;
-        }
-    fit_widths(o, t, w);
+    return hdr;
+}
 
+static char **displays(const struct rpt_table *t)
+{
+    char **disp = xcalloc(t->nrows * t->ncols + 1, sizeof *disp);
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t c = 0; c < t->ncols; c++)
+            disp[r * t->ncols + c] = rpt_cell_display(rpt_table_cell(t, r, c), t->cols[c].style);
+    return disp;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int rpt_table_fits(const struct rpt_out *o, const struct rpt_table *t, int may_drop)
+{
+    char **hdr, **disp;
+    struct rpt_layout l;
+    int fits;
+
+    if (o->width == 0)
+        return 1;
+    hdr = headers(t);
+    disp = displays(t);
+    rpt_layout_make(o, t, hdr, disp, may_drop, &l);
+    fits = l.total + 1 <= (size_t)o->width && (may_drop || l.n_hidden == 0);
+    rpt_layout_free(&l);
+    free_strings(disp, t->nrows * t->ncols);
+    free_strings(hdr, t->ncols);
+    return fits;
+}
+
+/* One header line: the first lines of split headers (line 0), or the
+ * second lines and the headers on one line (line 1). */
+static int header_line(struct rpt_out *o, const struct rpt_table *t, char *const *hdr, const struct rpt_layout *l,
+                       int line)
+{
+    int rc = 0, first = 1;
+    size_t last = 0;
+
+    for (size_t c = 0; c < t->ncols; c++)
+        if (!l->hidden[c])
+            last = c;
     rpt_out_style(o, RPT_ANSI_BOLD);
     for (size_t c = 0; c < t->ncols && rc == 0; c++) {
-        rc |= c ? (fputs("  ", o->fp) < 0 ? -1 : 0) : 0;
-        rc |= put_padded(o, hdr[c], w[c], right_aligned(t->cols[c].style), c + 1 == t->ncols);
+        char *text;
+        if (l->hidden[c])
+            continue;
+        if (line == 0)
+            text = xstrndup(hdr[c], l->split[c]);
+        else
+            text = xstrdup(hdr[c] + (l->split[c] ? rpt_layout_second(hdr[c], l->split[c]) : 0));
+        rc |= first ? 0 : (fputs("  ", o->fp) < 0 ? -1 : 0);
+        rc |= put_padded(o, text, l->w[c], right_aligned(t->cols[c].style), c == last);
+        first = 0;
+        free(text);
     }
     rpt_out_style(o, RPT_ANSI_RESET);
-    rc |= fputc('\n', o->fp) == EOF ? -1 : 0;
+    return rc | (fputc('\n', o->fp) == EOF ? -1 : 0);
+}
+
+static int write_text_table(struct rpt_out *o, const struct rpt_table *t)
+{
+    char **hdr, **disp;
+    struct rpt_layout l;
+    size_t last = 0;
+    int rc = 0;
+
+    if (t->nrows == 0)
+        return fputs("(no rows)\n", o->fp) < 0 ? -1 : 0;
+    hdr = headers(t);
+    disp = displays(t);
+    rpt_layout_make(o, t, hdr, disp, 1, &l);
+    for (size_t c = 0; c < t->ncols; c++)
+        if (!l.hidden[c])
+            last = c;
+    if (l.two_lines)
+        rc |= header_line(o, t, hdr, &l, 0);
+    rc |= header_line(o, t, hdr, &l, 1);
     for (size_t r = 0; r < t->nrows && rc == 0; r++) {
+        int first = 1;
         for (size_t c = 0; c < t->ncols; c++) {
             const struct rpt_cell *cell = rpt_table_cell(t, r, c);
             const char *colour = t->cols[c].style == RPT_S_FAIL && cell->kind == RPT_INT && cell->i > 0
                                      ? RPT_ANSI_RED : severity_colour(t->cols[c].style, cell);
-            rc |= c ? (fputs("  ", o->fp) < 0 ? -1 : 0) : 0;
+            if (l.hidden[c])
+                continue;
+            rc |= first ? 0 : (fputs("  ", o->fp) < 0 ? -1 : 0);
+            first = 0;
             if (colour)
                 rpt_out_style(o, colour);
-            rc |= put_padded(o, disp[r * t->ncols + c], w[c], right_aligned(t->cols[c].style),
-                             c + 1 == t->ncols);
+            rc |= put_padded(o, disp[r * t->ncols + c], l.w[c], right_aligned(t->cols[c].style), c == last);
             if (colour)
                 rpt_out_style(o, RPT_ANSI_RESET);
         }
         rc |= fputc('\n', o->fp) == EOF ? -1 : 0;
     }
-    for (size_t i = 0; i < t->nrows * t->ncols; i++)
-        free(disp[i]);
-    for (size_t c = 0; c < t->ncols; c++)
-        free(hdr[c]);
-    free(hdr);
-    free(disp);
-    free(w);
+    if (l.n_hidden > 0) {
+        char *note = rpt_layout_note(o, t, hdr, &l);
+        rc |= fputs(note, o->fp) < 0 ? -1 : 0;
+        free(note);
+    }
+    rpt_layout_free(&l);
+    free_strings(disp, t->nrows * t->ncols);
+    free_strings(hdr, t->ncols);
     return rc;
 }
 

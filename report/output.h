@@ -65,6 +65,9 @@ enum rpt_col_style {
 struct rpt_col {
     char *name;              /* owned; the CSV header and the JSON key */
     enum rpt_col_style style;
+    int drop;                /* 0: always shown; >0: may be left out on a narrow
+                                terminal, the highest first (rpt_table_set_drop) */
+    int cut_last;            /* text cut only once the others are at their floor */
 };
 
 /* A table owns its column names and every text cell. */
@@ -93,6 +96,14 @@ void rpt_table_set_text(struct rpt_table *t, size_t row, size_t col, const char 
 void rpt_table_datetimes(struct rpt_table *t, size_t col);
 /* Column index by name, or -1. */
 int rpt_table_col(const struct rpt_table *t, const char *name);
+/* Lets the terminal table leave out column name (if any) when it does not
+ * fit the terminal even with text cut and headers on two lines; rank > 0,
+ * the highest left out first.  CSV and JSON always carry it. */
+void rpt_table_set_drop(struct rpt_table *t, const char *name, int rank);
+/* Cuts column name's text on a narrow terminal only once the other text
+ * columns are as narrow as they go (the failure types: whole names read
+ * best). */
+void rpt_table_set_cut_last(struct rpt_table *t, const char *name);
 
 /* Where and how output goes.  fp is borrowed (main.c's stdout). */
 struct rpt_out {
@@ -108,12 +119,14 @@ struct rpt_out {
 void rpt_out_init(struct rpt_out *o, FILE *fp, enum rpt_format fmt);
 
 /* Writes t in o's format.  Table: a header row and aligned columns (nothing
- * but "(no rows)" when empty); CSV: header row, CRLF line ends; JSON: an
- * array of row objects.  Returns 0, or -1 on a write error. */
+ * but "(no rows)" when empty), fitted to o->width as layout.h says (a note
+ * under the table names columns left out); CSV: header row, CRLF line
+ * ends; JSON: an array of row objects.  Returns 0, or -1 on a write error. */
 int rpt_out_table(struct rpt_out *o, const struct rpt_table *t);
 
-/* Display width of t in the table format before any squeezing. */
-size_t rpt_table_width(const struct rpt_table *t);
+/* 1 when the table format fits t into o->width (always when 0) with text
+ * cut and headers on two lines, leaving columns out only when may_drop. */
+int rpt_table_fits(const struct rpt_out *o, const struct rpt_table *t, int may_drop);
 
 /* The JSON array of row objects for t (new reference). */
 json_t *rpt_table_to_json(const struct rpt_table *t);

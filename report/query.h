@@ -83,15 +83,19 @@ int rpt_rollups_usable(sqlite3 *db);
 
 /* The failure details themselves (deduplicated as above).  Columns: day,
  * report, org, domain, mx, type, ip, receiving_ip, failed_sessions,
- * reason_code.  limit 0 = all; *more set when rows were left off. */
+ * reason_code; newest first (day, then report ID, both descending).
+ * limit 0 = all; *left_out the number of rows left out past the limit
+ * (the rows past it are stepped over, not kept). */
 int rpt_q_failure_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
-                       int *more, struct tr_err *err);
+                       int64_t *left_out, struct tr_err *err);
 
 /* Stored reports.  Columns: id, org, domains, start, end, sessions,
  * failed_sessions, source, dkim; start and end are UTC seconds
- * (rpt_table_datetimes() turns them into text). */
+ * (rpt_table_datetimes() turns them into text).  Newest first (start,
+ * then ID, both descending); limit and *left_out as above (counted by
+ * a COUNT query only when the limit cut the listing). */
 int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
-                      int *more, struct tr_err *err);
+                      int64_t *left_out, struct tr_err *err);
 
 /* One report: *normalized is a new JSON object (see tlsrpt-report(1),
  * show); *raw the JSON as sent (caller frees), or NULL with *raw_err set

@@ -138,6 +138,13 @@ int rpt_sql_prepare(sqlite3 *db, struct rpt_sql *q, sqlite3_stmt **st, struct tr
 
 int rpt_sql_run(sqlite3 *db, struct rpt_sql *q, struct rpt_table *out, struct tr_err *err)
 {
+    int64_t total;
+    return rpt_sql_run_counted(db, q, out, 0, &total, err);
+}
+
+int rpt_sql_run_counted(sqlite3 *db, struct rpt_sql *q, struct rpt_table *out, size_t max_rows, int64_t *total,
+                        struct tr_err *err)
+{
     sqlite3_stmt *st;
     int rc;
 
@@ -149,8 +156,15 @@ int rpt_sql_run(sqlite3 *db, struct rpt_sql *q, struct rpt_table *out, struct tr
         sqlite3_finalize(st);
         return -1;
     }
+    *total = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t row = rpt_table_add_row(out);
+        size_t row;
+        if (max_rows > 0 && out->nrows == max_rows) {     /* past the cap: only counted */
+            ++*total;
+            continue;
+        }
+        ++*total;
+        row = rpt_table_add_row(out);
         for (size_t c = 0; c < out->ncols; c++) {
             switch (sqlite3_column_type(st, (int)c)) {
             case SQLITE_INTEGER:

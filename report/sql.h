@@ -52,6 +52,11 @@ void rpt_sql_filter(struct rpt_sql *q, const char *expr, const struct rpt_filter
  * and TEXT columns become the matching cells.  Returns 0 or -1 (TR_E_DB). */
 int rpt_sql_run(sqlite3 *db, struct rpt_sql *q, struct rpt_table *out, struct tr_err *err);
 
+/* rpt_sql_run() keeping only the first max_rows rows (0: all) and
+ * counting every row the statement yields in *total. */
+int rpt_sql_run_counted(sqlite3 *db, struct rpt_sql *q, struct rpt_table *out, size_t max_rows, int64_t *total,
+                        struct tr_err *err);
+
 /* Prepares and binds q into *st (caller finalizes).  0 or -1. */
 int rpt_sql_prepare(sqlite3 *db, struct rpt_sql *q, sqlite3_stmt **st, struct tr_err *err);
 

@@ -21,6 +21,7 @@ void rpt_trend_free(struct rpt_trend *t)
         free(t->types[i]);
     free(t->types);
     free(t->start);
+    free(t->partial);
     free(t->reports);
     free(t->ok);
     free(t->bad);
@@ -82,7 +83,7 @@ static size_t type_index(struct rpt_trend *t, const char *type)
     return t->n_types++;
 }
 
-int rpt_trend_build(sqlite3 *db, const struct rpt_scope *s, enum rpt_interval iv,
+int rpt_trend_build(sqlite3 *db, const struct rpt_scope *s, enum rpt_interval iv, int64_t now,
                     struct rpt_trend **out, struct tr_err *err)
 {
     struct rpt_trend *t = xcalloc(1, sizeof *t);
@@ -103,6 +104,10 @@ int rpt_trend_build(sqlite3 *db, const struct rpt_scope *s, enum rpt_interval iv
         t->start = xrealloc(t->start, (t->n + 1) * sizeof *t->start);
         t->start[t->n++] = b;
     }
+    t->partial = xcalloc(t->n ? t->n : 1, 1);
+    for (size_t i = 0; i < t->n; i++)
+        t->partial[i] = t->start[i] < s->since || rpt_bucket_next(iv, t->start[i]) > s->until ||
+                        rpt_bucket_next(iv, t->start[i]) > now - RPT_REPORT_LAG;
     t->reports = xcalloc(t->n, sizeof(int64_t));
     t->ok = xcalloc(t->n, sizeof(int64_t));
     t->bad = xcalloc(t->n, sizeof(int64_t));
@@ -172,14 +177,25 @@ static double rate_at(const struct rpt_trend *t, size_t i)
     return r < 0 ? NAN : r;
 }
 
-struct rpt_table *rpt_trend_table(const struct rpt_trend *t, size_t max_types)
+int rpt_trend_has_partial(const struct rpt_trend *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->partial[i])
+            return 1;
+    return 0;
+}
+
+struct rpt_table *rpt_trend_table(const struct rpt_trend *t, size_t max_types, int for_terminal)
 {
     struct rpt_table *tab = rpt_table_new();
     size_t shown = t->n_types <= max_types ? t->n_types : max_types;
     int other = t->n_types > max_types;
-    char label[RPT_LABEL_MAX];
+    size_t first = for_terminal ? 1 : 2;          /* the column after bucket (and partial) */
+    char label[RPT_LABEL_MAX + sizeof RPT_TREND_PARTIAL_MARK];
 
     rpt_table_add_col(tab, "bucket", RPT_S_TEXT);
+    if (!for_terminal)
+        rpt_table_add_col(tab, "partial", RPT_S_ID);
     rpt_table_add_col(tab, "reports", RPT_S_COUNT);
     rpt_table_add_col(tab, "sessions", RPT_S_COUNT);
     rpt_table_add_col(tab, "failed_sessions", RPT_S_FAIL);
@@ -191,20 +207,25 @@ struct rpt_table *rpt_trend_table(const struct rpt_trend *t, size_t max_types)
     if (other)
         rpt_table_add_col(tab, "(other types)", RPT_S_FAIL);
     for (size_t i = 0; i < t->n; i++) {
-        size_t r = rpt_table_add_row(tab), c = 7;
+        size_t r = rpt_table_add_row(tab), c = first + 6;
         int64_t sessions = t->ok[i] + t->bad[i], rest = 0;
+        int compare = i > 0 && !t->partial[i] && !t->partial[i - 1];
         rpt_bucket_label(t->iv, t->start[i], label);
+        if (for_terminal && t->partial[i])
+            strcat(label, RPT_TREND_PARTIAL_MARK);
         rpt_table_set_text(tab, r, 0, label);
-        rpt_table_set_int(tab, r, 1, t->reports[i]);
-        rpt_table_set_int(tab, r, 2, sessions);
-        rpt_table_set_int(tab, r, 3, t->bad[i]);
+        if (!for_terminal)
+            rpt_table_set_int(tab, r, 1, t->partial[i]);
+        rpt_table_set_int(tab, r, first, t->reports[i]);
+        rpt_table_set_int(tab, r, first + 1, sessions);
+        rpt_table_set_int(tab, r, first + 2, t->bad[i]);
         if (!isnan(rate_at(t, i)))
-            rpt_table_set_real(tab, r, 4, rate_at(t, i));
-        if (i > 0 && !isnan(rate_at(t, i)) && !isnan(rate_at(t, i - 1)))
-            rpt_table_set_real(tab, r, 5, rpt_round2(rate_at(t, i) - rate_at(t, i - 1)));
-        if (i > 0 && t->ok[i - 1] + t->bad[i - 1] > 0) {
+            rpt_table_set_real(tab, r, first + 3, rate_at(t, i));
+        if (compare && !isnan(rate_at(t, i)) && !isnan(rate_at(t, i - 1)))
+            rpt_table_set_real(tab, r, first + 4, rpt_round2(rate_at(t, i) - rate_at(t, i - 1)));
+        if (compare && t->ok[i - 1] + t->bad[i - 1] > 0) {
             double prev = (double)(t->ok[i - 1] + t->bad[i - 1]);
-            rpt_table_set_real(tab, r, 6, round(((double)sessions - prev) * 1000.0 / prev) / 10.0);
+            rpt_table_set_real(tab, r, first + 5, round(((double)sessions - prev) * 1000.0 / prev) / 10.0);
         }
         for (size_t k = 0; k < t->n_types; k++) {
             if (k < shown)
@@ -247,8 +268,9 @@ char *rpt_sparkline(const double *v, size_t n)
 }
 
 /* Adds one series row: sparkline over the last buckets, previous and
- * latest values, and the change between them. */
-static void series_row(struct rpt_table *tab, const char *name, const double *v, size_t n, int is_rate)
+ * latest values, and the change between them (none when !compare). */
+static void series_row(struct rpt_table *tab, const char *name, const double *v, size_t n, int is_rate,
+                       int compare)
 {
     size_t r = rpt_table_add_row(tab), from = n > RPT_SPARK_MAX ? n - RPT_SPARK_MAX : 0;
     char *spark = rpt_sparkline(v + from, n - from);
@@ -268,7 +290,7 @@ static void series_row(struct rpt_table *tab, const char *name, const double *v,
         rpt_table_set_text(tab, r, 2 + (size_t)k, cell);
         free(cell);
     }
-    if (n >= 2 && !isnan(v[n - 1]) && !isnan(v[n - 2])) {
+    if (compare && n >= 2 && !isnan(v[n - 1]) && !isnan(v[n - 2])) {
         if (is_rate)
             cell = xasprintf("%+.2fpp", v[n - 1] - v[n - 2]);
         else if (v[n - 2] > 0)
@@ -284,26 +306,42 @@ struct rpt_table *rpt_trend_series(const struct rpt_trend *t)
 {
     struct rpt_table *tab = rpt_table_new();
     double *v = xcalloc(t->n ? t->n : 1, sizeof *v);
+    /* The complete buckets [a, b): partial ones are at either end only
+     * (the window's edges, the last day still filling).  None complete:
+     * every bucket, without a change. */
+    size_t a = 0, b = t->n;
+    int compare;
 
+    while (a < b && t->partial[a])
+        a++;
+    while (b > a && t->partial[b - 1])
+        b--;
+    compare = a < b;
+
+    if (!compare) {
+        a = 0;
+        b = t->n;
+    }
     rpt_table_add_col(tab, "series", RPT_S_TEXT);
     rpt_table_add_col(tab, "trend", RPT_S_SPARK);
     rpt_table_add_col(tab, "previous", RPT_S_RTEXT);
     rpt_table_add_col(tab, "latest", RPT_S_RTEXT);
     rpt_table_add_col(tab, "change", RPT_S_RTEXT);
-    if (t->n > 0) {
-        for (size_t i = 0; i < t->n; i++)
-            v[i] = (double)(t->ok[i] + t->bad[i]);
-        series_row(tab, "sessions", v, t->n, 0);
-        for (size_t i = 0; i < t->n; i++)
-            v[i] = (double)t->bad[i];
-        series_row(tab, "failed sessions", v, t->n, 0);
-        for (size_t i = 0; i < t->n; i++)
-            v[i] = rate_at(t, i);
-        series_row(tab, "success rate", v, t->n, 1);
+    if (b > a) {
+        size_t n = b - a;
+        for (size_t i = a; i < b; i++)
+            v[i - a] = (double)(t->ok[i] + t->bad[i]);
+        series_row(tab, "sessions", v, n, 0, compare);
+        for (size_t i = a; i < b; i++)
+            v[i - a] = (double)t->bad[i];
+        series_row(tab, "failed sessions", v, n, 0, compare);
+        for (size_t i = a; i < b; i++)
+            v[i - a] = rate_at(t, i);
+        series_row(tab, "success rate", v, n, 1, compare);
         for (size_t k = 0; k < t->n_types; k++) {
-            for (size_t i = 0; i < t->n; i++)
-                v[i] = (double)t->by_type[i * t->n_types + k];
-            series_row(tab, t->types[k], v, t->n, 0);
+            for (size_t i = a; i < b; i++)
+                v[i - a] = (double)t->by_type[i * t->n_types + k];
+            series_row(tab, t->types[k], v, n, 0, compare);
         }
     }
     free(v);
@@ -313,7 +351,7 @@ struct rpt_table *rpt_trend_series(const struct rpt_trend *t)
 json_t *rpt_trend_json(const struct rpt_trend *t)
 {
     json_t *doc = json_object(), *types = json_array(), *buckets;
-    struct rpt_table *tab = rpt_trend_table(t, 0);
+    struct rpt_table *tab = rpt_trend_table(t, 0, 0);
     char buf[RPT_LABEL_MAX];
     size_t idx;
     json_t *row;
@@ -332,6 +370,7 @@ json_t *rpt_trend_json(const struct rpt_trend *t)
         /* With max_types 0 every type is folded into "(other types)";
          * JSON carries the per-type object instead. */
         json_object_del(row, "(other types)");
+        json_object_set_new(row, "partial", json_boolean(t->partial[idx]));
         for (size_t k = 0; k < t->n_types; k++)
             json_object_set_new(bt, t->types[k], json_integer(t->by_type[idx * t->n_types + k]));
         json_object_set_new(row, "failures_by_type", bt);

@@ -960,7 +960,8 @@ def check_trend_type_order(a, db, label, q):
     window = [x for x in q[1:] if x not in ("--interval", "day", "week", "month")]
     rc2, out2, err2 = run(a, argv + ["summary", "--by", "type"] + window)
     check(rc1 == 0 and rc2 == 0, "%s %r: exit %d/%d %s%s" % (label, q, rc1, rc2, err1, err2))
-    cols = next(csv.reader(io.StringIO(out1.decode())), [])[7:]
+    head = next(csv.reader(io.StringIO(out1.decode())), [])
+    cols = head[head.index("sessions_change") + 1:] if "sessions_change" in head else []
     totals = [(r[0], int(r[1])) for r in list(csv.reader(io.StringIO(out2.decode())))[1:]]
     want = [t for t, _ in sorted(totals, key=lambda x: (-x[1], x[0].encode()))]
     check(cols == want, "%s %r: trend types %r, summary --by type gives %r" % (label, q, cols, want))
