@@ -9,7 +9,7 @@
  *   tlsrpt-report [options] show ID
  *   tlsrpt-report [options] quarantine [show ID]
  *   tlsrpt-report [options] email [--to ADDR] [--from ADDR] [--sendmail PATH]
- *                                 [--only-if-failures]
+ *                                 [--only-if-failures] [--only-if-findings]
  *   tlsrpt-report [options] check [--resolver IP[:PORT]] [--ca-file FILE]
  *                                 [--timeout SECONDS] [DOMAIN...]
  *   tlsrpt-report [options] metrics [-o FILE] [--spool DIR]...
@@ -438,13 +438,16 @@ static int cmd_email(struct ctx *c)
         c->scope.until = rpt_day_start(c->o->now);
         c->scope.since = c->scope.until - 86400;
     }
-    if (rpt_digest_build(c->db, &c->scope, &d, &err) < 0)
+    if (rpt_digest_build(c->db, &c->scope, c->o->now, &d, &err) < 0)
         return report_err(&err);
     {
         int64_t oldest;
         d->backlog = rpt_backlog_count(rpt_backlog_dir(), (int64_t)time(NULL), &oldest);
     }
-    if (c->o->only_if_failures && rpt_digest_clean(d)) {
+    /* --only-if-*: nothing to send when each condition given is quiet
+     * (with both, either one sends). */
+    if ((c->o->only_if_failures || c->o->only_if_findings) && (!c->o->only_if_failures || rpt_digest_clean(d))
+        && (!c->o->only_if_findings || rpt_digest_quiet(d))) {
         rpt_digest_free(d);
         return EXIT_OK;
     }
@@ -517,7 +520,7 @@ static const char *misplaced_option(const struct command *cmd, const struct rpt_
     if (!(cmd->accepts & A_BY) && o->n_by) return "--by";
     if (!(cmd->accepts & A_INTERVAL) && o->interval_given) return "--interval";
     if (!(cmd->accepts & A_LIMIT) && o->limit_given) return "--limit";
-    if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures";
+    if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures/--only-if-findings";
     if (!(cmd->accepts & A_CHECK) && o->check_given) return "--resolver/--ca-file/--timeout";
     if (!(cmd->accepts & A_METRICS) && o->metrics_given) return "-o/--spool";
     return NULL;
