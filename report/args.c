@@ -198,6 +198,7 @@ enum {
     OPT_ONLY_IF_FINDINGS,                          /* email */
     OPT_RESOLVER, OPT_CA_FILE, OPT_TIMEOUT,        /* check */
     OPT_SPOOL,                                     /* metrics */
+    OPT_WARN_RATE, OPT_CRIT_RATE, OPT_SILENT_DAYS, OPT_STOPPED_DAYS, OPT_READY_DAYS,   /* findings */
 };
 
 static const struct option long_opts[] = {
@@ -226,6 +227,11 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {"output", required_argument, NULL, 'o'},
     {"spool", required_argument, NULL, OPT_SPOOL},
+    {"warn-rate", required_argument, NULL, OPT_WARN_RATE},
+    {"crit-rate", required_argument, NULL, OPT_CRIT_RATE},
+    {"silent-days", required_argument, NULL, OPT_SILENT_DAYS},
+    {"stopped-days", required_argument, NULL, OPT_STOPPED_DAYS},
+    {"ready-days", required_argument, NULL, OPT_READY_DAYS},
     {NULL, 0, NULL, 0},
 };
 
@@ -279,6 +285,33 @@ static int add_keys(struct rpt_opts *o, const char *list, struct tr_err *err)
     return rc;
 }
 
+/* findings: --warn-rate/--crit-rate PERCENT (0 < p <= 100). */
+static int parse_rate(const char *opt, const char *v, double *out, struct tr_err *err)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d > 0 && d <= 100)) {
+        tr_err_set(err, TR_E_USAGE, "--%s: '%.64s' is not a percentage above 0 and at most 100", opt, v);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+/* findings: --silent-days/--stopped-days/--ready-days N (0 turns the rule off). */
+#define RPT_FIND_DAYS_MAX 3650
+static int parse_days(const char *opt, const char *v, int *out, struct tr_err *err)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || n < 0 || n > RPT_FIND_DAYS_MAX) {
+        tr_err_set(err, TR_E_USAGE, "--%s: '%.64s' is not 0 to %d days", opt, v, RPT_FIND_DAYS_MAX);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
 const char *rpt_peek_command(int argc, char **argv)
 {
     char **copy = xcalloc((size_t)argc + 1, sizeof *copy);
@@ -302,6 +335,8 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
 
     memset(o, 0, sizeof *o);
     o->limit = RPT_DEFAULT_LIMIT;
+    o->warn_rate = o->crit_rate = -1;
+    o->silent_days = o->stopped_days = o->ready_days = -1;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hVo:", long_opts, NULL)) != -1) {
@@ -367,6 +402,20 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         }
         case 'o': o->output = optarg; o->metrics_given = 1; break;
         case OPT_SPOOL: if (add_spool(o, optarg, err)) return -1; break;
+        case OPT_WARN_RATE: if (parse_rate("warn-rate", optarg, &o->warn_rate, err)) return -1; o->find_given = 1; break;
+        case OPT_CRIT_RATE: if (parse_rate("crit-rate", optarg, &o->crit_rate, err)) return -1; o->find_given = 1; break;
+        case OPT_SILENT_DAYS:
+            if (parse_days("silent-days", optarg, &o->silent_days, err)) return -1;
+            o->find_given = 1;
+            break;
+        case OPT_STOPPED_DAYS:
+            if (parse_days("stopped-days", optarg, &o->stopped_days, err)) return -1;
+            o->find_given = 1;
+            break;
+        case OPT_READY_DAYS:
+            if (parse_days("ready-days", optarg, &o->ready_days, err)) return -1;
+            o->find_given = 1;
+            break;
         case 'h': o->help = 1; break;
         case 'V': case OPT_VERSION: o->version = 1; break;
         case ':':

@@ -76,6 +76,10 @@ struct rpt_opts {
     const char *spool[RPT_MAX_SPOOL];
     size_t n_spool;
     int metrics_given;
+    /* findings: thresholds, -1 (rates: < 0) when not given */
+    double warn_rate, crit_rate;
+    int silent_days, stopped_days, ready_days;
+    int find_given;
 };
 
 /*

@@ -10,5 +10,6 @@ extern const char usage_text[], help_summary[], help_trend[], help_failures[], h
     help_show[], help_quarantine[], help_email[],
     help_check[];
 extern const char help_metrics[];
+extern const char help_findings[];
 
 #endif

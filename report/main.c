@@ -13,6 +13,8 @@
  *   tlsrpt-report [options] check [--resolver IP[:PORT]] [--ca-file FILE]
  *                                 [--timeout SECONDS] [DOMAIN...]
  *   tlsrpt-report [options] metrics [-o FILE] [--spool DIR]...
+ *   tlsrpt-report [options] findings [--warn-rate P] [--crit-rate P] [--silent-days N]
+ *                                    [--stopped-days N] [--ready-days N]
  *
  * COMMON OPTIONS
  *   --db FILE                  the database (else $TLSRPT_DB, else the default)
@@ -26,6 +28,8 @@
  *   0 success, 1 database or I/O error, 2 usage error, 3 no such ID.
  *   check: 0 all ok, 1 a warning, 2 a failure, 3 usage error, 4 resolver
  *   error, 5 database or I/O error (check.h).
+ *   findings: 0 no finding or only info, 1 the worst is a warning, 2 a
+ *   critical one, 3 usage error, 5 database or I/O error.
  *
  * The manual page tlsrpt-report(1) is the full reference; this file only
  * dispatches: each subcommand queries (query.c, show.c, trend.c,
@@ -37,6 +41,7 @@
 #include "check.h"
 #include "digest.h"
 #include "email.h"
+#include "findings.h"
 #include "metrics.h"
 #include "output.h"
 #include "query.h"
@@ -63,6 +68,7 @@ enum {
     A_INTERVAL = 1 << 4, A_LIMIT = 1 << 5, A_EMAIL = 1 << 6,
     A_CHECK = 1 << 7,
     A_METRICS = 1 << 8,
+    A_FIND = 1 << 9,
 };
 
 struct ctx {
@@ -494,6 +500,161 @@ static int cmd_metrics(struct ctx *c)
     return rc;
 }
 
+/* findings: its own exit statuses, like check's (a monitoring check). */
+enum { FIND_EXIT_OK = 0, FIND_EXIT_WARNING = 1, FIND_EXIT_CRITICAL = 2, FIND_EXIT_USAGE = 3, FIND_EXIT_ERROR = 5 };
+#define ANSI_YELLOW "\033[33m"
+
+/* One finding as a block of "label: value" lines under its title. */
+static int write_finding_block(struct ctx *c, const struct rpt_finding *x)
+{
+    static const char *const colour[] = {[RPT_SEV_INFO] = RPT_ANSI_BOLD, [RPT_SEV_WARNING] = ANSI_YELLOW,
+                                         [RPT_SEV_CRITICAL] = RPT_ANSI_RED};
+    const struct { const char *label, *value; } lines[] = {
+        {"mx", x->mx}, {"type", x->type}, {"senders", x->orgs}, {"reasons", x->reasons},
+        {"days", NULL}, {"evidence", x->evidence}, {"meaning", x->meaning}, {"fix", x->fix},
+    };
+    char day1[RPT_LABEL_MAX], day2[RPT_LABEL_MAX];
+    int w = 0;
+
+    w |= rpt_out_style(&c->out, colour[x->severity]);
+    w |= rpt_out_printf(&c->out, "%s", rpt_severity_name(x->severity));
+    w |= rpt_out_style(&c->out, RPT_ANSI_RESET);
+    w |= rpt_out_printf(&c->out, " %s", x->code);
+    if (x->domain != NULL) {
+        w |= rpt_out_printf(&c->out, " ");
+        w |= rpt_out_text(&c->out, x->domain, strlen(x->domain));
+    }
+    w |= rpt_out_printf(&c->out, "\n");
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        if (strcmp(lines[i].label, "days") == 0 && x->last_day >= 0) {
+            rpt_fmt_date(x->first_day >= 0 ? x->first_day : x->last_day, day1);
+            rpt_fmt_date(x->last_day, day2);
+            if (x->first_day >= 0)
+                w |= rpt_out_printf(&c->out, "  %-9s %s to %s\n", "days", day1, day2);
+            else
+                w |= rpt_out_printf(&c->out, "  %-9s %s\n", "last day", day2);
+        }
+        if (lines[i].value == NULL)
+            continue;
+        w |= rpt_out_printf(&c->out, "  %-9s ", lines[i].label);
+        w |= rpt_out_text(&c->out, lines[i].value, strlen(lines[i].value));
+        w |= rpt_out_printf(&c->out, "\n");
+    }
+    if (x->policies != NULL) {
+        const char *p = x->policies;
+        w |= rpt_out_printf(&c->out, "  policies\n");
+        while (*p) {
+            size_t n = strcspn(p, "\n");
+            w |= rpt_out_printf(&c->out, "    ");
+            w |= rpt_out_text(&c->out, p, n);
+            w |= rpt_out_printf(&c->out, "\n");
+            p += n + (p[n] == '\n');
+        }
+    }
+    return w;
+}
+
+/* The terminal form: the counts, a table of the findings (severity, code,
+ * where, numbers, days), then each finding with its evidence and fix. */
+static int write_findings_text(struct ctx *c, const struct rpt_findings *f)
+{
+    static const char *const brief[] = {"severity", "code", "domain", "mx", "type", "failed", "sessions", "rate",
+                                        "first_day", "last_day", "reasons"};
+    struct rpt_table *full = rpt_findings_table(f), *t = rpt_table_new();
+    char win[RPT_PERIOD_MAX + RPT_LABEL_MAX], prev[RPT_PERIOD_MAX + RPT_LABEL_MAX];
+    int w = 0;
+
+    window_text(f->since, f->until, win, sizeof win);
+    window_text(f->prev_since, f->since, prev, sizeof prev);
+    w |= rpt_out_printf(&c->out, "Findings %s (UTC), compared with %s: ", win, prev);
+    w |= rpt_out_style(&c->out, f->n_critical ? RPT_ANSI_RED : "");
+    w |= rpt_out_printf(&c->out, "%zu critical", f->n_critical);
+    w |= rpt_out_style(&c->out, f->n_critical ? RPT_ANSI_RESET : "");
+    w |= rpt_out_printf(&c->out, ", %zu warning, %zu info\n", f->n_warning, f->n_info);
+    if (f->n == 0) {
+        w |= rpt_out_printf(&c->out, "Nothing needs attention.\n");
+        goto done;
+    }
+    w |= rpt_out_printf(&c->out, "\n");
+    for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++) {
+        int col = rpt_table_col(full, brief[i]);
+        rpt_table_add_col(t, brief[i], full->cols[col].style);
+    }
+    for (size_t r = 0; r < full->nrows; r++) {
+        size_t row = rpt_table_add_row(t);
+        for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++) {
+            const struct rpt_cell *cell = rpt_table_cell(full, r, (size_t)rpt_table_col(full, brief[i]));
+            if (cell->kind == RPT_TEXT)
+                rpt_table_set_text(t, row, i, cell->s);
+            else if (cell->kind == RPT_INT)
+                rpt_table_set_int(t, row, i, cell->i);
+            else if (cell->kind == RPT_REAL)
+                rpt_table_set_real(t, row, i, cell->d);
+        }
+    }
+    w |= rpt_out_table(&c->out, t);
+    for (size_t i = 0; i < f->n; i++) {
+        w |= rpt_out_printf(&c->out, "\n");
+        w |= write_finding_block(c, &f->v[i]);
+    }
+    if (f->dropped > 0)
+        w |= rpt_out_printf(&c->out, "\n... and %zu more findings (the least severe) left out.\n", f->dropped);
+done:
+    rpt_table_free(full);
+    rpt_table_free(t);
+    return w;
+}
+
+static int cmd_findings(struct ctx *c)
+{
+    struct rpt_find_opts fo;
+    struct rpt_findings *f = NULL;
+    struct tr_err err = {0};
+    int w = 0, rc;
+
+    rpt_find_opts_default(&fo);
+    if (c->o->warn_rate >= 0)
+        fo.warn_rate = c->o->warn_rate;
+    if (c->o->crit_rate >= 0)
+        fo.crit_rate = c->o->crit_rate;
+    if (c->o->silent_days >= 0)
+        fo.silent_days = c->o->silent_days;
+    if (c->o->stopped_days >= 0)
+        fo.stopped_days = c->o->stopped_days;
+    if (c->o->ready_days >= 0)
+        fo.ready_days = c->o->ready_days;
+    if (fo.warn_rate > fo.crit_rate) {
+        fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
+        return FIND_EXIT_USAGE;
+    }
+    if (!c->o->since_given)       /* the last 7 days (before --until when given) */
+        c->scope.since = (c->o->until_given ? rpt_day_start(c->scope.until - 1) + 86400 : rpt_day_start(c->o->now))
+                         - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.detail);
+        return FIND_EXIT_ERROR;
+    }
+    if (c->out.fmt == RPT_FMT_JSON) {
+        json_t *doc = rpt_findings_json(f);
+        w = rpt_out_json(&c->out, doc);
+        json_decref(doc);
+    } else if (c->out.fmt == RPT_FMT_CSV) {
+        struct rpt_table *t = rpt_findings_table(f);
+        w = rpt_out_table(&c->out, t);
+        rpt_table_free(t);
+    } else {
+        w = write_findings_text(c, f);
+    }
+    rc = f->worst == RPT_SEV_CRITICAL ? FIND_EXIT_CRITICAL
+         : f->worst == RPT_SEV_WARNING ? FIND_EXIT_WARNING : FIND_EXIT_OK;
+    rpt_findings_free(f);
+    if (w != 0) {
+        fprintf(stderr, PROG ": writing output failed\n");
+        return FIND_EXIT_ERROR;
+    }
+    return rc;
+}
+
 static const struct command {
     const char *name;
     int (*run)(struct ctx *c);
@@ -509,7 +670,24 @@ static const struct command {
     {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL},
     {"check", cmd_check, help_check, A_FORMAT | A_CHECK},
     {"metrics", cmd_metrics, help_metrics, A_METRICS},
+    {"findings", cmd_findings, help_findings, A_WINDOW | A_FILTER | A_FORMAT | A_FIND},
 };
+
+/* check and findings are monitoring checks: 1 and 2 are their verdicts,
+ * so their usage and database errors have codes of their own. */
+static int usage_status(const char *command)
+{
+    if (command != NULL && strcmp(command, "check") == 0)
+        return CHK_EXIT_USAGE;
+    if (command != NULL && strcmp(command, "findings") == 0)
+        return FIND_EXIT_USAGE;
+    return EXIT_USAGE;
+}
+
+static int error_status(const char *command)
+{
+    return command != NULL && strcmp(command, "findings") == 0 ? FIND_EXIT_ERROR : EXIT_ERROR;
+}
 
 /* Names the first option given that cmd does not accept, or NULL. */
 static const char *misplaced_option(const struct command *cmd, const struct rpt_opts *o)
@@ -523,6 +701,8 @@ static const char *misplaced_option(const struct command *cmd, const struct rpt_
     if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures/--only-if-findings";
     if (!(cmd->accepts & A_CHECK) && o->check_given) return "--resolver/--ca-file/--timeout";
     if (!(cmd->accepts & A_METRICS) && o->metrics_given) return "-o/--spool";
+    if (!(cmd->accepts & A_FIND) && o->find_given)
+        return "--warn-rate/--crit-rate/--silent-days/--stopped-days/--ready-days";
     return NULL;
 }
 
@@ -540,7 +720,7 @@ int main(int argc, char **argv)
         const char *peek = rpt_peek_command(argc, argv);
         fprintf(stderr, PROG ": %s\n", err.detail);
         die_usage_hint();
-        return peek != NULL && strcmp(peek, "check") == 0 ? CHK_EXIT_USAGE : EXIT_USAGE;
+        return usage_status(peek);
     }
     if (o.version) {
         printf(PROG " " TLSRPT_VERSION "\n");
@@ -568,7 +748,7 @@ int main(int argc, char **argv)
     }
     if ((bad = misplaced_option(cmd, &o)) != NULL) {
         fprintf(stderr, PROG ": %s: not an option of '%s'\n", bad, cmd->name);
-        return cmd->run == cmd_check ? CHK_EXIT_USAGE : EXIT_USAGE;
+        return usage_status(cmd->name);
     }
     if (cmd->run == cmd_check) {
         memset(&c, 0, sizeof c);
@@ -577,7 +757,7 @@ int main(int argc, char **argv)
     }
     if (o.n_args > 0 && cmd->run != cmd_show && cmd->run != cmd_quarantine) {
         fprintf(stderr, PROG ": %s: unexpected argument '%s'\n", cmd->name, o.args[0]);
-        return EXIT_USAGE;
+        return usage_status(cmd->name);
     }
 
     /* One thread, one connection: SQLite's mutexes and memory statistics
@@ -594,7 +774,7 @@ int main(int argc, char **argv)
         if (access(path, R_OK) < 0)     /* SQLite's own text does not say why */
             fprintf(stderr, PROG ": %s: %s (run as a user who can read it, e.g. tlsrpt or root)\n", path,
                     strerror(errno));
-        return EXIT_ERROR;
+        return error_status(cmd->name);
     }
     memset(&c, 0, sizeof c);
     c.o = &o;
@@ -607,8 +787,10 @@ int main(int argc, char **argv)
     c.scope.until = o.until;
     c.scope.f = &o.f;
     rc = cmd->run(&c);
-    if (fflush(stdout) != 0 && rc == EXIT_OK)
-        rc = write_failed();
+    if (fflush(stdout) != 0 && (rc == EXIT_OK || cmd->run == cmd_findings)) {
+        write_failed();
+        rc = error_status(cmd->name);
+    }
     tr_db_close(tdb);
     return rc;
 }

@@ -1,0 +1,113 @@
+/*
+ * findings_int.h - what findings.c (the build, the failure rules, the
+ * table and JSON) and findings_rules.c (policies, mode, reporters, the
+ * capture pipeline) share while one rpt_findings_build() runs.  Not used
+ * outside these two files.
+ */
+#ifndef RPT_FINDINGS_INT_H
+#define RPT_FINDINGS_INT_H
+
+#include "findings.h"
+
+/* Distinct names kept per list (organizations, reason codes, ...); past
+ * this many a list only counts what it is given (a list shows at most
+ * RPT_FIND_MAX_NAMES anyway). */
+#define FIND_NAMES_TRACK 256
+
+/* Longest text built for one field of a finding (the lists within it are
+ * capped by RPT_FIND_MAX_NAMES, the policy versions by the rules). */
+#define FIND_TEXT_MAX ((size_t)1 << 20)
+
+/* A list of distinct strings, in the order first added.  Owns them. */
+struct fnames {
+    char **v;
+    int64_t *num;                 /* a number per name (fnames_addn), or NULL */
+    size_t n, alloc;
+    size_t more;                  /* given past FIND_NAMES_TRACK */
+};
+void fnames_add(struct fnames *l, const char *s);
+/* Adds s (when new) and n to its number. */
+void fnames_addn(struct fnames *l, const char *s, int64_t n);
+void fnames_free(struct fnames *l);
+/* "a, b, c ... and N more" (at most RPT_FIND_MAX_NAMES shown) joined by
+ * sep; NULL when empty.  Caller owns it. */
+char *fnames_join(const struct fnames *l, const char *sep);
+
+/* String key -> index (open addressing); keys owned. */
+struct fmap {
+    char **keys;
+    size_t *vals;
+    size_t cap, n;
+};
+/* The index stored for key, or (size_t)-1. */
+size_t fmap_get(const struct fmap *m, const char *key);
+void fmap_put(struct fmap *m, const char *key, size_t val);
+void fmap_free(struct fmap *m);
+/* "a\x1fb\x1fc": the key of a tuple of names.  Caller owns it. */
+char *fmap_key3(const char *a, const char *b, const char *c);
+
+/* One sts policy version a domain's senders reported (findings_rules.c). */
+struct fpolicy {
+    char *text;                   /* the policy strings, one per line */
+    char mode[64];
+    long max_age;
+    char *mx[64];                 /* patterns (owned) */
+    size_t n_mx;
+    int64_t first, last;          /* first and last report day (UTC seconds) */
+    int64_t reports;
+    struct fnames orgs;
+};
+
+/* Per policy domain, what the rules gather. */
+struct fdomain {
+    char *name;
+    int64_t reports, ok, bad;     /* the window's sessions (as summary) */
+    int64_t prev_sessions;        /* the previous window's */
+    int64_t failed_detail;        /* failed sessions from the details */
+    int64_t first, last;          /* days with failure details, -1 none */
+    struct fnames orgs;           /* organizations with failure details */
+    struct fnames mxs;            /* MX hosts with failure details, with their failed sessions */
+    struct fnames types;          /* failure types */
+    struct fpolicy *pol;          /* sts policy versions seen in the window */
+    size_t n_pol;
+    struct fnames no_policy_orgs; /* organizations that reported no-policy-found */
+    struct fnames sts_orgs;       /* organizations that reported an sts policy */
+    int64_t no_policy_sessions;   /* sessions reported under no-policy-found */
+};
+
+/* A build in progress. */
+struct fb {
+    sqlite3 *db;
+    struct rpt_scope win, prev;   /* the window and the one before (any_order, epoch_keys) */
+    const struct rpt_find_opts *fo;
+    int64_t now;
+    struct rpt_findings *f;
+    size_t alloc;
+    struct fdomain *dom;
+    size_t n_dom, alloc_dom;
+    struct fmap dom_map;
+};
+
+/* A new finding of code (static) and severity for domain (copied; NULL
+ * for none); every number -1, every string NULL. */
+struct rpt_finding *fb_add(struct fb *b, const char *code, enum rpt_severity sev, const char *domain);
+/* The domain record for name (created with zero counts when new). */
+struct fdomain *fb_domain(struct fb *b, const char *name);
+/* The severity of a rate (percent) against the thresholds; none below
+ * the warning rate. */
+enum rpt_severity fb_rate_severity(const struct fb *b, double rate);
+
+/* findings_rules.c: reads the window's policy strings into the domains
+ * (before the failure rules, which use them for validation-failure). */
+int fr_load_policies(struct fb *b, struct tr_err *err);
+/* 1 when host matches a pattern of any version of d's policies, 0 when
+ * none does, -1 when d has no sts policy with mx patterns. */
+int fr_mx_in_policies(const struct fdomain *d, const char *host);
+/* The rules of findings_rules.c: policy drift, stale mx list, mode,
+ * no-policy-found, silent reporters, the capture pipeline, quarantine. */
+int fr_policy_rules(struct fb *b, struct tr_err *err);
+int fr_reporter_rules(struct fb *b, struct tr_err *err);
+int fr_pipeline_rules(struct fb *b, struct tr_err *err);
+void fr_free_policies(struct fdomain *d);
+
+#endif

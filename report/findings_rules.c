@@ -1,0 +1,663 @@
+/*
+ * findings_rules.c - the findings that are not about failure counts:
+ * what the policy strings senders reported say (policy drift, an mx list
+ * that does not name the failing MX hosts, the mode, no-policy-found from
+ * some senders), reporters that went silent, and the capture pipeline
+ * (no report stored for days, new quarantine entries).  Rules and codes in
+ * tlsrpt-report(1), FINDINGS; the shared state in findings_int.h.
+ *
+ * The policy strings are read from the raw policy rows of the window
+ * (the rollups do not keep them), grouped in SQL by (domain, policy type,
+ * policy strings, organization), so a window's work is one pass over its
+ * policy rows.
+ */
+#include "findings_int.h"
+#include "sql.h"
+#include "stspol.h"
+#include "tlsrpt/codes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The capture pipeline's last stored report is the latest received_time
+ * of this many most recently inserted reports (received_time has no
+ * index; reports are inserted about in the order they arrive). */
+#define FIND_RECENT_REPORTS 1000
+/* Policy versions kept per domain (a hostile database could report a
+ * different policy in every report); the rest are counted only. */
+#define FIND_POLICY_VERSIONS 16
+
+static const char *cell_text(const struct rpt_table *t, size_t r, size_t c)
+{
+    const struct rpt_cell *x = rpt_table_cell(t, r, c);
+    return x->kind == RPT_TEXT ? x->s : "";
+}
+
+static int64_t cell_int(const struct rpt_table *t, size_t r, size_t c)
+{
+    const struct rpt_cell *x = rpt_table_cell(t, r, c);
+    return x->kind == RPT_INT ? x->i : 0;
+}
+
+static void date_of(int64_t t, char *buf)
+{
+    if (t < 0)
+        snprintf(buf, RPT_LABEL_MAX, "-");
+    else
+        rpt_fmt_date(t, buf);
+}
+
+static void add_scope(struct rpt_sql *q, const struct rpt_scope *s)
+{
+    rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ?");
+    rpt_sql_bind_int(q, s->since);
+    rpt_sql_bind_int(q, s->until);
+    rpt_sql_filter(q, "p.policy_domain", &s->f->domain);
+    rpt_sql_filter(q, "r.org_name", &s->f->org);
+    if (s->f->received_since != 0) {
+        rpt_sql_add(q, " AND r.received_time >= ?");
+        rpt_sql_bind_int(q, s->f->received_since);
+    }
+}
+
+/* ---------------------------------------------------------------- policies */
+
+void fr_free_policies(struct fdomain *d)
+{
+    for (size_t i = 0; i < d->n_pol; i++) {
+        free(d->pol[i].text);
+        for (size_t m = 0; m < d->pol[i].n_mx; m++)
+            free(d->pol[i].mx[m]);
+        fnames_free(&d->pol[i].orgs);
+    }
+    free(d->pol);
+    d->pol = NULL;
+    d->n_pol = 0;
+}
+
+/* The policy strings (a JSON array) as "a; b; c", or NULL when absent or
+ * not an array of strings.  *lines gets them joined by '\n' for the parser.
+ * Caller owns both. */
+static char *policy_text(const char *json, char **lines)
+{
+    json_t *a = json_loads(json, JSON_DECODE_ANY, NULL);
+    struct tr_buf semi, nl;
+    size_t len;
+    char *out;
+
+    *lines = NULL;
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        json_decref(a);
+        return NULL;
+    }
+    tr_buf_init(&semi, FIND_TEXT_MAX);
+    tr_buf_init(&nl, FIND_TEXT_MAX);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (s == NULL)
+            continue;
+        if (semi.len > 0) {
+            tr_buf_append(&semi, "; ", 2);
+            tr_buf_append(&nl, "\n", 1);
+        }
+        tr_buf_append(&semi, s, strlen(s));
+        tr_buf_append(&nl, s, strlen(s));
+    }
+    json_decref(a);
+    *lines = (char *)tr_buf_steal(&nl, &len);
+    out = (char *)tr_buf_steal(&semi, &len);
+    return out;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The version of d matching the parsed policy p (same mode, max_age and
+ * set of mx patterns), added when new; NULL past FIND_POLICY_VERSIONS. */
+static struct fpolicy *version_of(struct fdomain *d, struct stspol *p, const char *text)
+{
+    char *mx[STSPOL_MX_MAX];
+    size_t n = p->n_mx;
+
+    memcpy(mx, p->mx, n * sizeof *mx);
+    qsort(mx, n, sizeof *mx, cmp_str);
+    for (size_t i = 0; i < d->n_pol; i++) {
+        struct fpolicy *v = &d->pol[i];
+        int same = strcmp(v->mode, p->mode) == 0 && v->max_age == p->max_age && v->n_mx == n;
+        for (size_t m = 0; same && m < n; m++)
+            same = strcasecmp(v->mx[m], mx[m]) == 0;
+        if (same)
+            return v;
+    }
+    if (d->n_pol == FIND_POLICY_VERSIONS)
+        return NULL;
+    d->pol = xrealloc(d->pol, (d->n_pol + 1) * sizeof *d->pol);
+    {
+        struct fpolicy *v = &d->pol[d->n_pol++];
+        memset(v, 0, sizeof *v);
+        v->text = xstrdup(text);
+        snprintf(v->mode, sizeof v->mode, "%s", p->mode);
+        v->max_age = p->max_age;
+        for (size_t m = 0; m < n && m < sizeof v->mx / sizeof v->mx[0]; m++)
+            v->mx[v->n_mx++] = xstrdup(mx[m]);
+        v->first = v->last = -1;
+        return v;
+    }
+}
+
+int fr_load_policies(struct fb *b, struct tr_err *err)
+{
+    struct rpt_table *t = rpt_table_new();
+    struct rpt_sql q;
+    int rc;
+
+    for (int i = 0; i < 8; i++)
+        rpt_table_add_col(t, "c", RPT_S_TEXT);
+    rpt_sql_init(&q);
+    rpt_sql_add(&q,
+        "SELECT coalesce(p.policy_domain, '(none)'), p.policy_type, p.policy_strings, r.org_name,"
+        " COUNT(DISTINCT r.id), MIN(r.start_time - ((r.start_time % 86400) + 86400) % 86400),"
+        " MAX(r.start_time - ((r.start_time % 86400) + 86400) % 86400),"
+        " SUM(p.successful_sessions + p.failed_sessions)"
+        " FROM report r JOIN policy p ON p.report = r.id");
+    add_scope(&q, &b->win);
+    rpt_sql_add(&q, " GROUP BY 1, 2, 3, 4");
+    rc = rpt_sql_run(b->db, &q, t, err);
+    rpt_sql_free(&q);
+    for (size_t r = 0; rc == 0 && r < t->nrows; r++) {
+        struct fdomain *d = fb_domain(b, cell_text(t, r, 0));
+        const char *type = cell_text(t, r, 1), *org = cell_text(t, r, 3);
+        char *lines = NULL, *text;
+        struct stspol p;
+        struct fpolicy *v;
+
+        if (strcmp(type, "no-policy-found") == 0) {
+            fnames_add(&d->no_policy_orgs, org);
+            d->no_policy_sessions += cell_int(t, r, 7);
+            continue;
+        }
+        if (strcmp(type, "sts") != 0)
+            continue;
+        fnames_add(&d->sts_orgs, org);
+        text = policy_text(cell_text(t, r, 2), &lines);
+        if (text == NULL)
+            continue;
+        stspol_parse(lines, strlen(lines), &p);
+        v = version_of(d, &p, text);
+        if (v != NULL) {
+            int64_t first = cell_int(t, r, 5), last = cell_int(t, r, 6);
+            v->reports += cell_int(t, r, 4);
+            fnames_add(&v->orgs, org);
+            if (v->first < 0 || first < v->first)
+                v->first = first;
+            if (v->last < 0 || last > v->last)
+                v->last = last;
+        }
+        stspol_free(&p);
+        free(text);
+        free(lines);
+    }
+    rpt_table_free(t);
+    return rc;
+}
+
+/* A host name (not "[ip]" or "(none)"). */
+static int is_host(const char *h)
+{
+    return h[0] != '[' && h[0] != '(' && h[0] != '\0';
+}
+
+int fr_mx_in_policies(const struct fdomain *d, const char *host)
+{
+    int any = 0;
+    for (size_t i = 0; i < d->n_pol; i++)
+        for (size_t m = 0; m < d->pol[i].n_mx; m++) {
+            any = 1;
+            if (stspol_mx_match(d->pol[i].mx[m], host))
+                return 1;
+        }
+    return any ? 0 : -1;
+}
+
+/* The version senders saw last (latest last day, then latest first day). */
+static const struct fpolicy *newest(const struct fdomain *d)
+{
+    const struct fpolicy *n = NULL;
+    for (size_t i = 0; i < d->n_pol; i++) {
+        const struct fpolicy *v = &d->pol[i];
+        if (n == NULL || v->last > n->last || (v->last == n->last && v->first > n->first))
+            n = v;
+    }
+    return n;
+}
+
+static int same_mx(const struct fpolicy *a, const struct fpolicy *b)
+{
+    if (a->n_mx != b->n_mx)
+        return 0;
+    for (size_t m = 0; m < a->n_mx; m++)
+        if (strcasecmp(a->mx[m], b->mx[m]) != 0)
+            return 0;
+    return 1;
+}
+
+/* The versions, one a line ("version: STSv1; mode: ...").  Caller owns it. */
+static char *versions_text(const struct fdomain *d)
+{
+    struct tr_buf b;
+    size_t len;
+    tr_buf_init(&b, FIND_TEXT_MAX);
+    for (size_t i = 0; i < d->n_pol; i++) {
+        if (i > 0)
+            tr_buf_append(&b, "\n", 1);
+        tr_buf_append(&b, d->pol[i].text, strlen(d->pol[i].text));
+    }
+    return (char *)tr_buf_steal(&b, &len);
+}
+
+/* policy-drift: senders reported different policies in the window. */
+static void rule_drift(struct fb *b, struct fdomain *d)
+{
+    const struct fpolicy *nv = newest(d);
+    int mode_or_mx = 0, overlap = 0;
+    long old_age = -1;
+    struct fnames orgs = {0};
+    struct tr_buf ev;
+    struct rpt_finding *x;
+    size_t len;
+
+    if (d->n_pol < 2)
+        return;
+    tr_buf_init(&ev, FIND_TEXT_MAX);
+    for (size_t i = 0; i < d->n_pol; i++) {
+        const struct fpolicy *v = &d->pol[i];
+        char d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX], *o = fnames_join(&v->orgs, ", "), *line;
+        date_of(v->first, d1);
+        date_of(v->last, d2);
+        line = xasprintf("%smode %s, max_age %ld, %zu mx pattern(s): seen by %s from %s to %s (%lld report(s))",
+                         i ? "; " : "", v->mode[0] ? v->mode : "(none)", v->max_age, v->n_mx, o ? o : "",
+                         d1, d2, (long long)v->reports);
+        tr_buf_append(&ev, line, strlen(line));
+        free(line);
+        free(o);
+        for (size_t k = 0; k < v->orgs.n; k++)
+            fnames_add(&orgs, v->orgs.v[k]);
+        if (v == nv)
+            continue;
+        mode_or_mx |= strcmp(v->mode, nv->mode) != 0 || !same_mx(v, nv);
+        if (v->last >= nv->first) {
+            overlap = 1;
+            if (v->max_age > old_age)
+                old_age = v->max_age;
+        }
+    }
+    tr_buf_append(&ev, ".", 1);
+    x = fb_add(b, "policy-drift", mode_or_mx && overlap ? RPT_SEV_WARNING : RPT_SEV_INFO, d->name);
+    x->orgs = fnames_join(&orgs, ", ");
+    x->policies = versions_text(d);
+    x->first_day = d->pol[0].first;
+    x->last_day = d->pol[0].last;
+    for (size_t i = 1; i < d->n_pol; i++) {
+        if (d->pol[i].first < x->first_day)
+            x->first_day = d->pol[i].first;
+        if (d->pol[i].last > x->last_day)
+            x->last_day = d->pol[i].last;
+    }
+    x->evidence = (char *)tr_buf_steal(&ev, &len);
+    if (!mode_or_mx) {
+        x->meaning = xstrdup("Only max_age differs between the versions: senders cache a policy for its max_age, "
+                             "so an older copy stays in use until it expires.");
+        x->fix = xstrdup("Nothing to do if the change was intended; keep max_age at a week (604800) or more.");
+    } else if (overlap) {
+        x->meaning = xasprintf("Senders kept using an older policy (mode or mx list) after the newer one appeared: "
+                               "a sender refetches before the cached copy's max_age (%ld s) runs out only when the "
+                               "id of the _mta-sts TXT record changes, so the id was probably not changed after "
+                               "the edit.", old_age);
+        x->fix = xasprintf("Change the id of the _mta-sts.%s TXT record whenever the policy file changes "
+                           "(v=STSv1; id=YYYYMMDDhhmm;).", d->name);
+    } else {
+        x->meaning = xstrdup("The policy (mode or mx list) changed in the window and senders moved to the new "
+                             "version.");
+        x->fix = xstrdup("Nothing to do if the change was intended.");
+    }
+    fnames_free(&orgs);
+}
+
+/* mx-not-in-policy and policy-pattern-unused: failing MX hosts no pattern
+ * of the policies senders saw matches; then the patterns of the newest
+ * version that no failing MX matched (the "MX moved, policy not updated"
+ * pitfall). */
+static void rule_stale_mx(struct fb *b, struct fdomain *d)
+{
+    const struct fpolicy *nv = newest(d);
+    int enforce = 0, stale = 0;
+    char *policies;
+
+    if (nv == NULL || fr_mx_in_policies(d, "") < 0)
+        return;
+    for (size_t i = 0; i < d->n_pol; i++)
+        enforce |= strcmp(d->pol[i].mode, "enforce") == 0;
+    policies = versions_text(d);
+    for (size_t m = 0; m < d->mxs.n; m++) {
+        const char *host = d->mxs.v[m];
+        struct rpt_finding *x;
+        char *pats;
+        struct fnames pl = {0};
+        if (!is_host(host) || fr_mx_in_policies(d, host) != 0)
+            continue;
+        stale = 1;
+        for (size_t i = 0; i < d->n_pol; i++)
+            for (size_t k = 0; k < d->pol[i].n_mx; k++)
+                fnames_add(&pl, d->pol[i].mx[k]);
+        pats = fnames_join(&pl, ", ");
+        x = fb_add(b, "mx-not-in-policy", enforce ? RPT_SEV_CRITICAL : RPT_SEV_WARNING, d->name);
+        x->mx = xstrdup(host);
+        x->failed = d->mxs.num[m];
+        x->sessions = d->ok + d->bad;
+        x->rate = x->sessions > 0 ? 100.0 * (double)x->failed / (double)x->sessions : -1;
+        x->policies = xstrdup(policies);
+        x->evidence = xasprintf("%lld failed sessions at %s, which matches none of the mx patterns senders saw "
+                                "(%s)%s.", (long long)x->failed, host, pats ? pats : "",
+                                enforce ? "; under mode enforce senders do not deliver to it" : "");
+        x->meaning = xstrdup("The MTA-STS policy does not list this MX: the policy was not updated after an MX "
+                             "change, or the MX record points at a host that should not receive mail.");
+        x->fix = xasprintf("Add an mx line matching %s to the policy of mta-sts.%s (or remove the MX record) "
+                           "and change the id of the _mta-sts TXT record.", host, d->name);
+        free(pats);
+        fnames_free(&pl);
+    }
+    for (size_t k = 0; stale && k < nv->n_mx; k++) {
+        int used = 0;
+        struct rpt_finding *x;
+        for (size_t m = 0; m < d->mxs.n && !used; m++)
+            used = is_host(d->mxs.v[m]) && stspol_mx_match(nv->mx[k], d->mxs.v[m]);
+        if (used)
+            continue;
+        x = fb_add(b, "policy-pattern-unused", RPT_SEV_INFO, d->name);
+        x->mx = xstrdup(nv->mx[k]);
+        x->policies = xstrdup(nv->text);
+        x->first_day = nv->first;
+        x->last_day = nv->last;
+        x->evidence = xasprintf("The pattern %s of the policy senders saw last matched no MX host in the failure "
+                                "details, while MX hosts outside the policy failed.", nv->mx[k]);
+        x->meaning = xstrdup("A pattern of the policy may name an MX that is gone (the MX changed, the policy did "
+                             "not).");
+        x->fix = xstrdup("If the MX moved, replace this mx line with the new host and change the _mta-sts id.");
+    }
+    free(policies);
+}
+
+/* mode-testing-ready, mode-testing-failures, mode-none, from the version
+ * senders saw last; ready: no failed session for ready_days (sessions on
+ * the first of those days too, so the record covers them). */
+static void rule_mode(struct fb *b, struct fdomain *d, const struct rpt_table *ready, int64_t ready_since)
+{
+    const struct fpolicy *nv = newest(d);
+    struct rpt_finding *x;
+
+    if (nv == NULL)
+        return;
+    if (strcmp(nv->mode, "none") == 0) {
+        x = fb_add(b, "mode-none", RPT_SEV_INFO, d->name);
+        x->policies = xstrdup(nv->text);
+        x->first_day = nv->first;
+        x->last_day = nv->last;
+        x->evidence = xasprintf("Senders saw mode none (%lld report(s)).", (long long)nv->reports);
+        x->meaning = xstrdup("With mode none senders do not apply the policy at all (the way to withdraw MTA-STS).");
+        x->fix = xstrdup("If MTA-STS is wanted, publish mode testing, then enforce once the reports are clean.");
+        return;
+    }
+    if (strcmp(nv->mode, "testing") != 0)
+        return;
+    if (d->bad > 0) {
+        x = fb_add(b, "mode-testing-failures", RPT_SEV_INFO, d->name);
+        x->policies = xstrdup(nv->text);
+        x->sessions = d->ok + d->bad;
+        x->failed = d->bad;
+        x->rate = 100.0 * (double)d->bad / (double)x->sessions;
+        x->first_day = d->first;
+        x->last_day = d->last;
+        x->evidence = xasprintf("Mode testing, %lld of %lld sessions failed in the window.", (long long)d->bad,
+                                (long long)(d->ok + d->bad));
+        x->meaning = xstrdup("In mode testing failures are reported but mail is still delivered; under enforce "
+                             "these sessions would not deliver.");
+        x->fix = xstrdup("Fix the failures (their findings say how) before switching the policy to mode enforce.");
+        return;
+    }
+    {
+        int64_t ok = 0, bad = 0, first = -1, last = -1;
+        for (size_t r = 0; r < ready->nrows; r++) {
+            int64_t day = cell_int(ready, r, 1);
+            if (strcmp(cell_text(ready, r, 0), d->name) != 0)
+                continue;
+            ok += cell_int(ready, r, 3);
+            bad += cell_int(ready, r, 4);
+            if (first < 0 || day < first)
+                first = day;
+            if (day > last)
+                last = day;
+        }
+        if (bad > 0 || ok <= 0 || first > ready_since)
+            return;
+        x = fb_add(b, "mode-testing-ready", RPT_SEV_INFO, d->name);
+        x->policies = xstrdup(nv->text);
+        x->sessions = ok;
+        x->failed = 0;
+        x->rate = 0;
+        x->first_day = first;
+        x->last_day = last;
+        x->evidence = xasprintf("Mode testing and no failed session in %lld sessions over the last %d days.",
+                                (long long)ok, b->fo->ready_days);
+        x->meaning = xstrdup("The domain has run MTA-STS in mode testing with a clean record: it is ready for "
+                             "enforce.");
+        x->fix = xasprintf("Change the policy of mta-sts.%s to mode: enforce and change the id of the _mta-sts "
+                           "TXT record.", d->name);
+    }
+}
+
+/* policy-not-found-by-some: some senders reported no-policy-found while
+ * others saw an sts policy. */
+static void rule_not_found(struct fb *b, struct fdomain *d)
+{
+    struct rpt_finding *x;
+    char *sts;
+    if (d->no_policy_orgs.n == 0 || d->sts_orgs.n == 0)
+        return;
+    x = fb_add(b, "policy-not-found-by-some", RPT_SEV_WARNING, d->name);
+    x->orgs = fnames_join(&d->no_policy_orgs, ", ");
+    x->sessions = d->no_policy_sessions;
+    sts = fnames_join(&d->sts_orgs, ", ");
+    x->evidence = xasprintf("%s reported no-policy-found (%lld sessions) while %s saw an MTA-STS policy.",
+                            x->orgs, (long long)d->no_policy_sessions, sts);
+    x->meaning = xstrdup("Some senders found no MTA-STS policy: the _mta-sts TXT record or the policy file was "
+                         "not reachable for them (a name server without the record, DNS or HTTPS failures), so "
+                         "their mail went without MTA-STS.");
+    x->fix = xasprintf("Check that every name server of %s serves _mta-sts.%s (v=STSv1; id=...) and that "
+                       "https://mta-sts.%s/.well-known/mta-sts.txt answers from everywhere (tlsrpt-report check).",
+                       d->name, d->name, d->name);
+    free(sts);
+}
+
+int fr_policy_rules(struct fb *b, struct tr_err *err)
+{
+    static const enum rpt_key k_dd[] = {RPT_K_DOMAIN, RPT_K_DAY};
+    struct rpt_table *ready = rpt_table_new();
+    struct rpt_scope rs = b->win;
+    int64_t end = rpt_day_start(b->win.until);
+
+    rs.until = end;
+    rs.since = end - (int64_t)b->fo->ready_days * 86400;
+    if (b->fo->ready_days > 0 && rpt_q_sessions(b->db, &rs, k_dd, 2, ready, err) < 0) {
+        rpt_table_free(ready);
+        return -1;
+    }
+    for (size_t i = 0; i < b->n_dom; i++) {
+        struct fdomain *d = &b->dom[i];
+        rule_drift(b, d);
+        rule_stale_mx(b, d);
+        if (b->fo->ready_days > 0)
+            rule_mode(b, d, ready, rs.since);
+        rule_not_found(b, d);
+    }
+    rpt_table_free(ready);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- reporters */
+
+/* reporter-silent: an (organization, domain) that reported on more than
+ * half of the days from the previous window's start up to the last
+ * silent_days days before the window's end, and on none of those.  Not
+ * when the capture pipeline stopped (that is the cause then). */
+int fr_reporter_rules(struct fb *b, struct tr_err *err)
+{
+    static const enum rpt_key k_odd[] = {RPT_K_ORG, RPT_K_DOMAIN, RPT_K_DAY};
+    struct rpt_table *t;
+    struct rpt_scope s = b->win;
+    int64_t end = rpt_day_start(b->win.until), quiet = end - (int64_t)b->fo->silent_days * 86400;
+    int64_t ref_days = (quiet - b->prev.since) / 86400;
+    struct fmap pairs = {0};
+    struct pair { const char *org, *dom; int64_t days, last, recent; } *v;
+    size_t n = 0;
+
+    if (b->f->pipeline_stopped || b->fo->silent_days <= 0 || ref_days < 2)
+        return 0;
+    s.since = b->prev.since;
+    s.until = end;
+    t = rpt_table_new();
+    if (rpt_q_sessions(b->db, &s, k_odd, 3, t, err) < 0) {
+        rpt_table_free(t);
+        return -1;
+    }
+    v = xcalloc(t->nrows ? t->nrows : 1, sizeof *v);
+    for (size_t r = 0; r < t->nrows; r++) {
+        char *k = fmap_key3(cell_text(t, r, 0), cell_text(t, r, 1), "");
+        size_t i = fmap_get(&pairs, k);
+        int64_t day = cell_int(t, r, 2);
+        if (i == (size_t)-1) {
+            i = n++;
+            v[i].org = cell_text(t, r, 0);
+            v[i].dom = cell_text(t, r, 1);
+            v[i].last = -1;
+            fmap_put(&pairs, k, i);
+        }
+        free(k);
+        if (cell_int(t, r, 3) <= 0)
+            continue;
+        if (day >= quiet)
+            v[i].recent = 1;
+        else
+            v[i].days++;
+        if (day > v[i].last)
+            v[i].last = day;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct rpt_finding *x;
+        char d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX];
+        if (v[i].recent || 2 * v[i].days <= ref_days)
+            continue;
+        x = fb_add(b, "reporter-silent", RPT_SEV_WARNING, v[i].dom);
+        x->orgs = xstrdup(v[i].org);
+        x->last_day = v[i].last;
+        date_of(b->prev.since, d1);
+        date_of(quiet - 86400, d2);
+        x->evidence = xasprintf("%s reported on %lld of the %lld days from %s to %s, and on none of the last %d "
+                                "days; its last report covers %s.", v[i].org, (long long)v[i].days,
+                                (long long)ref_days, d1, d2, b->fo->silent_days,
+                                (date_of(v[i].last, d1), d1));
+        x->meaning = xstrdup("A sender that reported almost daily stopped: its reports may be lost on the way "
+                             "(the rua address, the mail route, the milter or httpd), or it sent no mail to "
+                             "the domain.");
+        x->fix = xasprintf("Check that reports from %s still reach the rua address of _smtp._tls.%s (mail logs, "
+                           "tlsrpt-report quarantine).", v[i].org, v[i].dom);
+    }
+    free(v);
+    fmap_free(&pairs);
+    rpt_table_free(t);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the capture pipeline */
+
+/* capture-stopped: no report stored for stopped_days days up to now,
+ * when reports were stored before.  quarantine-new: inputs quarantined
+ * (first seen) in the window and not resolved, per reason.  Both about
+ * the whole database, whatever the filters. */
+int fr_pipeline_rules(struct fb *b, struct tr_err *err)
+{
+    struct rpt_table *t = rpt_table_new();
+    struct rpt_sql q;
+    int rc;
+
+    rpt_table_add_col(t, "last", RPT_S_TEXT);
+    rpt_table_add_col(t, "quarantined", RPT_S_TEXT);
+    rpt_sql_init(&q);
+    rpt_sql_add(&q, "SELECT (SELECT MAX(received_time) FROM (SELECT received_time FROM report"
+                    " ORDER BY id DESC LIMIT ?)), (SELECT MAX(last_seen) FROM quarantine)");
+    rpt_sql_bind_int(&q, FIND_RECENT_REPORTS);
+    rc = rpt_sql_run(b->db, &q, t, err);
+    rpt_sql_free(&q);
+    if (rc == 0 && t->nrows == 1 && rpt_table_cell(t, 0, 0)->kind == RPT_INT && b->fo->stopped_days > 0) {
+        int64_t last = cell_int(t, 0, 0), qlast = rpt_table_cell(t, 0, 1)->kind == RPT_INT ? cell_int(t, 0, 1) : -1;
+        if (b->now - last >= (int64_t)b->fo->stopped_days * 86400) {
+            struct rpt_finding *x = fb_add(b, "capture-stopped", RPT_SEV_CRITICAL, NULL);
+            char a[RPT_LABEL_MAX], n[RPT_LABEL_MAX], qa[RPT_LABEL_MAX];
+            rpt_fmt_datetime(last, a);
+            rpt_fmt_datetime(b->now, n);
+            if (qlast >= 0)
+                rpt_fmt_datetime(qlast, qa);
+            x->last_day = rpt_day_start(last);
+            x->evidence = xasprintf("The last report was stored at %s, %lld day(s) before %s%s%s.", a,
+                                    (long long)((b->now - last) / 86400), n,
+                                    qlast > last ? "; inputs were quarantined since, the last at " : "",
+                                    qlast > last ? qa : "");
+            x->meaning = xasprintf("No report has been stored for %d days or more: the capture pipeline (the rua "
+                                   "mailbox or URL, the milter or httpd, the drain into the database) has "
+                                   "stopped, so a quiet report is not a clean one.", b->fo->stopped_days);
+            x->fix = xstrdup("Check that the milter or httpd runs and drains its spool (tlsrpt-report metrics, "
+                             "the spool's new/ and failed/), that mail to the rua address reaches it, and "
+                             "tlsrpt-report quarantine.");
+            b->f->pipeline_stopped = 1;
+        }
+    }
+    rpt_table_free(t);
+    if (rc < 0)
+        return -1;
+
+    t = rpt_table_new();
+    rpt_table_add_col(t, "reason", RPT_S_TEXT);
+    rpt_table_add_col(t, "n", RPT_S_COUNT);
+    rpt_table_add_col(t, "seen", RPT_S_COUNT);
+    rpt_table_add_col(t, "first", RPT_S_COUNT);
+    rpt_table_add_col(t, "last", RPT_S_COUNT);
+    rpt_table_add_col(t, "submitters", RPT_S_TEXT);
+    rpt_sql_init(&q);
+    rpt_sql_add(&q, "SELECT reason, COUNT(*), SUM(times_seen), MIN(first_seen), MAX(last_seen),"
+                    " group_concat(DISTINCT hdr_report_submitter) FROM quarantine"
+                    " WHERE first_seen >= ? AND first_seen < ? AND resolved_time IS NULL"
+                    " GROUP BY reason ORDER BY reason");
+    rpt_sql_bind_int(&q, b->win.since);
+    rpt_sql_bind_int(&q, b->win.until);
+    rc = rpt_sql_run(b->db, &q, t, err);
+    rpt_sql_free(&q);
+    for (size_t r = 0; rc == 0 && r < t->nrows; r++) {
+        struct rpt_finding *x = fb_add(b, "quarantine-new", RPT_SEV_WARNING, NULL);
+        x->type = xstrdup(cell_text(t, r, 0));
+        x->reasons = xstrdup(cell_text(t, r, 0));
+        x->orgs = rpt_table_cell(t, r, 5)->kind == RPT_TEXT ? xstrdup(cell_text(t, r, 5)) : NULL;
+        x->first_day = rpt_day_start(cell_int(t, r, 3));
+        x->last_day = rpt_day_start(cell_int(t, r, 4));
+        x->evidence = xasprintf("%lld input(s) quarantined as %s in the window (seen %lld time(s)); "
+                                "tlsrpt-report quarantine lists them.", (long long)cell_int(t, r, 1),
+                                cell_text(t, r, 0), (long long)cell_int(t, r, 2));
+        x->meaning = xstrdup("Inputs arrived that could not be stored as reports: whatever they report is missing "
+                             "from every count.");
+        x->fix = xstrdup("Look at each with tlsrpt-report quarantine show ID; when the sender's report was "
+                         "valid after all, store it with tlsrpt-ingest --retry-quarantine after the fix.");
+    }
+    rpt_table_free(t);
+    return rc;
+}
