@@ -60,16 +60,17 @@ def policy(domain, mode, mx):
 
 
 def planted_docs(last_day):
-    """Daily reports from two senders for 21 days up to last_day."""
+    """Daily reports from two senders from 2026-11-01 up to last_day."""
     docs = []
-    for i, day in enumerate(days("2026-11-01", 21)):
+    for i, day in enumerate(days("2026-11-01", 22)):
         if day > last_day:
             break
         for org in ("Google LLC", "Microsoft Corporation"):
             pols = [rt.policy_doc("sts", "clean.example", 200, [], policy("clean.example", "enforce", "mx1.clean.example"))]
             if last_day == "2026-11-22":      # the planted problems
-                pols.append(rt.policy_doc("sts", "broken-domain.example", 900,
-                                          [("certificate-expired", LONG_MX, 100)],
+                bad = 40 + 30 * (i % 4) if day >= "2026-11-10" else 0      # uneven days for the chart
+                pols.append(rt.policy_doc("sts", "broken-domain.example", 1000 - bad,
+                                          [("certificate-expired", LONG_MX, bad)] if bad else [],
                                           policy("broken-domain.example", "enforce", "*.broken-mail.example")))
                 pols.append(rt.policy_doc("sts", "warn.example", 980, [("starttls-not-supported", "mx2.warn.example", 20)],
                                           policy("warn.example", "enforce", "mx2.warn.example")))
@@ -178,9 +179,8 @@ def check_days(a, db, text, html, what):
     check(i >= 0, "%s: HTML has the per-day chart" % what)
     chart = html[i:html.find("TLS success rate by policy domain", i)]
     got_h, fills = [], []
-    for r in re.findall(r"<tr><td[^>]*><span[^>]*>(\d{4}-\d\d-\d\d) \w{3}</span></td>(.*?)</tr>(?=<tr><td[^>]*><span|</table>)",
-                        chart):
-        day, rest = r
+    cut = re.split(r'<span style="white-space:nowrap;">(\d{4}-\d\d-\d\d) \w{3}</span>', chart)
+    for day, rest in zip(cut[1::2], cut[2::2]):
         nums = re.findall(r">([\d,]+)(?:</span>)?</td>", rest)
         bars = re.findall(r"<table[^>]*>(.*?)</table>", rest)
         widths = [int(m.group(1)) if m else 0 for m in (re.search(r"width:(\d+)%;height", b) for b in bars)]
@@ -198,6 +198,9 @@ def check_days(a, db, text, html, what):
 # ---------------------------------------------------------------- domain order and names
 
 def check_domain_order(a, db, text, since, until, what):
+    """The text part's domain table: the period's domains worst first (most
+    failed sessions, then the lowest rate), then those only in the
+    previous period (no session now), by name."""
     summ = json_of(a, ["--db", db, "summary", "--by", "domain", "--since", since, "--until", until])
     doms = summ["totals"]["domains"]
     want = [d["domain"] for d in sorted(doms, key=lambda d: (-d["failed_sessions"],
@@ -210,7 +213,9 @@ def check_domain_order(a, db, text, since, until, what):
         if not l.strip():
             break
         got.append(l.split()[0])
-    check(got == want, "%s: domains worst first %r, want %r" % (what, got, want))
+    check(got[:len(want)] == want and got[len(want):] == sorted(got[len(want):]),
+          "%s: domains worst first %r, want %r first" % (what, got, want))
+    check(len(want) > 1, "%s: more than one domain to order" % what)
 
 
 def check_names(html, text, names, what):
