@@ -105,15 +105,16 @@ static int worst_first(const void *pa, const void *pb)
     return strcmp(a->domain, b->domain);
 }
 
-/* The findings and the per-day series of the window of findings:
- * RPT_FIND_DEFAULT_DAYS days ending at the period's end, same filters. */
+/* The findings and the per-day series of the window of findings: the
+ * RPT_FIND_DEFAULT_DAYS UTC days up to the one holding the period's last
+ * second, ending at the period's end; same filters. */
 static int build_window(sqlite3 *db, const struct rpt_scope *s, int64_t now, struct rpt_digest *d,
                         struct tr_err *err)
 {
     struct rpt_scope w = *s;
     struct rpt_find_opts fo;
 
-    w.since = s->until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    w.since = rpt_day_start(s->until - 1) - (int64_t)(RPT_FIND_DEFAULT_DAYS - 1) * 86400;
     w.any_order = 0;
     w.epoch_keys = 0;
     d->find_since = w.since;
