@@ -46,6 +46,38 @@ void fmap_free(struct fmap *m);
 /* "a\x1fb\x1fc": the key of a tuple of names.  Caller owns it. */
 char *fmap_key3(const char *a, const char *b, const char *c);
 
+struct fgroup {
+    char *dom, *mx, *ty;
+    int64_t failed;
+    int64_t first, last;          /* days in the window */
+    int64_t since;                /* first day in the previous window and this one */
+    struct fnames orgs;
+    /* reason codes: each with its failed sessions and days */
+    struct freason { char *rc; int64_t failed, first, last; } *rc;
+    size_t n_rc, alloc_rc;
+    int in_prev;                  /* the previous window had this group */
+};
+
+struct fgroups {
+    struct fgroup *v;
+    size_t n, alloc;
+    struct fmap map;
+    struct fmap prev;             /* (domain, MX, "") and (domain, "", type) with
+                                     failures in the previous window */
+};
+
+/* Groups summed over the MX hosts or over the types of a domain. */
+struct fagg {
+    const char *dom, *key;        /* borrowed from the groups */
+    int64_t failed, first, last, since;
+    struct fnames orgs, names;    /* names: the types (per MX) or the MX hosts (per type) */
+    int in_prev;
+};
+struct faggs {
+    struct fagg *v;
+    size_t n;
+};
+
 /* One sts policy version a domain's senders reported (findings_rules.c). */
 struct fpolicy {
     char *text;                   /* the policy strings, one per line */
@@ -73,6 +105,7 @@ struct fdomain {
     struct fnames no_policy_orgs; /* organizations that reported no-policy-found */
     struct fnames sts_orgs;       /* organizations that reported an sts policy */
     int64_t no_policy_sessions;   /* sessions reported under no-policy-found */
+    int64_t np_first, np_last;    /* days of those reports, -1 none */
 };
 
 /* A build in progress. */
@@ -97,9 +130,28 @@ struct fdomain *fb_domain(struct fb *b, const char *name);
  * the warning rate. */
 enum rpt_severity fb_rate_severity(const struct fb *b, double rate);
 
+/* Small helpers (findings.c). */
+double fb_pct(int64_t part, int64_t whole);                      /* percent, -1 when whole is 0 */
+const char *fb_cell_text(const struct rpt_table *t, size_t r, size_t c);   /* "" unless text */
+int64_t fb_cell_int(const struct rpt_table *t, size_t r, size_t c);        /* 0 unless a number */
+void fb_widen(int64_t *first, int64_t *last, int64_t day);       /* -1 is "none yet" */
+void fb_date(int64_t t, char *buf);                              /* RPT_LABEL_MAX bytes; "-" for -1 */
+void fb_set_numbers(struct rpt_finding *x, int64_t failed, int64_t sessions);
+/* tmpl with its one "%s" replaced by what; caller owns it. */
+char *fb_fix_text(const char *tmpl, const char *what);
+
+/* findings_fail.c: the failure groups and the rules on failure counts
+ * (which call fd_diagnoses). */
+int ff_failure_rules(struct fb *b, struct tr_err *err);
+/* findings_diag.c: a diagnosis per failure type. */
+void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per_type);
+
 /* findings_rules.c: reads the window's policy strings into the domains
  * (before the failure rules, which use them for validation-failure). */
 int fr_load_policies(struct fb *b, struct tr_err *err);
+/* 1 for a host name, 0 for "[ip]" and "(none)" (how an MX without a
+ * name shows). */
+int fr_is_host(const char *h);
 /* 1 when host matches a pattern of any version of d's policies, 0 when
  * none does, -1 when d has no sts policy with mx patterns. */
 int fr_mx_in_policies(const struct fdomain *d, const char *host);
@@ -109,5 +161,7 @@ int fr_policy_rules(struct fb *b, struct tr_err *err);
 int fr_reporter_rules(struct fb *b, struct tr_err *err);
 int fr_pipeline_rules(struct fb *b, struct tr_err *err);
 void fr_free_policies(struct fdomain *d);
+/* d's policy versions, one a line ("version: STSv1; mode: ..."); caller owns it. */
+char *fr_versions_text(const struct fdomain *d);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The capture pipeline's last stored report is the latest received_time
  * of this many most recently inserted reports (received_time has no
@@ -27,26 +28,6 @@
 /* Policy versions kept per domain (a hostile database could report a
  * different policy in every report); the rest are counted only. */
 #define FIND_POLICY_VERSIONS 16
-
-static const char *cell_text(const struct rpt_table *t, size_t r, size_t c)
-{
-    const struct rpt_cell *x = rpt_table_cell(t, r, c);
-    return x->kind == RPT_TEXT ? x->s : "";
-}
-
-static int64_t cell_int(const struct rpt_table *t, size_t r, size_t c)
-{
-    const struct rpt_cell *x = rpt_table_cell(t, r, c);
-    return x->kind == RPT_INT ? x->i : 0;
-}
-
-static void date_of(int64_t t, char *buf)
-{
-    if (t < 0)
-        snprintf(buf, RPT_LABEL_MAX, "-");
-    else
-        rpt_fmt_date(t, buf);
-}
 
 static void add_scope(struct rpt_sql *q, const struct rpt_scope *s)
 {
@@ -168,28 +149,33 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
     rc = rpt_sql_run(b->db, &q, t, err);
     rpt_sql_free(&q);
     for (size_t r = 0; rc == 0 && r < t->nrows; r++) {
-        struct fdomain *d = fb_domain(b, cell_text(t, r, 0));
-        const char *type = cell_text(t, r, 1), *org = cell_text(t, r, 3);
+        struct fdomain *d = fb_domain(b, fb_cell_text(t, r, 0));
+        const char *type = fb_cell_text(t, r, 1), *org = fb_cell_text(t, r, 3);
         char *lines = NULL, *text;
         struct stspol p;
         struct fpolicy *v;
 
         if (strcmp(type, "no-policy-found") == 0) {
+            int64_t first = fb_cell_int(t, r, 5), last = fb_cell_int(t, r, 6);
             fnames_add(&d->no_policy_orgs, org);
-            d->no_policy_sessions += cell_int(t, r, 7);
+            d->no_policy_sessions += fb_cell_int(t, r, 7);
+            if (d->np_first < 0 || first < d->np_first)
+                d->np_first = first;
+            if (last > d->np_last)
+                d->np_last = last;
             continue;
         }
         if (strcmp(type, "sts") != 0)
             continue;
         fnames_add(&d->sts_orgs, org);
-        text = policy_text(cell_text(t, r, 2), &lines);
+        text = policy_text(fb_cell_text(t, r, 2), &lines);
         if (text == NULL)
             continue;
         stspol_parse(lines, strlen(lines), &p);
         v = version_of(d, &p, text);
         if (v != NULL) {
-            int64_t first = cell_int(t, r, 5), last = cell_int(t, r, 6);
-            v->reports += cell_int(t, r, 4);
+            int64_t first = fb_cell_int(t, r, 5), last = fb_cell_int(t, r, 6);
+            v->reports += fb_cell_int(t, r, 4);
             fnames_add(&v->orgs, org);
             if (v->first < 0 || first < v->first)
                 v->first = first;
@@ -204,8 +190,7 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
     return rc;
 }
 
-/* A host name (not "[ip]" or "(none)"). */
-static int is_host(const char *h)
+int fr_is_host(const char *h)
 {
     return h[0] != '[' && h[0] != '(' && h[0] != '\0';
 }
@@ -245,7 +230,7 @@ static int same_mx(const struct fpolicy *a, const struct fpolicy *b)
 }
 
 /* The versions, one a line ("version: STSv1; mode: ...").  Caller owns it. */
-static char *versions_text(const struct fdomain *d)
+char *fr_versions_text(const struct fdomain *d)
 {
     struct tr_buf b;
     size_t len;
@@ -275,8 +260,8 @@ static void rule_drift(struct fb *b, struct fdomain *d)
     for (size_t i = 0; i < d->n_pol; i++) {
         const struct fpolicy *v = &d->pol[i];
         char d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX], *o = fnames_join(&v->orgs, ", "), *line;
-        date_of(v->first, d1);
-        date_of(v->last, d2);
+        fb_date(v->first, d1);
+        fb_date(v->last, d2);
         line = xasprintf("%smode %s, max_age %ld, %zu mx pattern(s): seen by %s from %s to %s (%lld report(s))",
                          i ? "; " : "", v->mode[0] ? v->mode : "(none)", v->max_age, v->n_mx, o ? o : "",
                          d1, d2, (long long)v->reports);
@@ -297,7 +282,7 @@ static void rule_drift(struct fb *b, struct fdomain *d)
     tr_buf_append(&ev, ".", 1);
     x = fb_add(b, "policy-drift", mode_or_mx && overlap ? RPT_SEV_WARNING : RPT_SEV_INFO, d->name);
     x->orgs = fnames_join(&orgs, ", ");
-    x->policies = versions_text(d);
+    x->policies = fr_versions_text(d);
     x->first_day = d->pol[0].first;
     x->last_day = d->pol[0].last;
     for (size_t i = 1; i < d->n_pol; i++) {
@@ -326,54 +311,23 @@ static void rule_drift(struct fb *b, struct fdomain *d)
     fnames_free(&orgs);
 }
 
-/* mx-not-in-policy and policy-pattern-unused: failing MX hosts no pattern
- * of the policies senders saw matches; then the patterns of the newest
- * version that no failing MX matched (the "MX moved, policy not updated"
- * pitfall). */
-static void rule_stale_mx(struct fb *b, struct fdomain *d)
+/* policy-pattern-unused: when MX hosts outside the policy failed
+ * (mx-not-in-policy, findings.c), the patterns of the newest version that
+ * no failing MX matched (the "MX moved, policy not updated" pitfall). */
+static void rule_unused_patterns(struct fb *b, struct fdomain *d)
 {
     const struct fpolicy *nv = newest(d);
-    int enforce = 0, stale = 0;
-    char *policies;
+    int stale = 0;
 
-    if (nv == NULL || fr_mx_in_policies(d, "") < 0)
+    if (nv == NULL)
         return;
-    for (size_t i = 0; i < d->n_pol; i++)
-        enforce |= strcmp(d->pol[i].mode, "enforce") == 0;
-    policies = versions_text(d);
-    for (size_t m = 0; m < d->mxs.n; m++) {
-        const char *host = d->mxs.v[m];
-        struct rpt_finding *x;
-        char *pats;
-        struct fnames pl = {0};
-        if (!is_host(host) || fr_mx_in_policies(d, host) != 0)
-            continue;
-        stale = 1;
-        for (size_t i = 0; i < d->n_pol; i++)
-            for (size_t k = 0; k < d->pol[i].n_mx; k++)
-                fnames_add(&pl, d->pol[i].mx[k]);
-        pats = fnames_join(&pl, ", ");
-        x = fb_add(b, "mx-not-in-policy", enforce ? RPT_SEV_CRITICAL : RPT_SEV_WARNING, d->name);
-        x->mx = xstrdup(host);
-        x->failed = d->mxs.num[m];
-        x->sessions = d->ok + d->bad;
-        x->rate = x->sessions > 0 ? 100.0 * (double)x->failed / (double)x->sessions : -1;
-        x->policies = xstrdup(policies);
-        x->evidence = xasprintf("%lld failed sessions at %s, which matches none of the mx patterns senders saw "
-                                "(%s)%s.", (long long)x->failed, host, pats ? pats : "",
-                                enforce ? "; under mode enforce senders do not deliver to it" : "");
-        x->meaning = xstrdup("The MTA-STS policy does not list this MX: the policy was not updated after an MX "
-                             "change, or the MX record points at a host that should not receive mail.");
-        x->fix = xasprintf("Add an mx line matching %s to the policy of mta-sts.%s (or remove the MX record) "
-                           "and change the id of the _mta-sts TXT record.", host, d->name);
-        free(pats);
-        fnames_free(&pl);
-    }
+    for (size_t m = 0; m < d->mxs.n && !stale; m++)
+        stale = fr_is_host(d->mxs.v[m]) && fr_mx_in_policies(d, d->mxs.v[m]) == 0;
     for (size_t k = 0; stale && k < nv->n_mx; k++) {
         int used = 0;
         struct rpt_finding *x;
         for (size_t m = 0; m < d->mxs.n && !used; m++)
-            used = is_host(d->mxs.v[m]) && stspol_mx_match(nv->mx[k], d->mxs.v[m]);
+            used = fr_is_host(d->mxs.v[m]) && stspol_mx_match(nv->mx[k], d->mxs.v[m]);
         if (used)
             continue;
         x = fb_add(b, "policy-pattern-unused", RPT_SEV_INFO, d->name);
@@ -387,7 +341,6 @@ static void rule_stale_mx(struct fb *b, struct fdomain *d)
                              "not).");
         x->fix = xstrdup("If the MX moved, replace this mx line with the new host and change the _mta-sts id.");
     }
-    free(policies);
 }
 
 /* mode-testing-ready, mode-testing-failures, mode-none, from the version
@@ -430,11 +383,11 @@ static void rule_mode(struct fb *b, struct fdomain *d, const struct rpt_table *r
     {
         int64_t ok = 0, bad = 0, first = -1, last = -1;
         for (size_t r = 0; r < ready->nrows; r++) {
-            int64_t day = cell_int(ready, r, 1);
-            if (strcmp(cell_text(ready, r, 0), d->name) != 0)
+            int64_t day = fb_cell_int(ready, r, 1);
+            if (strcmp(fb_cell_text(ready, r, 0), d->name) != 0)
                 continue;
-            ok += cell_int(ready, r, 3);
-            bad += cell_int(ready, r, 4);
+            ok += fb_cell_int(ready, r, 3);
+            bad += fb_cell_int(ready, r, 4);
             if (first < 0 || day < first)
                 first = day;
             if (day > last)
@@ -469,6 +422,8 @@ static void rule_not_found(struct fb *b, struct fdomain *d)
     x = fb_add(b, "policy-not-found-by-some", RPT_SEV_WARNING, d->name);
     x->orgs = fnames_join(&d->no_policy_orgs, ", ");
     x->sessions = d->no_policy_sessions;
+    x->first_day = d->np_first;
+    x->last_day = d->np_last;
     sts = fnames_join(&d->sts_orgs, ", ");
     x->evidence = xasprintf("%s reported no-policy-found (%lld sessions) while %s saw an MTA-STS policy.",
                             x->orgs, (long long)d->no_policy_sessions, sts);
@@ -497,7 +452,7 @@ int fr_policy_rules(struct fb *b, struct tr_err *err)
     for (size_t i = 0; i < b->n_dom; i++) {
         struct fdomain *d = &b->dom[i];
         rule_drift(b, d);
-        rule_stale_mx(b, d);
+        rule_unused_patterns(b, d);
         if (b->fo->ready_days > 0)
             rule_mode(b, d, ready, rs.since);
         rule_not_found(b, d);
@@ -534,18 +489,18 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
     }
     v = xcalloc(t->nrows ? t->nrows : 1, sizeof *v);
     for (size_t r = 0; r < t->nrows; r++) {
-        char *k = fmap_key3(cell_text(t, r, 0), cell_text(t, r, 1), "");
+        char *k = fmap_key3(fb_cell_text(t, r, 0), fb_cell_text(t, r, 1), "");
         size_t i = fmap_get(&pairs, k);
-        int64_t day = cell_int(t, r, 2);
+        int64_t day = fb_cell_int(t, r, 2);
         if (i == (size_t)-1) {
             i = n++;
-            v[i].org = cell_text(t, r, 0);
-            v[i].dom = cell_text(t, r, 1);
+            v[i].org = fb_cell_text(t, r, 0);
+            v[i].dom = fb_cell_text(t, r, 1);
             v[i].last = -1;
             fmap_put(&pairs, k, i);
         }
         free(k);
-        if (cell_int(t, r, 3) <= 0)
+        if (fb_cell_int(t, r, 3) <= 0)
             continue;
         if (day >= quiet)
             v[i].recent = 1;
@@ -556,18 +511,18 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
     }
     for (size_t i = 0; i < n; i++) {
         struct rpt_finding *x;
-        char d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX];
+        char d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX], d3[RPT_LABEL_MAX];
         if (v[i].recent || 2 * v[i].days <= ref_days)
             continue;
         x = fb_add(b, "reporter-silent", RPT_SEV_WARNING, v[i].dom);
         x->orgs = xstrdup(v[i].org);
         x->last_day = v[i].last;
-        date_of(b->prev.since, d1);
-        date_of(quiet - 86400, d2);
+        fb_date(b->prev.since, d1);
+        fb_date(quiet - 86400, d2);
+        fb_date(v[i].last, d3);
         x->evidence = xasprintf("%s reported on %lld of the %lld days from %s to %s, and on none of the last %d "
                                 "days; its last report covers %s.", v[i].org, (long long)v[i].days,
-                                (long long)ref_days, d1, d2, b->fo->silent_days,
-                                (date_of(v[i].last, d1), d1));
+                                (long long)ref_days, d1, d2, b->fo->silent_days, d3);
         x->meaning = xstrdup("A sender that reported almost daily stopped: its reports may be lost on the way "
                              "(the rua address, the mail route, the milter or httpd), or it sent no mail to "
                              "the domain.");
@@ -583,9 +538,10 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
 /* ---------------------------------------------------------------- the capture pipeline */
 
 /* capture-stopped: no report stored for stopped_days days up to now,
- * when reports were stored before.  quarantine-new: inputs quarantined
- * (first seen) in the window and not resolved, per reason.  Both about
- * the whole database, whatever the filters. */
+ * when reports were stored before; about the whole database, whatever the
+ * filters.  quarantine-new: inputs quarantined (first seen) in the window
+ * and not resolved, per reason; only without --domain, --org, --mx and
+ * --type. */
 int fr_pipeline_rules(struct fb *b, struct tr_err *err)
 {
     struct rpt_table *t = rpt_table_new();
@@ -601,7 +557,7 @@ int fr_pipeline_rules(struct fb *b, struct tr_err *err)
     rc = rpt_sql_run(b->db, &q, t, err);
     rpt_sql_free(&q);
     if (rc == 0 && t->nrows == 1 && rpt_table_cell(t, 0, 0)->kind == RPT_INT && b->fo->stopped_days > 0) {
-        int64_t last = cell_int(t, 0, 0), qlast = rpt_table_cell(t, 0, 1)->kind == RPT_INT ? cell_int(t, 0, 1) : -1;
+        int64_t last = fb_cell_int(t, 0, 0), qlast = rpt_table_cell(t, 0, 1)->kind == RPT_INT ? fb_cell_int(t, 0, 1) : -1;
         if (b->now - last >= (int64_t)b->fo->stopped_days * 86400) {
             struct rpt_finding *x = fb_add(b, "capture-stopped", RPT_SEV_CRITICAL, NULL);
             char a[RPT_LABEL_MAX], n[RPT_LABEL_MAX], qa[RPT_LABEL_MAX];
@@ -627,6 +583,10 @@ int fr_pipeline_rules(struct fb *b, struct tr_err *err)
     if (rc < 0)
         return -1;
 
+    /* A quarantined input has no parsed domain or organization to filter
+     * by: only without filters. */
+    if (b->win.f->domain.n || b->win.f->org.n || b->win.f->mx.n || b->win.f->type.n)
+        return 0;
     t = rpt_table_new();
     rpt_table_add_col(t, "reason", RPT_S_TEXT);
     rpt_table_add_col(t, "n", RPT_S_COUNT);
@@ -645,14 +605,14 @@ int fr_pipeline_rules(struct fb *b, struct tr_err *err)
     rpt_sql_free(&q);
     for (size_t r = 0; rc == 0 && r < t->nrows; r++) {
         struct rpt_finding *x = fb_add(b, "quarantine-new", RPT_SEV_WARNING, NULL);
-        x->type = xstrdup(cell_text(t, r, 0));
-        x->reasons = xstrdup(cell_text(t, r, 0));
-        x->orgs = rpt_table_cell(t, r, 5)->kind == RPT_TEXT ? xstrdup(cell_text(t, r, 5)) : NULL;
-        x->first_day = rpt_day_start(cell_int(t, r, 3));
-        x->last_day = rpt_day_start(cell_int(t, r, 4));
+        x->type = xstrdup(fb_cell_text(t, r, 0));
+        x->reasons = xstrdup(fb_cell_text(t, r, 0));
+        x->orgs = rpt_table_cell(t, r, 5)->kind == RPT_TEXT ? xstrdup(fb_cell_text(t, r, 5)) : NULL;
+        x->first_day = rpt_day_start(fb_cell_int(t, r, 3));
+        x->last_day = rpt_day_start(fb_cell_int(t, r, 4));
         x->evidence = xasprintf("%lld input(s) quarantined as %s in the window (seen %lld time(s)); "
-                                "tlsrpt-report quarantine lists them.", (long long)cell_int(t, r, 1),
-                                cell_text(t, r, 0), (long long)cell_int(t, r, 2));
+                                "tlsrpt-report quarantine lists them.", (long long)fb_cell_int(t, r, 1),
+                                fb_cell_text(t, r, 0), (long long)fb_cell_int(t, r, 2));
         x->meaning = xstrdup("Inputs arrived that could not be stored as reports: whatever they report is missing "
                              "from every count.");
         x->fix = xstrdup("Look at each with tlsrpt-report quarantine show ID; when the sender's report was "

@@ -627,9 +627,12 @@ static int cmd_findings(struct ctx *c)
         fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
         return FIND_EXIT_USAGE;
     }
-    if (!c->o->since_given)       /* the last 7 days (before --until when given) */
-        c->scope.since = (c->o->until_given ? rpt_day_start(c->scope.until - 1) + 86400 : rpt_day_start(c->o->now))
-                         - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    /* Default: the last 7 complete UTC days (reports cover whole days and
+     * arrive after them), or the 7 days before --until. */
+    if (!c->o->until_given && !c->o->since_given)
+        c->scope.until = rpt_day_start(c->o->now);
+    if (!c->o->since_given)
+        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
     if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);
         return FIND_EXIT_ERROR;
