@@ -1,15 +1,17 @@
 /*
- * attention.c - the text part of the summary email's first sections:
- * "What needs attention" (each finding of findings.h with its severity,
- * where, the evidence, what it means and what to change) and sessions and
- * failures per day of the findings' window as a compact table with a bar
- * of '#'.  html.c draws the same content for the HTML part.
+ * attention.c - the summary email's first sections, in both parts: "What
+ * needs attention" (each finding of findings.h with its severity, where,
+ * the evidence, what it means and what to change) and sessions and failed
+ * sessions per day of the findings' window (a table with a bar of '#' in
+ * the text part, two bars a day in the HTML part).
  *
  * Report strings are made one line by rpt_name_escape() (rpt_lines_escape
- * for policy strings); long lines are wrapped at spaces only, so a domain
- * or MX name is never cut.
+ * for policy strings).  In the text part long lines are wrapped at spaces
+ * only, so a domain or MX name is never cut; in the HTML part names go
+ * through rpt_html_esc_dns()/rpt_html_esc_prose() (mailhtml.h).
  */
 #include "digest.h"
+#include "mailhtml.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -241,4 +243,193 @@ void rpt_digest_text_days(FILE *fp, const struct rpt_digest *d)
     }
     rpt_out_table(&o, tab);
     rpt_table_free(tab);
+}
+
+/* ---------------------------------------------------------------- the HTML part */
+
+static const char *sev_colour(enum rpt_severity s)
+{
+    return s == RPT_SEV_CRITICAL ? C_BAD : s == RPT_SEV_WARNING ? C_WARN : C_INFO;
+}
+
+static const char *sev_background(enum rpt_severity s)
+{
+    return s == RPT_SEV_CRITICAL ? "#fef2f2" : s == RPT_SEV_WARNING ? "#fffbeb" : "#eff6ff";
+}
+
+/* Parts of one line of a finding's details: "label value", separated by
+ * a middle dot; *n counts the parts of the line.  value is report text
+ * (or a DNS name with dns). */
+static void part(struct tr_buf *b, int *n, const char *label, const char *value, int dns)
+{
+    if ((*n)++ == 0)
+        rpt_html_put(b, "<div style=\"" FONT "font-size:13px;color:#111827;margin-top:3px;overflow-wrap:anywhere;\">");
+    else
+        rpt_html_put(b, " <span style=\"color:" C_MUTED ";\">&middot;</span> ");
+    if (label)
+        rpt_html_put(b, "<span style=\"color:" C_MUTED ";\">%s</span> ", label);
+    if (dns)
+        rpt_html_esc_dns(b, value);
+    else
+        rpt_html_esc_prose(b, value);
+}
+
+static void line_end(struct tr_buf *b, int *n)
+{
+    if (*n)
+        rpt_html_put(b, "</div>");
+    *n = 0;
+}
+
+/* One finding as a card: severity, domain and code; where, how much and
+ * when; who and why; the evidence, what it means (not for info) and what
+ * to change; the policy strings involved. */
+static void finding(struct tr_buf *b, const struct rpt_finding *f)
+{
+    char *counts = rpt_digest_finding_counts(f), days[RPT_PERIOD_MAX];
+    int n = 0;
+
+    rpt_html_put(b, "<tr><td style=\"padding:4px 16px 6px 16px;\"><table role=\"presentation\" width=\"100%%\" "
+           "cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%%;border-collapse:collapse;"
+           "border-left:4px solid %s;background:%s;\"><tr><td style=\"padding:8px 12px;\">",
+        sev_colour(f->severity), sev_background(f->severity));
+    rpt_html_put(b, "<div style=\"" FONT "font-size:14px;color:#111827;\"><span style=\"display:inline-block;"
+           "padding:1px 6px;border-radius:3px;background:%s;color:#ffffff;font-size:11px;font-weight:700;"
+           "letter-spacing:0.04em;\">%s</span> <b>", sev_colour(f->severity),
+        f->severity == RPT_SEV_CRITICAL ? "CRITICAL" : f->severity == RPT_SEV_WARNING ? "WARNING" : "INFO");
+    if (f->domain)
+        rpt_html_esc_dns(b, f->domain);
+    else
+        rpt_html_put(b, "all domains");
+    rpt_html_put(b, "</b> <span style=\"font-family:Menlo,Consolas,monospace;font-size:12px;color:" C_MUTED ";\">");
+    rpt_html_esc(b, f->code);
+    rpt_html_put(b, "</span></div>");
+    if (f->mx)
+        part(b, &n, "MX", f->mx, 1);
+    if (f->type)
+        part(b, &n, "type", f->type, 0);
+    if (counts[0])
+        part(b, &n, NULL, counts, 0);
+    rpt_digest_finding_days(f, days);
+    if (days[0])
+        part(b, &n, "seen", days, 0);
+    line_end(b, &n);
+    if (f->orgs)
+        part(b, &n, "Senders", f->orgs, 0);
+    if (f->reasons)
+        part(b, &n, "Reason codes", f->reasons, 0);
+    line_end(b, &n);
+    if (f->evidence) {
+        part(b, &n, NULL, f->evidence, 0);
+        line_end(b, &n);
+    }
+    if (f->meaning && f->severity != RPT_SEV_INFO) {
+        part(b, &n, "What it means:", f->meaning, 0);
+        line_end(b, &n);
+    }
+    if (f->fix) {
+        rpt_html_put(b, "<div style=\"" FONT "font-size:13px;color:#111827;margin-top:3px;overflow-wrap:anywhere;\">"
+               "<b>What to change:</b> ");
+        rpt_html_esc_prose(b, f->fix);
+        rpt_html_put(b, "</div>");
+    }
+    if (f->policies && f->severity != RPT_SEV_INFO) {
+        rpt_html_put(b, "<pre style=\"margin:6px 0 0 0;padding:6px 8px;background:#ffffff;border:1px solid " C_LINE ";"
+               "font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;"
+               "overflow-wrap:anywhere;color:#111827;\">");
+        rpt_html_esc_prose_safe(b, rpt_lines_escape(f->policies));
+        rpt_html_put(b, "</pre>");
+    }
+    rpt_html_put(b, "</td></tr></table></td></tr>");
+    free(counts);
+}
+
+/* "What needs attention": the findings of the window, worst first. */
+void rpt_digest_html_attention(struct tr_buf *b, const struct rpt_digest *d)
+{
+    const struct rpt_findings *f = d->findings;
+    char window[RPT_PERIOD_MAX], num[RPT_NUM_MAX];
+    size_t shown;
+
+    rpt_digest_period(d->find_since, d->until, window);
+    rpt_html_section(b, "What needs attention");
+    rpt_html_put(b, "<tr><td style=\"padding:0 24px 6px 24px;" FONT "font-size:12px;color:" C_MUTED ";\">"
+           "Findings of the %d days %s (UTC), compared with the %d days before.</td></tr>",
+        RPT_FIND_DEFAULT_DAYS, window, RPT_FIND_DEFAULT_DAYS);
+    if (f == NULL || f->n_critical + f->n_warning == 0)
+        rpt_html_put(b, "<tr><td style=\"padding:2px 24px 6px 24px;" FONT "font-size:14px;color:" C_OK ";"
+               "font-weight:600;\">Nothing needs attention: no warning or critical finding.</td></tr>");
+    if (f == NULL || f->n == 0)
+        return;
+    rpt_html_put(b, "<tr><td style=\"padding:2px 24px 6px 24px;" FONT "font-size:14px;\">");
+    if (f->n_critical)
+        rpt_html_put(b, "<span style=\"color:" C_BAD ";font-weight:600;\">%s critical</span>",
+            rpt_fmt_count((int64_t)f->n_critical, num));
+    if (f->n_warning)
+        rpt_html_put(b, "%s<span style=\"color:" C_WARN ";font-weight:600;\">%s warning%s</span>", f->n_critical ? ", " : "",
+            rpt_fmt_count((int64_t)f->n_warning, num), f->n_warning == 1 ? "" : "s");
+    if (f->n_info)
+        rpt_html_put(b, "%s<span style=\"color:" C_INFO ";\">%s info</span>", f->n_critical + f->n_warning ? ", " : "",
+            rpt_fmt_count((int64_t)f->n_info, num));
+    rpt_html_put(b, "</td></tr>");
+    if (f->pipeline_stopped)
+        rpt_html_put(b, "<tr><td style=\"padding:2px 24px 6px 24px;" FONT "font-size:14px;font-weight:600;color:" C_BAD ";\">"
+               "The capture pipeline has stopped: reports are not being stored.</td></tr>");
+    shown = f->n < RPT_DIGEST_MAX_FINDINGS ? f->n : RPT_DIGEST_MAX_FINDINGS;
+    for (size_t i = 0; i < shown; i++)
+        finding(b, &f->v[i]);
+    if (f->n + f->dropped > shown)
+        rpt_html_put(b, "<tr><td style=\"padding:0 24px 8px 24px;" FONT "font-size:12px;color:" C_MUTED ";\">"
+               "&hellip; and %zu more findings (tlsrpt-report findings)</td></tr>", f->n + f->dropped - shown);
+}
+
+/* Sessions and failed sessions per day of the findings' window: two bars
+ * a day, sessions scaled to the busiest day, failures to the worst. */
+void rpt_digest_html_days(struct tr_buf *b, const struct rpt_digest *d)
+{
+    const struct rpt_trend *t = d->days;
+    char window[RPT_PERIOD_MAX], label[RPT_DAY_LABEL_MAX], num[RPT_NUM_MAX];
+    int64_t max_s = 0, max_f = 0;
+
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->ok[i] + t->bad[i] > max_s)
+            max_s = t->ok[i] + t->bad[i];
+        if (t->bad[i] > max_f)
+            max_f = t->bad[i];
+    }
+    rpt_digest_period(d->find_since, d->until, window);
+    rpt_html_section(b, "Sessions and failures per day");
+    rpt_html_put(b, "<tr><td style=\"padding:0 24px 4px 24px;" FONT "font-size:12px;color:" C_MUTED ";\">"
+           "%s (UTC), the window of the findings.</td></tr>", window);
+    rpt_html_table_open(b);
+    rpt_html_put(b, "<tr>");
+    rpt_html_th(b, "Day", 0); rpt_html_th(b, "Sessions", 1); rpt_html_th(b, "", 0); rpt_html_th(b, "Failed", 1); rpt_html_th(b, "", 0); rpt_html_th(b, "TLS", 1);
+    rpt_html_put(b, "</tr>");
+    for (size_t i = 0; i < t->n; i++) {
+        int64_t n = t->ok[i] + t->bad[i];
+        double rate = rpt_success_rate(t->ok[i], t->bad[i]);
+        rpt_digest_day_label(t->start[i], label);
+        rpt_html_put(b, "<tr>");
+        rpt_html_td_open(b, 0);
+        rpt_html_put(b, "<span style=\"white-space:nowrap;\">%s</span></td>", label);
+        rpt_html_td_count(b, n);
+        rpt_html_bar_cell(b, 120);
+        rpt_html_bar(b, max_s ? (double)n * 100.0 / (double)max_s : 0, C_SESSIONS, 0);
+        rpt_html_put(b, "</td>");
+        rpt_html_td_open(b, 1);
+        rpt_html_put(b, "<span style=\"color:%s;font-weight:%s;\">%s</span></td>", t->bad[i] ? C_BAD : "#111827",
+            t->bad[i] ? "600" : "400", rpt_fmt_count(t->bad[i], num));
+        rpt_html_bar_cell(b, 80);
+        rpt_html_bar(b, max_f ? (double)t->bad[i] * 100.0 / (double)max_f : 0, C_BAD, 0);
+        rpt_html_put(b, "</td>");
+        rpt_html_td_open(b, 1);
+        if (rate >= 0)
+            rpt_html_put(b, "%.2f%%</td>", rate);
+        else
+            rpt_html_put(b, "&ndash;</td>");
+        rpt_html_put(b, "</tr>");
+    }
+    rpt_html_put(b, "</table></td></tr>");
 }

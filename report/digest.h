@@ -90,6 +90,9 @@ char *rpt_digest_text(const struct rpt_digest *d);
  * long lines are wrapped at spaces only. */
 void rpt_digest_text_attention(FILE *fp, const struct rpt_digest *d);
 void rpt_digest_text_days(FILE *fp, const struct rpt_digest *d);
+/* The same two sections as rows of html.c's layout table, appended to b. */
+void rpt_digest_html_attention(struct tr_buf *b, const struct rpt_digest *d);
+void rpt_digest_html_days(struct tr_buf *b, const struct rpt_digest *d);
 /* "12 of 1,204 sessions failed (1.00%)", or the part of it that applies
  * to f ("" when none does).  Caller owns it. */
 char *rpt_digest_finding_counts(const struct rpt_finding *f);

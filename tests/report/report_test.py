@@ -323,7 +323,8 @@ def one_line_names(a):
     check("mx1.example.net\\x0dR\\u0085N\\u2028L\\u2029P" in text, "email text: MX line breaks escaped")
     html = msg.get_body(("html",)).get_content()
     one_line(html, "email html")
-    pre = re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)
+    # (host names are drawn label by label: compared without the tags)
+    pre = [re.sub(r"<[^>]*>", "", p) for p in re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)]
     check(pre and "mx: mx1.example.net\\x0dR" in pre[0] and pre[0].count("\n") == 2,
           "email html: the policy lines are three lines: %r" % pre[:1])
 
