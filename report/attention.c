@@ -145,11 +145,11 @@ static void one_finding(FILE *fp, size_t i, const struct rpt_finding *f)
         wrapped(fp, "Reason codes: ", f->reasons);
     if (f->evidence)
         wrapped(fp, "Evidence: ", f->evidence);
-    if (f->meaning)
+    if (f->meaning && f->severity != RPT_SEV_INFO)      /* info: what was seen and what to do */
         wrapped(fp, "What it means: ", f->meaning);
     if (f->fix)
         wrapped(fp, "What to change: ", f->fix);
-    if (f->policies) {
+    if (f->policies && f->severity != RPT_SEV_INFO) {
         char *copy = xstrdup(f->policies), *save = NULL;
         fputs(INDENT "Policies seen:\n", fp);
         for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
