@@ -417,6 +417,11 @@ def main():
     rc, out, err = run(a, ["--db", planted, "email", "--only-if-findings"])
     check(rc == 0 and out != b"", "--only-if-findings sends on the planted database")
     check_only_if(a)
+    # the option is documented, and only the email takes it
+    rc, out, err = run(a, ["help", "email"])
+    check(rc == 0 and b"--only-if-findings" in out and b"all clean" in out, "help email documents it")
+    rc, out, err = run(a, ["--db", planted, "summary", "--only-if-findings"])
+    check(rc == 2 and b"--only-if-findings" in err, "summary --only-if-findings refused: %d %s" % (rc, err))
     screenshot(a, html, "email-findings")
     check_plant(a)
     if rt.FAILURES:
