@@ -228,7 +228,8 @@ int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_
         fr_pipeline_rules(&b, err) < 0 || fr_reporter_rules(&b, err) < 0)
         goto done;
 
-    qsort(f->v, f->n, sizeof *f->v, cmp_finding);
+    if (f->n > 1)
+        qsort(f->v, f->n, sizeof *f->v, cmp_finding);
     while (f->n > RPT_FIND_MAX) {
         finding_free(&f->v[--f->n]);
         f->dropped++;
@@ -258,7 +259,7 @@ done:
 /* ---------------------------------------------------------------- table, JSON */
 
 static const struct { const char *name; enum rpt_col_style style; } table_cols[] = {
-    {"severity", RPT_S_TEXT}, {"code", RPT_S_TEXT}, {"domain", RPT_S_TEXT}, {"mx", RPT_S_TEXT},
+    {"severity", RPT_S_SEVERITY}, {"code", RPT_S_TEXT}, {"domain", RPT_S_TEXT}, {"mx", RPT_S_TEXT},
     {"type", RPT_S_TEXT}, {"orgs", RPT_S_TEXT}, {"sessions", RPT_S_COUNT}, {"failed", RPT_S_FAIL},
     {"rate", RPT_S_RATE}, {"reasons", RPT_S_TEXT}, {"first_day", RPT_S_TEXT}, {"last_day", RPT_S_TEXT},
     {"policies", RPT_S_TEXT}, {"evidence", RPT_S_TEXT}, {"meaning", RPT_S_TEXT}, {"fix", RPT_S_TEXT},

@@ -203,7 +203,7 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
         x->first_day = gr->first;
         x->last_day = gr->last;
         orgs = fnames_join(&gr->orgs, ", ");
-        fb_date(gr->since, d1);
+        fb_date(gr->first, d1);
         fb_date(gr->last, d2);
         if (strcmp(gr->ty, "validation-failure") == 0) {
             int in = fr_mx_in_policies(d, gr->mx);
@@ -215,13 +215,14 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
                                          : "the MX matches no mx pattern of the policies senders saw: the policy's "
                                            "mx list does not name it");
         } else if (strcmp(gr->ty, "certificate-expired") == 0) {
-            x->evidence = xasprintf("%lld failed sessions at %s; expired since %s at the latest (first failure "
-                                    "seen, the previous window included), last seen %s.",
+            fb_date(gr->since, d1);
+            x->evidence = xasprintf("%lld failed sessions at %s; expired since %s at the latest (its first failure "
+                                    "in this window and the previous one), last seen %s.",
                                     (long long)gr->failed, gr->mx, d1, d2);
         } else {
-            x->evidence = xasprintf("%lld failed sessions at %s reported by %zu organization(s), first seen %s "
-                                    "(the previous window included), last seen %s.", (long long)gr->failed, gr->mx,
-                                    gr->orgs.n + gr->orgs.more, d1, d2);
+            x->evidence = xasprintf("%lld failed sessions at %s reported by %zu organization(s) from %s to %s%s.",
+                                    (long long)gr->failed, gr->mx, gr->orgs.n + gr->orgs.more, d1, d2,
+                                    gr->in_prev ? "; it failed in the previous window too" : "");
         }
         free(orgs);
     }
@@ -233,26 +234,45 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
         int fetch = strcmp(a->key, "sts-policy-fetch-error") == 0;
         if (dg->per_mx || a->failed <= 0)
             continue;
-        /* sts-policy-fetch-error: one finding per reason code. */
-        for (size_t j = 0; fetch && j < g->n; j++) {
-            const struct fgroup *gr = &g->v[j];
-            if (strcmp(gr->dom, a->dom) != 0 || strcmp(gr->ty, a->key) != 0)
-                continue;
-            for (size_t r = 0; r < gr->n_rc; r++) {
-                enum fetch_class fc = fetch_class(gr->rc[r].rc);
-                struct rpt_finding *x = add_diag(b, dg, a->dom, a->key, gr->rc[r].failed,
-                                                 fb_pct(gr->rc[r].failed, sessions), a->dom);
+        /* sts-policy-fetch-error: one finding per reason code (merged
+         * over the MX values its details carry). */
+        if (fetch) {
+            struct freason m[FIND_NAMES_TRACK];
+            size_t n = 0;
+            for (size_t j = 0; j < a->n_members; j++) {
+                const struct fgroup *gr = &g->v[a->members[j]];
+                for (size_t r = 0; r < gr->n_rc; r++) {
+                    size_t k = 0;
+                    while (k < n && strcmp(m[k].rc, gr->rc[r].rc) != 0)
+                        k++;
+                    if (k == n) {
+                        if (n == FIND_NAMES_TRACK)
+                            continue;      /* counted with the rest below */
+                        m[n].rc = gr->rc[r].rc;
+                        m[n].failed = 0;
+                        m[n].first = m[n].last = -1;
+                        n++;
+                    }
+                    m[k].failed += gr->rc[r].failed;
+                    fb_widen(&m[k].first, &m[k].last, gr->rc[r].first);
+                    fb_widen(&m[k].first, &m[k].last, gr->rc[r].last);
+                }
+            }
+            for (size_t k = 0; k < n; k++) {
+                enum fetch_class fc = fetch_class(m[k].rc);
+                struct rpt_finding *x = add_diag(b, dg, a->dom, a->key, m[k].failed,
+                                                 fb_pct(m[k].failed, sessions), a->dom);
                 free(x->meaning);
                 free(x->fix);
                 x->meaning = xstrdup(fetch_meaning[fc]);
                 x->fix = fb_fix_text(fetch_fix[fc], a->dom);
-                x->reasons = xstrdup(gr->rc[r].rc);
-                x->orgs = fnames_join(&gr->orgs, ", ");
-                x->first_day = gr->rc[r].first;
-                x->last_day = gr->rc[r].last;
+                x->reasons = xstrdup(m[k].rc);
+                x->orgs = fnames_join(&a->orgs, ", ");
+                x->first_day = m[k].first;
+                x->last_day = m[k].last;
                 x->evidence = xasprintf("%lld failed sessions with this reason code, of %lld failed by this "
-                                        "type.", (long long)gr->rc[r].failed, (long long)a->failed);
-                by_code += gr->rc[r].failed;
+                                        "type.", (long long)m[k].failed, (long long)a->failed);
+                by_code += m[k].failed;
             }
         }
         if (!fetch || a->failed > by_code) {
@@ -261,15 +281,16 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
             x->orgs = fnames_join(&a->orgs, ", ");
             x->first_day = a->first;
             x->last_day = a->last;
-            fb_date(a->since, d1);
-            x->evidence = xasprintf("%lld failed sessions%s, first seen %s (the previous window included).",
-                                    (long long)(a->failed - by_code), fetch ? " without a reason code" : "", d1);
+            fb_date(a->first, d1);
+            fb_date(a->last, d2);
+            x->evidence = xasprintf("%lld failed sessions%s from %s to %s%s.", (long long)(a->failed - by_code),
+                                    fetch ? " without a reason code (or with one of too many)" : "", d1, d2,
+                                    a->in_prev ? "; it failed in the previous window too" : "");
             if (!fetch) {
                 struct fnames rc = {0};
-                for (size_t j = 0; j < g->n; j++)
-                    if (strcmp(g->v[j].dom, a->dom) == 0 && strcmp(g->v[j].ty, a->key) == 0)
-                        for (size_t r = 0; r < g->v[j].n_rc; r++)
-                            fnames_add(&rc, g->v[j].rc[r].rc);
+                for (size_t j = 0; j < a->n_members; j++)
+                    for (size_t r = 0; r < g->v[a->members[j]].n_rc; r++)
+                        fnames_add(&rc, g->v[a->members[j]].rc[r].rc);
                 x->reasons = fnames_join(&rc, "; ");
                 fnames_free(&rc);
             }

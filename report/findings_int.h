@@ -33,6 +33,10 @@ void fnames_free(struct fnames *l);
  * sep; NULL when empty.  Caller owns it. */
 char *fnames_join(const struct fnames *l, const char *sep);
 
+/* The text of b, NUL-terminated, in a block of its own size; b is reset.
+ * Caller owns it. */
+char *fb_buf_text(struct tr_buf *b);
+
 /* String key -> index (open addressing); keys owned. */
 struct fmap {
     char **keys;
@@ -43,17 +47,31 @@ struct fmap {
 size_t fmap_get(const struct fmap *m, const char *key);
 void fmap_put(struct fmap *m, const char *key, size_t val);
 void fmap_free(struct fmap *m);
-/* "a\x1fb\x1fc": the key of a tuple of names.  Caller owns it. */
+/* The key of a tuple of names ("1:a2:bc0:"; lengths make it unique).
+ * Caller owns it. */
 char *fmap_key3(const char *a, const char *b, const char *c);
+/* The same key in buf when it fits in cap bytes (then buf), else NULL. */
+const char *fmap_key3_buf(char *buf, size_t cap, const char *a, const char *b, const char *c);
+
+/* A set of 64-bit keys (pairs of indices), open addressing. */
+struct fset {
+    uint64_t *v;                  /* key + 1, 0 = free */
+    size_t cap, n;
+};
+/* 1 when key was added, 0 when it was there. */
+int fset_add(struct fset *s, uint64_t key);
+void fset_free(struct fset *s);
 
 struct fgroup {
     char *dom, *mx, *ty;
+    size_t dom_idx;               /* its fdomain in fb.dom */
     int64_t failed;
     int64_t first, last;          /* days in the window */
-    int64_t since;                /* first day in the previous window and this one */
+    int64_t since;                /* certificate-expired: its first day in the previous window and
+                                     this one; else first */
     struct fnames orgs;
     /* reason codes: each with its failed sessions and days */
-    struct freason { char *rc; int64_t failed, first, last; } *rc;
+    struct freason { char *rc; int64_t failed, first, last; } *rc;   /* rc owned */
     size_t n_rc, alloc_rc;
     int in_prev;                  /* the previous window had this group */
 };
@@ -72,6 +90,8 @@ struct fagg {
     int64_t failed, first, last, since;
     struct fnames orgs, names;    /* names: the types (per MX) or the MX hosts (per type) */
     int in_prev;
+    size_t *members;              /* indices of its groups (owned) */
+    size_t n_members;
 };
 struct faggs {
     struct fagg *v;
@@ -155,9 +175,12 @@ int fr_is_host(const char *h);
 /* 1 when host matches a pattern of any version of d's policies, 0 when
  * none does, -1 when d has no sts policy with mx patterns. */
 int fr_mx_in_policies(const struct fdomain *d, const char *host);
-/* The rules of findings_rules.c: policy drift, stale mx list, mode,
- * no-policy-found, silent reporters, the capture pipeline, quarantine. */
+/* The rules of findings_rules.c: policy drift, unused mx patterns, mode,
+ * no-policy-found. */
 int fr_policy_rules(struct fb *b, struct tr_err *err);
+/* findings_capture.c: silent reporters (skipped when the pipeline
+ * stopped: call fr_pipeline_rules first); the capture pipeline and new
+ * quarantine entries (sets b->f->pipeline_stopped). */
 int fr_reporter_rules(struct fb *b, struct tr_err *err);
 int fr_pipeline_rules(struct fb *b, struct tr_err *err);
 void fr_free_policies(struct fdomain *d);

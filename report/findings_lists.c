@@ -60,7 +60,7 @@ static int cmp_str(const void *a, const void *b)
 char *fnames_join(const struct fnames *l, const char *sep)
 {
     struct tr_buf b;
-    size_t shown = l->n < RPT_FIND_MAX_NAMES ? l->n : RPT_FIND_MAX_NAMES, len;
+    size_t shown = l->n < RPT_FIND_MAX_NAMES ? l->n : RPT_FIND_MAX_NAMES;
     char **sorted;
     char *out;
 
@@ -82,8 +82,17 @@ char *fnames_join(const struct fnames *l, const char *sep)
         tr_buf_append(&b, more, strlen(more));
     }
     free(sorted);
-    out = (char *)tr_buf_steal(&b, &len);
+    out = fb_buf_text(&b);
     return out;
+}
+
+/* tr_buf grows in 4 KiB steps: a finding's short strings would keep
+ * them (16,000 findings held 200 MB). */
+char *fb_buf_text(struct tr_buf *b)
+{
+    size_t len;
+    char *s = (char *)tr_buf_steal(b, &len);
+    return xrealloc(s, len + 1);
 }
 
 /* ---------------------------------------------------------------- map */
@@ -151,8 +160,98 @@ void fmap_free(struct fmap *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Writes "LEN:" and s at o; returns the end. */
+static char *put_part(char *o, const char *s, size_t n)
+{
+    char digits[24];
+    size_t k = 0;
+    do {
+        digits[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    while (k > 0)
+        *o++ = digits[--k];
+    *o++ = ':';
+    memcpy(o, s, strlen(s));
+    return o + strlen(s);
+}
+
+/* Bytes of the key of (a, b, c) with its NUL. */
+static size_t key3_size(size_t la, size_t lb, size_t lc)
+{
+    return la + lb + lc + 3 * (20 + 1) + 1;
+}
+
+const char *fmap_key3_buf(char *buf, size_t cap, const char *a, const char *b, const char *c)
+{
+    size_t la, lb, lc;
+    char *o;
+    a = a ? a : "";
+    b = b ? b : "";
+    c = c ? c : "";
+    la = strlen(a);
+    lb = strlen(b);
+    lc = strlen(c);
+    if (key3_size(la, lb, lc) > cap)
+        return NULL;
+    o = put_part(buf, a, la);
+    o = put_part(o, b, lb);
+    o = put_part(o, c, lc);
+    *o = '\0';
+    return buf;
+}
+
 char *fmap_key3(const char *a, const char *b, const char *c)
 {
-    return xasprintf("%s\x1f%s\x1f%s", a ? a : "", b ? b : "", c ? c : "");
+    /* lengths first: no name can make two tuples one key */
+    size_t cap = key3_size(strlen(a ? a : ""), strlen(b ? b : ""), strlen(c ? c : ""));
+    char *k = xmalloc(cap);
+    fmap_key3_buf(k, cap, a, b, c);
+    return k;
+}
+
+/* ---------------------------------------------------------------- pair set */
+
+/* splitmix64's finalizer: every bit of the key reaches the low bits. */
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+int fset_add(struct fset *s, uint64_t key)
+{
+    key++;                                   /* 0 marks a free slot */
+    if (2 * (s->n + 1) > s->cap) {
+        struct fset g = {0};
+        g.cap = s->cap ? 2 * s->cap : 1024;
+        g.v = xcalloc(g.cap, sizeof *g.v);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i] != 0) {
+                size_t j = (size_t)mix64(s->v[i]) & (g.cap - 1);
+                while (g.v[j] != 0)
+                    j = (j + 1) & (g.cap - 1);
+                g.v[j] = s->v[i];
+            }
+        g.n = s->n;
+        free(s->v);
+        *s = g;
+    }
+    for (size_t i = (size_t)mix64(key) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        if (s->v[i] == key)
+            return 0;
+        if (s->v[i] == 0) {
+            s->v[i] = key;
+            s->n++;
+            return 1;
+        }
+    }
+}
+
+void fset_free(struct fset *s)
+{
+    free(s->v);
+    memset(s, 0, sizeof *s);
 }
 

@@ -502,12 +502,11 @@ static int cmd_metrics(struct ctx *c)
 
 /* findings: its own exit statuses, like check's (a monitoring check). */
 enum { FIND_EXIT_OK = 0, FIND_EXIT_WARNING = 1, FIND_EXIT_CRITICAL = 2, FIND_EXIT_USAGE = 3, FIND_EXIT_ERROR = 5 };
-#define ANSI_YELLOW "\033[33m"
 
 /* One finding as a block of "label: value" lines under its title. */
 static int write_finding_block(struct ctx *c, const struct rpt_finding *x)
 {
-    static const char *const colour[] = {[RPT_SEV_INFO] = RPT_ANSI_BOLD, [RPT_SEV_WARNING] = ANSI_YELLOW,
+    static const char *const colour[] = {[RPT_SEV_INFO] = RPT_ANSI_BOLD, [RPT_SEV_WARNING] = RPT_ANSI_YELLOW,
                                          [RPT_SEV_CRITICAL] = RPT_ANSI_RED};
     const struct { const char *label, *value; } lines[] = {
         {"mx", x->mx}, {"type", x->type}, {"senders", x->orgs}, {"reasons", x->reasons},

@@ -201,7 +201,7 @@ static char *cell_csv(const struct rpt_cell *c)
 
 static int right_aligned(enum rpt_col_style st)
 {
-    return st != RPT_S_TEXT && st != RPT_S_SPARK;
+    return st != RPT_S_TEXT && st != RPT_S_SPARK && st != RPT_S_SEVERITY;
 }
 
 /* Fits the column widths into o->width by squeezing text columns, widest
@@ -271,6 +271,18 @@ static int put_padded(struct rpt_out *o, const char *s, size_t width, int right,
     return 0;
 }
 
+/* The colour of an RPT_S_SEVERITY cell, or NULL. */
+static const char *severity_colour(enum rpt_col_style style, const struct rpt_cell *cell)
+{
+    if (style != RPT_S_SEVERITY || cell->kind != RPT_TEXT)
+        return NULL;
+    if (strcmp(cell->s, "critical") == 0)
+        return RPT_ANSI_RED;
+    if (strcmp(cell->s, "warning") == 0)
+        return RPT_ANSI_YELLOW;
+    return NULL;
+}
+
 static int write_text_table(struct rpt_out *o, const struct rpt_table *t)
 {
     size_t *w = xcalloc(t->ncols, sizeof *w);
@@ -312,13 +324,14 @@ static int write_text_table(struct rpt_out *o, const struct rpt_table *t)
     for (size_t r = 0; r < t->nrows && rc == 0; r++) {
         for (size_t c = 0; c < t->ncols; c++) {
             const struct rpt_cell *cell = rpt_table_cell(t, r, c);
-            int red = t->cols[c].style == RPT_S_FAIL && cell->kind == RPT_INT && cell->i > 0;
+            const char *colour = t->cols[c].style == RPT_S_FAIL && cell->kind == RPT_INT && cell->i > 0
+                                     ? RPT_ANSI_RED : severity_colour(t->cols[c].style, cell);
             rc |= c ? (fputs("  ", o->fp) < 0 ? -1 : 0) : 0;
-            if (red)
-                rpt_out_style(o, RPT_ANSI_RED);
+            if (colour)
+                rpt_out_style(o, colour);
             rc |= put_padded(o, disp[r * t->ncols + c], w[c], right_aligned(t->cols[c].style),
                              c + 1 == t->ncols);
-            if (red)
+            if (colour)
                 rpt_out_style(o, RPT_ANSI_RESET);
         }
         rc |= fputc('\n', o->fp) == EOF ? -1 : 0;

@@ -59,6 +59,7 @@ enum rpt_col_style {
     RPT_S_PCT,     /* signed relative change, "+3.2%" */
     RPT_S_RTEXT,   /* right-aligned text formatted by the program */
     RPT_S_SPARK,   /* left-aligned sparkline, never squeezed */
+    RPT_S_SEVERITY,/* a finding's severity: "critical" red, "warning" yellow on a colour terminal */
 };
 
 struct rpt_col {
@@ -137,6 +138,7 @@ int rpt_out_bytes(struct rpt_out *o, const void *p, size_t len);
 int rpt_out_style(struct rpt_out *o, const char *ansi);
 #define RPT_ANSI_BOLD "\033[1m"
 #define RPT_ANSI_RED "\033[31m"
+#define RPT_ANSI_YELLOW "\033[33m"
 #define RPT_ANSI_RESET "\033[0m"
 
 /* --- formatting and escaping helpers (also used by the email) --- */

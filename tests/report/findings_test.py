@@ -307,8 +307,10 @@ def check_planted(a, label, db, man, reports):
     fs = [x for x in by_dom.get("fetch404.example", []) if x["code"] == "sts-policy-fetch-error"]
     m404 = [x for x in fs if x["reasons"].startswith("bad https response code: 404")]
     mto = [x for x in fs if "deadline" in x["reasons"]]
+    mtls = [x for x in fs if x["reasons"].startswith("TLS handshake")]
     check(len(m404) == 1 and "/.well-known/mta-sts.txt" in m404[0]["meaning"] and len(mto) == 1
-          and "in time" in mto[0]["meaning"], "%s: sts-policy-fetch-error: 404 and timeout told apart" % label)
+          and "in time" in mto[0]["meaning"] and len(mtls) == 1 and "TLS connection" in mtls[0]["meaning"],
+          "%s: sts-policy-fetch-error: 404, timeout and TLS error told apart" % label)
     f = one("testing-ready.example", "mode-testing-ready")
     ready = Truth(reports, now - 14 * 86400, now).sessions["testing-ready.example"]
     check(f is not None and f["sessions"] == ready and f["failed"] == 0,
@@ -359,7 +361,7 @@ def check_exit_codes(a, db):
           "--crit-rate 10: an 8%% failure rate is a warning (%d)" % rc)
     rc, doc, _ = findings(a, db, "--domain", "starttls.example", "--warn-rate", "0.1")
     check(rc == 1 and "domain-failure-rate" in [f["code"] for f in doc["findings"]],
-          "--warn-rate 0.1: a 0.4%% failure rate is a warning")
+          "--warn-rate 0.1: a 0.4% failure rate is a warning")
     rc, doc, _ = findings(a, db, "--domain", "silent.example", "--silent-days", "0")
     check(rc == 0 and doc["findings"] == [], "--silent-days 0 turns the silent-reporter rule off")
     rc, doc, _ = findings(a, db, "--domain", "testing-ready.example", "--ready-days", "30")
@@ -395,6 +397,36 @@ def check_stopped(a):
     check(not doc["pipeline_stopped"], "--stopped-days 5: three and a half days are not a stop yet")
 
 
+def check_colour(a, db):
+    """On a terminal the severities are coloured (unless NO_COLOR)."""
+    import pty
+    out = {}
+    for name, nc in (("colour", None), ("no colour", "1")):
+        master, slave = pty.openpty()
+        e = env()
+        e.pop("NO_COLOR", None)
+        if nc:
+            e["NO_COLOR"] = nc
+        p = subprocess.Popen([a.report, "--db", db, "--now", NOW, "findings", "--domain", "expired.example"],
+                             stdout=slave, stderr=subprocess.DEVNULL, env=e)
+        os.close(slave)
+        buf = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+        p.wait()
+        os.close(master)
+        out[name] = buf
+    check(b"\x1b[31mcritical" in out["colour"] and b"\x1b[33mwarning" in out["colour"],
+          "a terminal: critical in red, warning in yellow")
+    check(b"\x1b[" not in out["no colour"] and b"critical" in out["no colour"], "NO_COLOR: no colour")
+
+
 def check_golden(a, db):
     gdir = os.path.join(a.source, "tests", "report", "golden")
     update = os.environ.get("TLSRPT_UPDATE_GOLDEN") == "1"
@@ -411,6 +443,30 @@ def check_golden(a, db):
             sys.stderr.write(got.decode(errors="replace")[:2000] + "\n")
 
 
+def check_hostile(a):
+    """The bundled samples hold hostile names and reason codes (ESC
+    sequences, formula prefixes, HTML): every format keeps them inert."""
+    import csv
+    import glob
+    import io
+    db = os.path.join(a.work, "samples.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    files = sorted(glob.glob(os.path.join(a.source, "samples", "*.json")))
+    subprocess.run([a.ingest, "--db", db] + files, capture_output=True, env=env())
+    base = ["--db", db, "--now", "2026-11-22T00:00:00Z", "--since", "2026-11-01", "findings"]
+    rc, out, _ = run(a, base)
+    check(rc in (1, 2) and b"\x1b" not in out and b"\\x1b" in out,
+          "hostile strings: the table shows ESC as \\x1b, never the byte")
+    rc, out, _ = run(a, base + ["--format", "csv"])
+    cells = [c for row in csv.reader(io.StringIO(out.decode())) for c in row]
+    check(not any(c[:1] in ("=", "+", "@") for c in cells if c) and len(cells) > 16,
+          "hostile strings: CSV cells are inert (no formula prefix)")
+    rc, out, _ = run(a, base + ["--format", "json"])
+    check(all(b < 0x80 for b in out) and json.loads(out)["findings"], "hostile strings: JSON is ASCII, parses")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", required=True)
@@ -422,10 +478,12 @@ def main():
     db, man, reports = build(a, "seed1", 1)
     check_planted(a, "seed 1", db, man, reports)
     check_golden(a, db)
+    check_colour(a, db)
     check_exit_codes(a, db)
     db2, man2, reports2 = build(a, "seed2", 20261201)
     check_planted(a, "seed 20261201", db2, man2, reports2)
     check_stopped(a)
+    check_hostile(a)
     if FAILURES:
         print("%d check(s) failed" % len(FAILURES), file=sys.stderr)
         return 1

@@ -52,6 +52,7 @@ ALL_ORGS = ["Google Inc.", "Microsoft Corporation", "Mail.Ru"]
 
 # Reason codes senders give (shapes seen in real reports).
 R404 = "bad https response code: 404"
+RTLS = "TLS handshake failed: certificate verify failed (unable to get local issuer certificate)"
 RTIMEOUT = ('unable to do http request: Get "https://mta-sts.fetch404.example/.well-known/mta-sts.txt": '
             "context deadline exceeded")
 
@@ -113,12 +114,14 @@ def plan():
          ("policy-pattern-unused", "info", "mx-old.stale-mx.example", None)],
         mx=["mx-old.stale-mx.example"],
         failures=[("mx-new.stale-mx.example", "validation-failure", 0.5, None, every)])
-    dom("fetch404.example", "policy file not found (404) and timeouts on the mta-sts host",
+    dom("fetch404.example", "policy file not found (404), timeouts and TLS errors on the mta-sts host",
         [("domain-failure-rate", "warning", None, "sts-policy-fetch-error"),
          ("sts-policy-fetch-error", "warning", None, "sts-policy-fetch-error", R404),
-         ("sts-policy-fetch-error", "warning", None, "sts-policy-fetch-error", RTIMEOUT)],
+         ("sts-policy-fetch-error", "warning", None, "sts-policy-fetch-error", RTIMEOUT),
+         ("sts-policy-fetch-error", "warning", None, "sts-policy-fetch-error", RTLS)],
         failures=[("", "sts-policy-fetch-error", 2.0, R404, every),
-                  ("", "sts-policy-fetch-error", 0.4, RTIMEOUT, every)])
+                  ("", "sts-policy-fetch-error", 0.4, RTIMEOUT, every),
+                  ("", "sts-policy-fetch-error", 0.3, RTLS, every)])
     dom("policy-host.example", "webpki and policy syntax errors on the mta-sts host",
         [("sts-webpki-invalid", "warning", None, "sts-webpki-invalid"),
          ("sts-policy-invalid", "warning", None, "sts-policy-invalid")],
