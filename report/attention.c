@@ -266,8 +266,9 @@ static void part(struct tr_buf *b, int *n, const char *label, const char *value,
         rpt_html_put(b, "<div style=\"" FONT "font-size:13px;color:#111827;margin-top:3px;overflow-wrap:anywhere;\">");
     else
         rpt_html_put(b, " <span style=\"color:" C_MUTED ";\">&middot;</span> ");
-    if (label)
-        rpt_html_put(b, "<span style=\"color:" C_MUTED ";\">%s</span> ", label);
+    if (label)       /* capitalized at the start of the line: "MX", "Type", "Seen" */
+        rpt_html_put(b, "<span style=\"color:" C_MUTED ";\">%c%s</span> ",
+                     *n == 1 && label[0] >= 'a' && label[0] <= 'z' ? label[0] - 'a' + 'A' : label[0], label + 1);
     if (dns)
         rpt_html_esc_dns(b, value);
     else
@@ -354,7 +355,7 @@ void rpt_digest_html_attention(struct tr_buf *b, const struct rpt_digest *d)
     rpt_digest_period(d->find_since, d->until, window);
     rpt_html_section(b, "What needs attention");
     rpt_html_put(b, "<tr><td style=\"padding:0 24px 6px 24px;" FONT "font-size:12px;color:" C_MUTED ";\">"
-           "Findings of the %d days %s (UTC), compared with the %d days before.</td></tr>",
+           "Findings of the %d days " NOWRAP "%s</span> (UTC), compared with the %d days before.</td></tr>",
         RPT_FIND_DEFAULT_DAYS, window, RPT_FIND_DEFAULT_DAYS);
     if (f == NULL || f->n_critical + f->n_warning == 0)
         rpt_html_put(b, "<tr><td style=\"padding:2px 24px 6px 24px;" FONT "font-size:14px;color:" C_OK ";"
@@ -402,7 +403,7 @@ void rpt_digest_html_days(struct tr_buf *b, const struct rpt_digest *d)
     rpt_digest_period(d->find_since, d->until, window);
     rpt_html_section(b, "Sessions and failures per day");
     rpt_html_put(b, "<tr><td style=\"padding:0 24px 4px 24px;" FONT "font-size:12px;color:" C_MUTED ";\">"
-           "%s (UTC), the window of the findings.</td></tr>", window);
+           NOWRAP "%s</span> (UTC), the window of the findings.</td></tr>", window);
     rpt_html_table_open(b);
     rpt_html_put(b, "<tr>");
     rpt_html_th(b, "Day", 0); rpt_html_th(b, "Sessions", 1); rpt_html_th(b, "", 0); rpt_html_th(b, "Failed", 1); rpt_html_th(b, "", 0); rpt_html_th(b, "TLS", 1);

@@ -199,7 +199,7 @@ char *rpt_digest_html(const struct rpt_digest *d)
             "border-radius:8px;border-collapse:separate;\">\n");
     rpt_html_put(&b, "<tr><td style=\"padding:20px 24px 16px 24px;border-top:6px solid %s;border-radius:8px 8px 0 0;\">"
             "<div style=\"" FONT "font-size:12px;color:" C_MUTED ";letter-spacing:0.04em;\">"
-            "TLS-RPT SUMMARY &middot; %s (UTC) &middot; compared with %s</div>",
+            "TLS-RPT SUMMARY &middot; " NOWRAP "%s</span> (UTC) &middot; compared with " NOWRAP "%s</span></div>",
         accent, period, before);
     rpt_html_put(&b, "<div style=\"" FONT "font-size:22px;font-weight:600;color:%s;margin-top:6px;\">", accent);
     if (rate < 0)

@@ -103,10 +103,11 @@ static int has_letter(const char *s, size_t n)
 }
 
 /* Escaped text (freed here) that may name hosts (a finding's sentence, a
- * URL in a reason code, policy lines): as rpt_html_esc_safe(), but each run of DNS
- * name characters with a dot inside (dots at its ends left out) goes
- * through rpt_html_esc_dns(), so a host name in it, in a URL or in parentheses,
- * also wraps only at its dots. */
+ * URL in a reason code, policy lines): as rpt_html_esc_safe(), but each
+ * run of DNS name characters with a dot inside and a letter (dots at its
+ * ends left out) goes through rpt_html_esc_dns(), so a host name in it, in
+ * a URL or in parentheses, also wraps only at its dots; a run with a
+ * hyphen and no dot (a date, a failure type) is kept on one line. */
 void rpt_html_esc_prose_safe(struct tr_buf *b, char *safe)
 {
     const char *p = safe;
@@ -130,6 +131,10 @@ void rpt_html_esc_prose_safe(struct tr_buf *b, char *safe)
             char *name = xstrndup(p + lead, core);
             rpt_html_esc_dns(b, name);
             free(name);
+        } else if (memchr(p + lead, '-', core) != NULL) {   /* a date, a failure type: whole */
+            rpt_html_put(b, "<span style=\"white-space:nowrap;\">");
+            rpt_html_esc_bytes(b, p + lead, core);
+            rpt_html_put(b, "</span>");
         } else {
             rpt_html_esc_bytes(b, p + lead, core);
         }

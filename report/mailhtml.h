@@ -22,6 +22,8 @@
 #define C_WARN "#b45309"
 #define C_INFO "#1d4ed8"
 #define C_SESSIONS "#60a5fa"
+/* Opens a span kept on one line (a date, a period: no break at its hyphens). */
+#define NOWRAP "<span style=\"white-space:nowrap;\">"
 
 /* Program text (never report data), printf-style. */
 void rpt_html_put(struct tr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -40,7 +42,8 @@ void rpt_html_esc_dns(struct tr_buf *b, const char *s);
 /* Escaped text (freed here) that may name hosts (a finding's sentence, a
  * URL in a reason code, policy lines): as rpt_html_esc_safe(), but each
  * run of DNS name characters with a dot inside goes through
- * rpt_html_esc_dns(); spaces and line ends are kept. */
+ * rpt_html_esc_dns(), and a hyphenated word (a date, a failure type) is
+ * kept on one line; spaces and line ends are kept. */
 void rpt_html_esc_prose_safe(struct tr_buf *b, char *safe);
 /* Report text made one line, then as rpt_html_esc_prose_safe(). */
 void rpt_html_esc_prose(struct tr_buf *b, const char *s);
