@@ -2,19 +2,18 @@
  * findings.c - the findings of a window (findings.h): the build (which
  * runs the rules of findings_fail.c, findings_diag.c and
  * findings_rules.c over shared state, findings_int.h), the order of the
- * findings, and their table and JSON forms.
+ * findings, and their table, JSON and terminal forms.
  *
  * Numbers come from the same queries as summary (rpt_q_sessions,
  * rpt_q_failed over the rollups), so they agree with it; only reason codes
  * and policy strings are read from the raw rows of the window.
  */
 #include "findings_int.h"
+#include "digest.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 const char *rpt_severity_name(enum rpt_severity s)
 {
@@ -224,8 +223,12 @@ int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_
     /* The policies first (validation-failure and mx-not-in-policy read
      * them), the pipeline before the reporters (a stopped pipeline
      * silences every reporter: that is one finding, not one each). */
-    if (fr_load_policies(&b, err) < 0 || ff_failure_rules(&b, err) < 0 || fr_policy_rules(&b, err) < 0 ||
-        fr_pipeline_rules(&b, err) < 0 || fr_reporter_rules(&b, err) < 0)
+    b.detail_filter = s->f->mx.n > 0 || s->f->type.n > 0;
+    if (fr_load_policies(&b, err) < 0 || ff_failure_rules(&b, err) < 0 || fr_pipeline_rules(&b, err) < 0)
+        goto done;
+    /* --mx and --type narrow the failure details only: what is not about
+     * them (policies, reporters) does not match such a filter. */
+    if (!b.detail_filter && (fr_policy_rules(&b, err) < 0 || fr_reporter_rules(&b, err) < 0))
         goto done;
 
     if (f->n > 1)
@@ -333,3 +336,119 @@ json_t *rpt_findings_json(const struct rpt_findings *f)
     return doc;
 }
 
+/* ---------------------------------------------------------------- the terminal form */
+
+/* "2026-11-24 to 2026-11-30" for whole days, else both datetimes, into
+ * buf (RPT_PERIOD_MAX bytes). */
+static void window_text(int64_t since, int64_t until, char *buf)
+{
+    char a[RPT_LABEL_MAX], b[RPT_LABEL_MAX];
+    if (since % 86400 == 0 && until % 86400 == 0) {
+        rpt_digest_period(since, until, buf);
+        return;
+    }
+    rpt_fmt_datetime(since, a);
+    rpt_fmt_datetime(until, b);
+    snprintf(buf, RPT_PERIOD_MAX, "%s to %s", a, b);
+}
+
+/* One finding as a block of "label: value" lines under its title. */
+static int write_block(struct rpt_out *o, const struct rpt_finding *x)
+{
+    static const char *const colour[] = {[RPT_SEV_INFO] = RPT_ANSI_BOLD, [RPT_SEV_WARNING] = RPT_ANSI_YELLOW,
+                                         [RPT_SEV_CRITICAL] = RPT_ANSI_RED};
+    const struct { const char *label, *value; } lines[] = {
+        {"mx", x->mx}, {"type", x->type}, {"senders", x->orgs}, {"reasons", x->reasons},
+        {"days", NULL}, {"evidence", x->evidence}, {"meaning", x->meaning}, {"fix", x->fix},
+    };
+    char day1[RPT_LABEL_MAX], day2[RPT_LABEL_MAX];
+    int w = 0;
+
+    w |= rpt_out_style(o, colour[x->severity]);
+    w |= rpt_out_printf(o, "%s", rpt_severity_name(x->severity));
+    w |= rpt_out_style(o, RPT_ANSI_RESET);
+    w |= rpt_out_printf(o, " %s", x->code);
+    if (x->domain != NULL) {
+        w |= rpt_out_printf(o, " ");
+        w |= rpt_out_text(o, x->domain, strlen(x->domain));
+    }
+    w |= rpt_out_printf(o, "\n");
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        if (strcmp(lines[i].label, "days") == 0 && x->last_day >= 0) {
+            rpt_fmt_date(x->first_day >= 0 ? x->first_day : x->last_day, day1);
+            rpt_fmt_date(x->last_day, day2);
+            if (x->first_day >= 0)
+                w |= rpt_out_printf(o, "  %-9s %s to %s\n", "days", day1, day2);
+            else
+                w |= rpt_out_printf(o, "  %-9s %s\n", "last day", day2);
+        }
+        if (lines[i].value == NULL)
+            continue;
+        w |= rpt_out_printf(o, "  %-9s ", lines[i].label);
+        w |= rpt_out_text(o, lines[i].value, strlen(lines[i].value));
+        w |= rpt_out_printf(o, "\n");
+    }
+    if (x->policies != NULL) {
+        const char *p = x->policies;
+        w |= rpt_out_printf(o, "  policies\n");
+        while (*p) {
+            size_t n = strcspn(p, "\n");
+            w |= rpt_out_printf(o, "    ");
+            w |= rpt_out_text(o, p, n);
+            w |= rpt_out_printf(o, "\n");
+            p += n + (p[n] == '\n');
+        }
+    }
+    return w;
+}
+
+/* The terminal form: the counts, a table of the findings (severity, code,
+ * where, numbers, days), then each finding with its evidence and fix. */
+int rpt_findings_write_text(struct rpt_out *o, const struct rpt_findings *f)
+{
+    static const char *const brief[] = {"severity", "code", "domain", "mx", "type", "failed", "sessions", "rate",
+                                        "first_day", "last_day", "reasons"};
+    struct rpt_table *full = rpt_findings_table(f), *t = rpt_table_new();
+    char win[RPT_PERIOD_MAX], prev[RPT_PERIOD_MAX];
+    int w = 0;
+
+    window_text(f->since, f->until, win);
+    window_text(f->prev_since, f->since, prev);
+    w |= rpt_out_printf(o, "Findings %s (UTC), compared with %s: ", win, prev);
+    w |= rpt_out_style(o, f->n_critical ? RPT_ANSI_RED : "");
+    w |= rpt_out_printf(o, "%zu critical", f->n_critical);
+    w |= rpt_out_style(o, f->n_critical ? RPT_ANSI_RESET : "");
+    w |= rpt_out_printf(o, ", %zu warning, %zu info\n", f->n_warning, f->n_info);
+    if (f->n == 0) {
+        w |= rpt_out_printf(o, "Nothing needs attention.\n");
+        goto done;
+    }
+    w |= rpt_out_printf(o, "\n");
+    for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++) {
+        int col = rpt_table_col(full, brief[i]);
+        rpt_table_add_col(t, brief[i], full->cols[col].style);
+    }
+    for (size_t r = 0; r < full->nrows; r++) {
+        size_t row = rpt_table_add_row(t);
+        for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++) {
+            const struct rpt_cell *cell = rpt_table_cell(full, r, (size_t)rpt_table_col(full, brief[i]));
+            if (cell->kind == RPT_TEXT)
+                rpt_table_set_text(t, row, i, cell->s);
+            else if (cell->kind == RPT_INT)
+                rpt_table_set_int(t, row, i, cell->i);
+            else if (cell->kind == RPT_REAL)
+                rpt_table_set_real(t, row, i, cell->d);
+        }
+    }
+    w |= rpt_out_table(o, t);
+    for (size_t i = 0; i < f->n; i++) {
+        w |= rpt_out_printf(o, "\n");
+        w |= write_block(o, &f->v[i]);
+    }
+    if (f->dropped > 0)
+        w |= rpt_out_printf(o, "\n... and %zu more findings (the least severe) left out.\n", f->dropped);
+done:
+    rpt_table_free(full);
+    rpt_table_free(t);
+    return w;
+}

@@ -97,9 +97,13 @@ struct rpt_findings {
     int pipeline_stopped;          /* a capture-pipeline finding is present */
 };
 
-/* Derives the findings of the window s (since, until and the filters) as
- * of now.  *out caller-owned (rpt_findings_free).  Returns 0, or -1 with
- * err (TR_E_DB). */
+/* Derives the findings of the window s (since, until and the filters;
+ * its any_order and epoch_keys are ignored) as of now, compared with the
+ * window of as many whole days before it.  now only matters for
+ * capture-stopped (the time reports were last stored); `findings` uses
+ * the RPT_FIND_DEFAULT_DAYS complete UTC days before today as its window.
+ * *out caller-owned (rpt_findings_free).  Returns 0, or -1 with err
+ * (TR_E_DB). */
 int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_find_opts *fo,
                        int64_t now, struct rpt_findings **out, struct tr_err *err);
 void rpt_findings_free(struct rpt_findings *f);   /* NULL is a no-op */
@@ -111,5 +115,10 @@ struct rpt_table *rpt_findings_table(const struct rpt_findings *f);
 /* {"since","until","previous_since","counts":{...},"findings":[...]}: new
  * reference. */
 json_t *rpt_findings_json(const struct rpt_findings *f);
+/* The terminal form (`findings` in the table format): the window and the
+ * counts, a table of the findings (severity coloured on a colour
+ * terminal), then each finding with its evidence, meaning and fix; report
+ * strings escaped by the writers.  Returns 0, or -1 on a write error. */
+int rpt_findings_write_text(struct rpt_out *o, const struct rpt_findings *f);
 
 #endif

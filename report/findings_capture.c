@@ -15,27 +15,31 @@
  * of this many most recently inserted reports (received_time has no
  * index; reports are inserted about in the order they arrive). */
 #define FIND_RECENT_REPORTS 1000
+/* A silent reporter reported on more than half of this many days before
+ * its silence. */
+#define FIND_SILENT_LOOKBACK 14
 
 /* ---------------------------------------------------------------- reporters */
 
 /* reporter-silent: an (organization, domain) that reported on more than
- * half of the days from the previous window's start up to the last
- * silent_days days before the window's end, and on none of those.  Not
- * when the capture pipeline stopped (that is the cause then). */
+ * half of the FIND_SILENT_LOOKBACK days before the last silent_days days
+ * of the window, and on none of those (whatever the window's length: the
+ * email's window is one day).  Not when the capture pipeline stopped
+ * (that is the cause then). */
 int fr_reporter_rules(struct fb *b, struct tr_err *err)
 {
     static const enum rpt_key k_odd[] = {RPT_K_ORG, RPT_K_DOMAIN, RPT_K_DAY};
     struct rpt_table *t;
     struct rpt_scope s = b->win;
     int64_t end = rpt_day_start(b->win.until), quiet = end - (int64_t)b->fo->silent_days * 86400;
-    int64_t ref_days = (quiet - b->prev.since) / 86400;
+    int64_t ref_days = FIND_SILENT_LOOKBACK, ref_since = quiet - ref_days * 86400;
     struct fmap pairs = {0};
     struct pair { const char *org, *dom; int64_t days, last, recent; } *v;
     size_t n = 0;
 
-    if (b->f->pipeline_stopped || b->fo->silent_days <= 0 || ref_days < 2)
+    if (b->f->pipeline_stopped || b->fo->silent_days <= 0)
         return 0;
-    s.since = b->prev.since;
+    s.since = ref_since;
     s.until = end;
     t = rpt_table_new();
     if (rpt_q_sessions(b->db, &s, k_odd, 3, t, err) < 0) {
@@ -72,7 +76,7 @@ int fr_reporter_rules(struct fb *b, struct tr_err *err)
         x = fb_add(b, "reporter-silent", RPT_SEV_WARNING, v[i].dom);
         x->orgs = xstrdup(v[i].org);
         x->last_day = v[i].last;
-        fb_date(b->prev.since, d1);
+        fb_date(ref_since, d1);
         fb_date(quiet - 86400, d2);
         fb_date(v[i].last, d3);
         x->evidence = xasprintf("%s reported on %lld of the %lld days from %s to %s, and on none of the last %d "

@@ -193,7 +193,6 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
         const struct diag *dg = diag_of(gr->ty);
         struct fdomain *d = fb_domain(b, gr->dom);
         struct rpt_finding *x;
-        char *orgs;
         if (!dg->per_mx || gr->failed <= 0)
             continue;
         x = add_diag(b, dg, gr->dom, gr->ty, gr->failed, fb_pct(gr->failed, d->ok + d->bad), gr->mx);
@@ -202,7 +201,6 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
         x->reasons = reasons_text(gr);
         x->first_day = gr->first;
         x->last_day = gr->last;
-        orgs = fnames_join(&gr->orgs, ", ");
         fb_date(gr->first, d1);
         fb_date(gr->last, d2);
         if (strcmp(gr->ty, "validation-failure") == 0) {
@@ -224,7 +222,6 @@ void fd_diagnoses(struct fb *b, const struct fgroups *g, const struct faggs *per
                                     (long long)gr->failed, gr->mx, gr->orgs.n + gr->orgs.more, d1, d2,
                                     gr->in_prev ? "; it failed in the previous window too" : "");
         }
-        free(orgs);
     }
     for (size_t i = 0; i < per_type->n; i++) {
         const struct fagg *a = &per_type->v[i];

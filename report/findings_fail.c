@@ -7,8 +7,9 @@
  * failure type is findings_diag.c's.
  *
  * Counts come from rpt_q_sessions() and rpt_q_failed() (the rollups), as
- * summary's do; the reason codes from the raw rows of the window with the
- * same dedup rule (query.h).
+ * summary's do; the organizations, days and reason codes from one pass
+ * over the raw failure rows of the window (reason counts with the same
+ * dedup rule, query.h).
  */
 #include "findings_int.h"
 #include "sql.h"
@@ -32,11 +33,11 @@ static struct fgroup *group_get(struct fgroups *g, const char *dom, const char *
 {
     char buf[GROUP_KEY_STACK], *heap = NULL;
     const char *k = fmap_key3_buf(buf, sizeof buf, dom, mx, ty);
+    struct fgroup *x = NULL;
     size_t i;
     if (k == NULL)
         k = heap = fmap_key3(dom, mx, ty);
     i = fmap_get(&g->map, k);
-    struct fgroup *x = NULL;
     if (i != (size_t)-1) {
         x = &g->v[i];
     } else if (create) {
@@ -274,19 +275,21 @@ done:
     return rc;
 }
 
-/* domain-failure-rate and mx-failure-rate. */
+/* domain-failure-rate: the domain's failed sessions (summaries; with --mx
+ * or --type those of the failure details they select) over its
+ * sessions. */
 static void rule_domain_rate(struct fb *b)
 {
     for (size_t i = 0; i < b->n_dom; i++) {
         struct fdomain *d = &b->dom[i];
-        int64_t sessions = d->ok + d->bad;
-        double rate = fb_pct(d->bad, sessions);
+        int64_t sessions = d->ok + d->bad, failed = b->detail_filter ? d->failed_detail : d->bad;
+        double rate = fb_pct(failed, sessions);
         enum rpt_severity sev = fb_rate_severity(b, rate);
         struct rpt_finding *x;
-        if (sessions <= 0 || d->bad <= 0 || sev == RPT_SEV_NONE)
+        if (sessions <= 0 || failed <= 0 || sev == RPT_SEV_NONE)
             continue;
         x = fb_add(b, "domain-failure-rate", sev, d->name);
-        fb_set_numbers(x, d->bad, sessions);
+        fb_set_numbers(x, failed, sessions);
         x->mx = d->mxs.n == 1 && d->mxs.v[0][0] != '(' ? xstrdup(d->mxs.v[0]) : NULL;
         x->type = d->types.n == 1 ? xstrdup(d->types.v[0]) : NULL;
         x->orgs = fnames_join(&d->orgs, ", ");
@@ -294,8 +297,9 @@ static void rule_domain_rate(struct fb *b)
         x->last_day = d->last;
         {
             char *ty = fnames_join(&d->types, ", "), *mx = fnames_join(&d->mxs, ", ");
-            x->evidence = xasprintf("%.2f%% of %lld sessions in %lld reports failed; failure types: %s; MX hosts: "
-                                    "%s.", rate, (long long)sessions, (long long)d->reports,
+            x->evidence = xasprintf("%.2f%% of %lld sessions in %lld reports failed%s; failure types: %s; MX "
+                                    "hosts: %s.", rate, (long long)sessions, (long long)d->reports,
+                                    b->detail_filter ? " (by the failure details --mx and --type select)" : "",
                                     ty ? ty : "none detailed", mx ? mx : "none named");
             free(ty);
             free(mx);

@@ -139,6 +139,7 @@ struct fb {
     struct fdomain *dom;
     size_t n_dom, alloc_dom;
     struct fmap dom_map;
+    int detail_filter;            /* --mx or --type: only the findings about failure details */
 };
 
 /* A new finding of code (static) and severity for domain (copied; NULL

@@ -266,7 +266,7 @@ static void rule_drift(struct fb *b, struct fdomain *d)
         if (v == nv)
             continue;
         mode_or_mx |= strcmp(v->mode, nv->mode) != 0 || !same_mx(v, nv);
-        if (v->last >= nv->first) {
+        if (v->last > nv->first) {         /* the day of the change itself is no overlap */
             overlap = 1;
             if (v->max_age > old_age)
                 old_age = v->max_age;

@@ -503,107 +503,6 @@ static int cmd_metrics(struct ctx *c)
 /* findings: its own exit statuses, like check's (a monitoring check). */
 enum { FIND_EXIT_OK = 0, FIND_EXIT_WARNING = 1, FIND_EXIT_CRITICAL = 2, FIND_EXIT_USAGE = 3, FIND_EXIT_ERROR = 5 };
 
-/* One finding as a block of "label: value" lines under its title. */
-static int write_finding_block(struct ctx *c, const struct rpt_finding *x)
-{
-    static const char *const colour[] = {[RPT_SEV_INFO] = RPT_ANSI_BOLD, [RPT_SEV_WARNING] = RPT_ANSI_YELLOW,
-                                         [RPT_SEV_CRITICAL] = RPT_ANSI_RED};
-    const struct { const char *label, *value; } lines[] = {
-        {"mx", x->mx}, {"type", x->type}, {"senders", x->orgs}, {"reasons", x->reasons},
-        {"days", NULL}, {"evidence", x->evidence}, {"meaning", x->meaning}, {"fix", x->fix},
-    };
-    char day1[RPT_LABEL_MAX], day2[RPT_LABEL_MAX];
-    int w = 0;
-
-    w |= rpt_out_style(&c->out, colour[x->severity]);
-    w |= rpt_out_printf(&c->out, "%s", rpt_severity_name(x->severity));
-    w |= rpt_out_style(&c->out, RPT_ANSI_RESET);
-    w |= rpt_out_printf(&c->out, " %s", x->code);
-    if (x->domain != NULL) {
-        w |= rpt_out_printf(&c->out, " ");
-        w |= rpt_out_text(&c->out, x->domain, strlen(x->domain));
-    }
-    w |= rpt_out_printf(&c->out, "\n");
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        if (strcmp(lines[i].label, "days") == 0 && x->last_day >= 0) {
-            rpt_fmt_date(x->first_day >= 0 ? x->first_day : x->last_day, day1);
-            rpt_fmt_date(x->last_day, day2);
-            if (x->first_day >= 0)
-                w |= rpt_out_printf(&c->out, "  %-9s %s to %s\n", "days", day1, day2);
-            else
-                w |= rpt_out_printf(&c->out, "  %-9s %s\n", "last day", day2);
-        }
-        if (lines[i].value == NULL)
-            continue;
-        w |= rpt_out_printf(&c->out, "  %-9s ", lines[i].label);
-        w |= rpt_out_text(&c->out, lines[i].value, strlen(lines[i].value));
-        w |= rpt_out_printf(&c->out, "\n");
-    }
-    if (x->policies != NULL) {
-        const char *p = x->policies;
-        w |= rpt_out_printf(&c->out, "  policies\n");
-        while (*p) {
-            size_t n = strcspn(p, "\n");
-            w |= rpt_out_printf(&c->out, "    ");
-            w |= rpt_out_text(&c->out, p, n);
-            w |= rpt_out_printf(&c->out, "\n");
-            p += n + (p[n] == '\n');
-        }
-    }
-    return w;
-}
-
-/* The terminal form: the counts, a table of the findings (severity, code,
- * where, numbers, days), then each finding with its evidence and fix. */
-static int write_findings_text(struct ctx *c, const struct rpt_findings *f)
-{
-    static const char *const brief[] = {"severity", "code", "domain", "mx", "type", "failed", "sessions", "rate",
-                                        "first_day", "last_day", "reasons"};
-    struct rpt_table *full = rpt_findings_table(f), *t = rpt_table_new();
-    char win[RPT_PERIOD_MAX + RPT_LABEL_MAX], prev[RPT_PERIOD_MAX + RPT_LABEL_MAX];
-    int w = 0;
-
-    window_text(f->since, f->until, win, sizeof win);
-    window_text(f->prev_since, f->since, prev, sizeof prev);
-    w |= rpt_out_printf(&c->out, "Findings %s (UTC), compared with %s: ", win, prev);
-    w |= rpt_out_style(&c->out, f->n_critical ? RPT_ANSI_RED : "");
-    w |= rpt_out_printf(&c->out, "%zu critical", f->n_critical);
-    w |= rpt_out_style(&c->out, f->n_critical ? RPT_ANSI_RESET : "");
-    w |= rpt_out_printf(&c->out, ", %zu warning, %zu info\n", f->n_warning, f->n_info);
-    if (f->n == 0) {
-        w |= rpt_out_printf(&c->out, "Nothing needs attention.\n");
-        goto done;
-    }
-    w |= rpt_out_printf(&c->out, "\n");
-    for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++) {
-        int col = rpt_table_col(full, brief[i]);
-        rpt_table_add_col(t, brief[i], full->cols[col].style);
-    }
-    for (size_t r = 0; r < full->nrows; r++) {
-        size_t row = rpt_table_add_row(t);
-        for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++) {
-            const struct rpt_cell *cell = rpt_table_cell(full, r, (size_t)rpt_table_col(full, brief[i]));
-            if (cell->kind == RPT_TEXT)
-                rpt_table_set_text(t, row, i, cell->s);
-            else if (cell->kind == RPT_INT)
-                rpt_table_set_int(t, row, i, cell->i);
-            else if (cell->kind == RPT_REAL)
-                rpt_table_set_real(t, row, i, cell->d);
-        }
-    }
-    w |= rpt_out_table(&c->out, t);
-    for (size_t i = 0; i < f->n; i++) {
-        w |= rpt_out_printf(&c->out, "\n");
-        w |= write_finding_block(c, &f->v[i]);
-    }
-    if (f->dropped > 0)
-        w |= rpt_out_printf(&c->out, "\n... and %zu more findings (the least severe) left out.\n", f->dropped);
-done:
-    rpt_table_free(full);
-    rpt_table_free(t);
-    return w;
-}
-
 static int cmd_findings(struct ctx *c)
 {
     struct rpt_find_opts fo;
@@ -645,7 +544,7 @@ static int cmd_findings(struct ctx *c)
         w = rpt_out_table(&c->out, t);
         rpt_table_free(t);
     } else {
-        w = write_findings_text(c, f);
+        w = rpt_findings_write_text(&c->out, f);
     }
     rc = f->worst == RPT_SEV_CRITICAL ? FIND_EXIT_CRITICAL
          : f->worst == RPT_SEV_WARNING ? FIND_EXIT_WARNING : FIND_EXIT_OK;

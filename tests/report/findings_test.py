@@ -59,8 +59,10 @@ def env():
     return e
 
 
-def run(a, args):
-    p = subprocess.run([a.report] + args, capture_output=True, env=env(), timeout=120)
+def run(a, args, extra_env=None):
+    e = env()
+    e.update(extra_env or {})
+    p = subprocess.run([a.report] + args, capture_output=True, env=e, timeout=120)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -284,6 +286,9 @@ def check_planted(a, label, db, man, reports):
         ok = ok and ("seen by %s from %s to %s" % (orgs, first, last)) in f["evidence"]
     check(ok and "id" in f["meaning"], "%s: policy-drift names each version, who saw it, first and last day, "
           "and the unchanged id" % label)
+    f = one("policy-switch.example", "policy-drift")
+    check(f is not None and "moved to the new version" in f["meaning"],
+          "%s: a clean switch of every sender is an info drift" % label)
     f = one("maxage.example", "policy-drift")
     check(f is not None and "max_age" in f["meaning"] and len(f["policies"].split("\n")) == 2,
           "%s: a max_age-only drift is explained by caching" % label)
@@ -342,6 +347,10 @@ def check_planted(a, label, db, man, reports):
             if sums.get((f["domain"], f["mx"], f["type"])) != f["failed"]:
                 bad.append("%s %s" % (f["domain"], f["type"]))
     check(rc2 == 0 and not bad, "%s: findings agree with summary --by domain,mx,type (%s)" % (label, bad))
+    # The rollups and the raw rows give the same findings.
+    args = ["--db", db, "--now", NOW, "findings", "--format", "json"]
+    same = run(a, args)[1] == run(a, args, {"TLSRPT_NO_ROLLUP": "1"})[1]
+    check(same, "%s: the same findings without the rollups (TLSRPT_NO_ROLLUP=1)" % label)
     return doc
 
 
@@ -362,6 +371,22 @@ def check_exit_codes(a, db):
     rc, doc, _ = findings(a, db, "--domain", "starttls.example", "--warn-rate", "0.1")
     check(rc == 1 and "domain-failure-rate" in [f["code"] for f in doc["findings"]],
           "--warn-rate 0.1: a 0.4% failure rate is a warning")
+    # --mx and --type narrow the failure details, as for summary.
+    rc, doc, _ = findings(a, db, "--mx", "mx2.mx-rate.example")
+    rc2, out, _ = run(a, ["--db", db, "--now", NOW, "--since", "2026-11-24", "--until", "2026-11-30", "summary",
+                          "--by", "domain", "--mx", "mx2.mx-rate.example", "--format", "json"])
+    srow = json.loads(out)["rows"][0] if rc2 == 0 else {}
+    rate_f = [f for f in doc["findings"] if f["code"] == "domain-failure-rate"]
+    check(sorted(f["code"] for f in doc["findings"]) == ["domain-failure-rate", "starttls-not-supported"]
+          and rate_f[0]["failed"] == srow.get("failed_sessions") and rate_f[0]["mx"] == "mx2.mx-rate.example",
+          "--mx: the domain's failure rate from the details of that MX (as summary --mx), no policy findings")
+    rc, doc, _ = findings(a, db, "--type", "certificate-host-mismatch")
+    check({f["type"] for f in doc["findings"]} == {"certificate-host-mismatch"}
+          and {f["domain"] for f in doc["findings"]} == {"mismatch.example", "mx-rate.example"},
+          "--type: only findings of that type")
+    rc, doc, _ = findings(a, db, "--domain", "silent.example", "--since", "2026-11-30", "--until", "2026-11-30")
+    check(doc is not None and [f["code"] for f in doc["findings"]] == ["reporter-silent"],
+          "a one-day window (the email's) still finds the silent reporter")
     rc, doc, _ = findings(a, db, "--domain", "silent.example", "--silent-days", "0")
     check(rc == 0 and doc["findings"] == [], "--silent-days 0 turns the silent-reporter rule off")
     rc, doc, _ = findings(a, db, "--domain", "testing-ready.example", "--ready-days", "30")

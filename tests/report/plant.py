@@ -149,6 +149,9 @@ def plan():
     dom("maxage.example", "only max_age differs between the versions senders saw",
         [("policy-drift", "info", None, None)],
         drift={"Google Inc.": 4}, old_mode="enforce", old_max_age=86400)
+    dom("policy-switch.example", "every sender moved from testing to enforce on the same day",
+        [("policy-drift", "info", None, None)],
+        drift={"Google Inc.": 4, "Microsoft Corporation": 4, "Mail.Ru": 4}, old_mode="testing", old_max_age=604800)
     dom("testing-ready.example", "mode testing, clean for 21 days",
         [("mode-testing-ready", "info", None, None)], mode="testing")
     dom("testing-fail.example", "mode testing with failures",
