@@ -108,24 +108,47 @@ static int worst_first(const void *pa, const void *pb)
 /* The findings and the per-day series of the window of findings: the
  * RPT_FIND_DEFAULT_DAYS UTC days up to the one holding the period's last
  * second, ending at the period's end; same filters. */
-static int build_window(sqlite3 *db, const struct rpt_scope *s, int64_t now, struct rpt_digest *d,
-                        struct tr_err *err)
+static int build_window(sqlite3 *db, const struct rpt_scope *s, const struct rpt_find_opts *fo, int64_t now,
+                        struct rpt_digest *d, struct tr_err *err)
 {
     struct rpt_scope w = *s;
-    struct rpt_find_opts fo;
+    struct rpt_find_opts defaults;
 
     w.since = rpt_day_start(s->until - 1) - (int64_t)(RPT_FIND_DEFAULT_DAYS - 1) * 86400;
     w.any_order = 0;
     w.epoch_keys = 0;
     d->find_since = w.since;
-    rpt_find_opts_default(&fo);
+    if (fo == NULL) {
+        rpt_find_opts_default(&defaults);
+        fo = &defaults;
+    }
     if (rpt_trend_build(db, &w, RPT_I_DAY, &d->days, err) < 0)
         return -1;
-    return rpt_findings_build(db, &w, &fo, now, &d->findings, err);
+    return rpt_findings_build(db, &w, fo, now, &d->findings, err);
 }
 
-int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, int64_t now, struct rpt_digest **out,
-                     struct tr_err *err)
+int rpt_digest_find_opts(const struct rpt_opts *o, struct rpt_find_opts *fo, struct tr_err *err)
+{
+    rpt_find_opts_default(fo);
+    if (o->warn_rate >= 0)
+        fo->warn_rate = o->warn_rate;
+    if (o->crit_rate >= 0)
+        fo->crit_rate = o->crit_rate;
+    if (o->silent_days >= 0)
+        fo->silent_days = o->silent_days;
+    if (o->stopped_days >= 0)
+        fo->stopped_days = o->stopped_days;
+    if (o->ready_days >= 0)
+        fo->ready_days = o->ready_days;
+    if (fo->warn_rate > fo->crit_rate) {
+        tr_err_set(err, TR_E_USAGE, "--warn-rate %.2f is above --crit-rate %.2f", fo->warn_rate, fo->crit_rate);
+        return -1;
+    }
+    return 0;
+}
+
+int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_find_opts *fo, int64_t now,
+                     struct rpt_digest **out, struct tr_err *err)
 {
     static const enum rpt_key k_domain[] = {RPT_K_DOMAIN}, k_fail[] = {RPT_K_TYPE, RPT_K_ORG, RPT_K_MX},
                               k_type[] = {RPT_K_TYPE}, k_mx[] = {RPT_K_MX},
@@ -158,7 +181,7 @@ int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, int64_t now, struct
         rpt_q_sessions(db, s, k_rep, 2, reps, err) < 0 ||
         rpt_q_sessions(db, &prev, k_rep, 2, preps, err) < 0 ||
         rpt_q_policy_strings(db, s, d->policies, err) < 0 ||
-        build_window(db, s, now, d, err) < 0)
+        build_window(db, s, fo, now, d, err) < 0)
         goto done;
 
     d->reports = rpt_table_cell(t[0], 0, 0)->i;

@@ -55,11 +55,17 @@ struct rpt_digest {
     struct rpt_trend *days;              /* reports, sessions, failed sessions per day of that window */
 };
 
-/* Queries everything for the period in s, and the findings and days of
- * the RPT_FIND_DEFAULT_DAYS days ending at s->until, as of now.  *out
- * caller-owned. */
-int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, int64_t now, struct rpt_digest **out,
-                     struct tr_err *err);
+/* Queries everything for the period in s, and the findings (thresholds
+ * fo, NULL for the defaults) and days of the RPT_FIND_DEFAULT_DAYS days
+ * ending at s->until, as of now.  *out caller-owned. */
+int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_find_opts *fo, int64_t now,
+                     struct rpt_digest **out, struct tr_err *err);
+
+/* The findings' thresholds from the options (--warn-rate, --crit-rate,
+ * --silent-days, --stopped-days, --ready-days; the defaults where not
+ * given), as `findings` takes them.  Returns 0, or -1 with err (TR_E_USAGE)
+ * when the warning rate is above the critical one. */
+int rpt_digest_find_opts(const struct rpt_opts *o, struct rpt_find_opts *fo, struct tr_err *err);
 void rpt_digest_free(struct rpt_digest *d);
 
 /* 1 when the period had no failed session (by summary or detail) and no

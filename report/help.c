@@ -99,7 +99,8 @@ const char help_email[] =
     "exit 0 when no session failed in the period (with both, either one sends).\n"
     "--to default postmaster, --from default tlsrpt-report@HOST\n"
     "(HOST: /etc/mailname, else the fully-qualified host name).\n"
-    "Options: --since --until --domain --org --mx --type --db.\n";
+    "Options: --since --until --domain --org --mx --type --db, and the findings'\n"
+    "thresholds --warn-rate --crit-rate --silent-days --stopped-days --ready-days.\n";
 
 
 const char help_check[] =

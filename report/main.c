@@ -434,6 +434,7 @@ static int cmd_quarantine(struct ctx *c)
 static int cmd_email(struct ctx *c)
 {
     struct rpt_digest *d = NULL;
+    struct rpt_find_opts fo;
     struct rpt_email_opts eo = {c->o->from, c->o->to, c->o->now};
     struct tr_err err = {0};
     char *msg = NULL;
@@ -444,7 +445,11 @@ static int cmd_email(struct ctx *c)
         c->scope.until = rpt_day_start(c->o->now);
         c->scope.since = c->scope.until - 86400;
     }
-    if (rpt_digest_build(c->db, &c->scope, c->o->now, &d, &err) < 0)
+    if (rpt_digest_find_opts(c->o, &fo, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.detail);
+        return EXIT_USAGE;
+    }
+    if (rpt_digest_build(c->db, &c->scope, &fo, c->o->now, &d, &err) < 0)
         return report_err(&err);
     {
         int64_t oldest;
@@ -568,7 +573,7 @@ static const struct command {
     {"reports", cmd_reports, help_reports, A_WINDOW | A_FILTER | A_FORMAT | A_LIMIT},
     {"show", cmd_show, help_show, A_FORMAT},
     {"quarantine", cmd_quarantine, help_quarantine, A_WINDOW | A_FORMAT | A_LIMIT},
-    {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL},
+    {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL | A_FIND},
     {"check", cmd_check, help_check, A_FORMAT | A_CHECK},
     {"metrics", cmd_metrics, help_metrics, A_METRICS},
     {"findings", cmd_findings, help_findings, A_WINDOW | A_FILTER | A_FORMAT | A_FIND},

@@ -417,6 +417,15 @@ def main():
     rc, out, err = run(a, ["--db", planted, "email", "--only-if-findings"])
     check(rc == 0 and out != b"", "--only-if-findings sends on the planted database")
     check_only_if(a)
+    # findings' thresholds apply to the email too: at 3% the 2% domain is no warning
+    doc3 = findings(a, planted, ["--warn-rate", "3"])
+    check(doc3["counts"]["warning"] < doc["counts"]["warning"], "--warn-rate 3: fewer warnings %r" % doc3["counts"])
+    rc, out, err = run(a, ["--db", planted, "email", "--warn-rate", "3"])
+    msg3, text3, html3 = parse(out, "--warn-rate 3")
+    check_subject(msg3, doc3, "--warn-rate 3")
+    check_attention(a, planted, text3, html3, doc3, "--warn-rate 3")
+    rc, out, err = run(a, ["--db", planted, "email", "--warn-rate", "6"])
+    check(rc == 2 and out == b"" and b"--warn-rate" in err, "--warn-rate above --crit-rate refused: %d %s" % (rc, err))
     # the option is documented, and only the email takes it
     rc, out, err = run(a, ["help", "email"])
     check(rc == 0 and b"--only-if-findings" in out and b"all clean" in out, "help email documents it")
