@@ -230,6 +230,8 @@ void rpt_digest_text_days(FILE *fp, const struct rpt_digest *d)
         long n = max ? lround((double)t->bad[i] * RPT_DAY_BAR / (double)max) : 0;
         if (t->bad[i] > 0 && n < 1)
             n = 1;                       /* any failure stays visible */
+        if (n < 0 || n > RPT_DAY_BAR)    /* counts from a hostile database */
+            n = n < 0 ? 0 : RPT_DAY_BAR;
         memset(bar, '#', (size_t)n);
         bar[n] = '\0';
         rpt_digest_day_label(t->start[i], label);
@@ -367,14 +369,16 @@ void rpt_digest_html_attention(struct tr_buf *b, const struct rpt_digest *d)
         rpt_html_put(b, "<span style=\"color:" C_BAD ";font-weight:600;\">%s critical</span>",
             rpt_fmt_count((int64_t)f->n_critical, num));
     if (f->n_warning)
-        rpt_html_put(b, "%s<span style=\"color:" C_WARN ";font-weight:600;\">%s warning%s</span>", f->n_critical ? ", " : "",
+        rpt_html_put(b, "%s<span style=\"color:" C_WARN ";font-weight:600;\">%s warning%s</span>",
+                     f->n_critical ? ", " : "",
             rpt_fmt_count((int64_t)f->n_warning, num), f->n_warning == 1 ? "" : "s");
     if (f->n_info)
         rpt_html_put(b, "%s<span style=\"color:" C_INFO ";\">%s info</span>", f->n_critical + f->n_warning ? ", " : "",
             rpt_fmt_count((int64_t)f->n_info, num));
     rpt_html_put(b, "</td></tr>");
     if (f->pipeline_stopped)
-        rpt_html_put(b, "<tr><td style=\"padding:2px 24px 6px 24px;" FONT "font-size:14px;font-weight:600;color:" C_BAD ";\">"
+        rpt_html_put(b, "<tr><td style=\"padding:2px 24px 6px 24px;" FONT "font-size:14px;font-weight:600;"
+                        "color:" C_BAD ";\">"
                "The capture pipeline has stopped: reports are not being stored.</td></tr>");
     shown = f->n < RPT_DIGEST_MAX_FINDINGS ? f->n : RPT_DIGEST_MAX_FINDINGS;
     for (size_t i = 0; i < shown; i++)
@@ -406,7 +410,8 @@ void rpt_digest_html_days(struct tr_buf *b, const struct rpt_digest *d)
            NOWRAP "%s</span> (UTC), the window of the findings.</td></tr>", window);
     rpt_html_table_open(b);
     rpt_html_put(b, "<tr>");
-    rpt_html_th(b, "Day", 0); rpt_html_th(b, "Sessions", 1); rpt_html_th(b, "", 0); rpt_html_th(b, "Failed", 1); rpt_html_th(b, "", 0); rpt_html_th(b, "TLS", 1);
+    rpt_html_th(b, "Day", 0); rpt_html_th(b, "Sessions", 1); rpt_html_th(b, "", 0);
+    rpt_html_th(b, "Failed", 1); rpt_html_th(b, "", 0); rpt_html_th(b, "TLS", 1);
     rpt_html_put(b, "</tr>");
     for (size_t i = 0; i < t->n; i++) {
         int64_t n = t->ok[i] + t->bad[i];

@@ -30,7 +30,8 @@ static void domains(struct tr_buf *b, const struct rpt_digest *d)
     }
     rpt_html_table_open(b);
     rpt_html_put(b, "<tr>");
-    rpt_html_th(b, "Domain", 0); rpt_html_th(b, "Sessions", 1); rpt_html_th(b, "Failed", 1); rpt_html_th(b, "TLS", 1); rpt_html_th(b, "", 0);
+    rpt_html_th(b, "Domain", 0); rpt_html_th(b, "Sessions", 1); rpt_html_th(b, "Failed", 1);
+    rpt_html_th(b, "TLS", 1); rpt_html_th(b, "", 0);
     rpt_html_th(b, "Before", 1);
     rpt_html_put(b, "</tr>");
     for (size_t i = 0; i < d->n_domains; i++) {
@@ -42,7 +43,8 @@ static void domains(struct tr_buf *b, const struct rpt_digest *d)
         rpt_html_put(b, "</td>");
         rpt_html_td_count(b, e->ok + e->bad);
         rpt_html_td_open(b, 1);
-        rpt_html_put(b, "<span style=\"color:%s;font-weight:%s;\">", e->bad ? C_BAD : "#111827", e->bad ? "600" : "400");
+        rpt_html_put(b, "<span style=\"color:%s;font-weight:%s;\">", e->bad ? C_BAD : "#111827",
+                     e->bad ? "600" : "400");
         {
             char num[RPT_NUM_MAX];
             rpt_html_put(b, "%s</span></td>", rpt_fmt_count(e->bad, num));
@@ -86,7 +88,8 @@ static void failures(struct tr_buf *b, const struct rpt_digest *d)
             max = rpt_table_cell(t, r, 3)->i;
     rpt_html_table_open(b);
     rpt_html_put(b, "<tr>");
-    rpt_html_th(b, "Failure type", 0); rpt_html_th(b, "Sending organization", 0); rpt_html_th(b, "MX", 0); rpt_html_th(b, "Sessions", 1);
+    rpt_html_th(b, "Failure type", 0); rpt_html_th(b, "Sending organization", 0); rpt_html_th(b, "MX", 0);
+    rpt_html_th(b, "Sessions", 1);
     rpt_html_th(b, "", 0);
     rpt_html_put(b, "</tr>");
     for (size_t r = 0; r < n; r++) {
@@ -205,7 +208,8 @@ char *rpt_digest_html(const struct rpt_digest *d)
     if (rate < 0)
         rpt_html_put(&b, "No sessions reported</div>");
     else
-        rpt_html_put(&b, "%s failed of %s sessions</div>", rpt_fmt_count(d->bad, n1), rpt_fmt_count(d->ok + d->bad, n2));
+        rpt_html_put(&b, "%s failed of %s sessions</div>", rpt_fmt_count(d->bad, n1),
+                     rpt_fmt_count(d->ok + d->bad, n2));
     rpt_html_put(&b, "<div style=\"" FONT "font-size:14px;color:#374151;margin-top:4px;\">");
     if (rate >= 0)
         rpt_html_put(&b, "%.2f%% delivered with TLS &middot; ", rate);
