@@ -195,6 +195,7 @@ enum {
     OPT_DB = 256, OPT_SINCE, OPT_UNTIL, OPT_NOW, OPT_DOMAIN, OPT_ORG, OPT_MX, OPT_TYPE,
     OPT_FORMAT, OPT_BY, OPT_INTERVAL, OPT_LIMIT, OPT_TO, OPT_FROM, OPT_SENDMAIL,
     OPT_ONLY_IF_FAILURES, OPT_VERSION, OPT_RECEIVED_SINCE,
+    OPT_ONLY_IF_FINDINGS,                          /* email */
     OPT_RESOLVER, OPT_CA_FILE, OPT_TIMEOUT,        /* check */
     OPT_SPOOL,                                     /* metrics */
     OPT_WARN_RATE, OPT_CRIT_RATE, OPT_SILENT_DAYS, OPT_STOPPED_DAYS, OPT_READY_DAYS,   /* findings */
@@ -217,6 +218,7 @@ static const struct option long_opts[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"sendmail", required_argument, NULL, OPT_SENDMAIL},
     {"only-if-failures", no_argument, NULL, OPT_ONLY_IF_FAILURES},
+    {"only-if-findings", no_argument, NULL, OPT_ONLY_IF_FINDINGS},
     {"received-since", required_argument, NULL, OPT_RECEIVED_SINCE},
     {"resolver", required_argument, NULL, OPT_RESOLVER},
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
@@ -398,6 +400,7 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
         case OPT_FROM: o->from = optarg; o->email_given = 1; break;
         case OPT_SENDMAIL: o->sendmail = optarg; o->email_given = 1; break;
         case OPT_ONLY_IF_FAILURES: o->only_if_failures = 1; o->email_given = 1; break;
+        case OPT_ONLY_IF_FINDINGS: o->only_if_findings = 1; o->email_given = 1; break;
         case OPT_RESOLVER: o->resolver = optarg; o->check_given = 1; break;
         case OPT_CA_FILE: o->ca_file = optarg; o->check_given = 1; break;
         case OPT_TIMEOUT: {

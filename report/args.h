@@ -65,6 +65,7 @@ struct rpt_opts {
     long limit;                   /* listings; 0 = no limit */
     const char *to, *from, *sendmail;
     int only_if_failures;
+    int only_if_findings;         /* email: send only when email's rpt_digest_quiet() is 0 */
     const char *resolver, *ca_file;   /* check: --resolver, --ca-file */
     long timeout;                 /* check: --timeout SECONDS, 0 = the named defaults */
     int help, version;

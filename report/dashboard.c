@@ -81,8 +81,8 @@ struct page {
 };
 
 /* The page's writer (dashchart.c). */
-#define put(p, ...) rpt_html_put(&(p)->h, __VA_ARGS__)
-#define esc(p, s) rpt_html_esc(&(p)->h, (s), 0)
+#define put(p, ...) rpt_page_put(&(p)->h, __VA_ARGS__)
+#define esc(p, s) rpt_page_esc(&(p)->h, (s), 0)
 
 static const char *text(const struct rpt_table *t, size_t r, size_t c)
 {
@@ -457,7 +457,7 @@ static void policy_table(struct page *p, const struct ref *refs, const struct do
         esc(p, text(p->pol, r, 1));
         put(p, "</td><td><pre>");
         if (lines->kind == RPT_TEXT) {
-            rpt_html_esc(&p->h, lines->s, 1);
+            rpt_page_esc(&p->h, lines->s, 1);
         } else {
             put(p, "(no policy string)");
         }
@@ -545,7 +545,7 @@ static void finding(struct page *p, const struct rpt_finding *x, int open)
         }
     if (x->policies != NULL) {
         put(p, "<pre>");
-        rpt_html_esc(&p->h, x->policies, 1);
+        rpt_page_esc(&p->h, x->policies, 1);
         put(p, "</pre>\n");
     }
     put(p, "</details>\n");

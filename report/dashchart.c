@@ -36,7 +36,7 @@ static const char *const type_colour[RPT_DASH_CHART_TYPES] = {
 };
 #define OTHER_TYPES "(other types)"
 
-void rpt_html_put(struct rpt_html *h, const char *fmt, ...)
+void rpt_page_put(struct rpt_html *h, const char *fmt, ...)
 {
     va_list ap;
     char small[512], *s = small;
@@ -59,7 +59,7 @@ void rpt_html_put(struct rpt_html *h, const char *fmt, ...)
         free(s);
 }
 
-void rpt_html_esc(struct rpt_html *h, const char *s, int keep_lines)
+void rpt_page_esc(struct rpt_html *h, const char *s, int keep_lines)
 {
     if (rpt_html_append(&h->b, s, keep_lines) < 0)
         h->overflow = 1;
@@ -101,36 +101,36 @@ static void chart_open(struct rpt_html *h, const struct rpt_chart_days *cd, cons
     size_t every = (cd->ndays + CH_DAY_LABELS - 1) / CH_DAY_LABELS;
     char n1[RPT_NUM_MAX];
 
-    rpt_html_put(h, "<svg class=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
+    rpt_page_put(h, "<svg class=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
                     "aria-labelledby=\"t%s%zu\" data-domain=\"", cls, CH_W, height, CH_W, height, cls, id);
-    rpt_html_esc(h, domain, 0);
-    rpt_html_put(h, "\"><title id=\"t%s%zu\">%s per day, ", cls, id, what);
-    rpt_html_esc(h, domain, 0);
-    rpt_html_put(h, "</title>\n<g class=\"plot\" data-x=\"%d\" data-y=\"%d\" data-width=\"%d\" "
+    rpt_page_esc(h, domain, 0);
+    rpt_page_put(h, "\"><title id=\"t%s%zu\">%s per day, ", cls, id, what);
+    rpt_page_esc(h, domain, 0);
+    rpt_page_put(h, "</title>\n<g class=\"plot\" data-x=\"%d\" data-y=\"%d\" data-width=\"%d\" "
                     "data-height=\"%d\" data-max=\"%.2f\">\n", CH_LEFT, CH_TOP, CH_W - CH_LEFT - CH_RIGHT,
                  plot_h, max);
     for (int k = 0; k <= 2; k++) {
         double y = CH_TOP + plot_h - plot_h * k / 2.0, v = max * k / 2.0;
-        rpt_html_put(h, "<line class=\"%s\" x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\"/>", k ? "grid" : "axis",
+        rpt_page_put(h, "<line class=\"%s\" x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\"/>", k ? "grid" : "axis",
                      CH_LEFT, y, CH_W - CH_RIGHT, y);
         if (v == (double)(int64_t)v)
-            rpt_html_put(h, "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", CH_LEFT - 6, y + 4,
+            rpt_page_put(h, "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", CH_LEFT - 6, y + 4,
                          rpt_fmt_count((int64_t)v, n1));
     }
     for (size_t i = 0; i < cd->ndays; i += every) {
         char day[RPT_LABEL_MAX];
         int64_t t = cd->day0 + (int64_t)i * 86400;
         rpt_fmt_date(t, day);
-        rpt_html_put(h, "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%s%s</text>",
+        rpt_page_put(h, "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%s%s</text>",
                      slot_x(cd, i) + slot_w(cd) / 2, CH_TOP + plot_h + 16, day + 5,    /* "MM-DD" */
                      rpt_chart_partial(cd, t) ? "*" : "");
     }
-    rpt_html_put(h, "\n");
+    rpt_page_put(h, "\n");
 }
 
 static void chart_close(struct rpt_html *h)
 {
-    rpt_html_put(h, "</g></svg>\n");
+    rpt_page_put(h, "</g></svg>\n");
 }
 
 /* Lowest success rate the right axis shows: the largest of 99, 95, 90,
@@ -162,20 +162,20 @@ void rpt_chart_sessions(struct rpt_html *h, const struct rpt_chart_days *cd, siz
         if (ok[i] + bad[i] > most)
             most = ok[i] + bad[i];
     max = nice_max((double)most);
-    rpt_html_put(h, "<h3>Sessions per day <span class=\"legend\"><span><i class=\"ks\"></i>sessions (left "
+    rpt_page_put(h, "<h3>Sessions per day <span class=\"legend\"><span><i class=\"ks\"></i>sessions (left "
                     "axis)</span><span><i class=\"kr\"></i>success rate, %% with TLS (right axis)</span></span>"
                     "</h3>\n");
     chart_open(h, cd, "sessions", id, "Sessions and success rate", domain, CH_SESS_H, max);
-    rpt_html_put(h, "<g class=\"rate-axis\" data-rate-min=\"%.2f\">", lo);
+    rpt_page_put(h, "<g class=\"rate-axis\" data-rate-min=\"%.2f\">", lo);
     for (int k = 0; k <= 2; k++)
-        rpt_html_put(h, "<text x=\"%d\" y=\"%.2f\">%.1f%%</text>", CH_W - CH_RIGHT + 6,
+        rpt_page_put(h, "<text x=\"%d\" y=\"%.2f\">%.1f%%</text>", CH_W - CH_RIGHT + 6,
                      CH_TOP + CH_SESS_H - CH_SESS_H * k / 2.0 + 4, lo + (100 - lo) * k / 2.0);
-    rpt_html_put(h, "</g>\n");
+    rpt_page_put(h, "</g>\n");
     for (size_t i = 0; i < cd->ndays; i++) {
         int64_t n = ok[i] + bad[i], t = cd->day0 + (int64_t)i * 86400;
         double bh = (double)n / max * CH_SESS_H;
         rpt_fmt_date(t, day);
-        rpt_html_put(h, "<rect class=\"s%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+        rpt_page_put(h, "<rect class=\"s%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
                         "data-day=\"%s\" data-value=\"%lld\"><title>%s: %s sessions, %s report%s%s</title></rect>\n",
                      rpt_chart_partial(cd, t) ? " part" : "", slot_x(cd, i) + (w - bw) / 2,
                      CH_TOP + CH_SESS_H - bh, bw, bh, day, (long long)n, day, rpt_fmt_count(n, n1),
@@ -185,17 +185,17 @@ void rpt_chart_sessions(struct rpt_html *h, const struct rpt_chart_days *cd, siz
     /* A day without any report is not a clean day: say so where it fits. */
     for (size_t i = 0; w >= CH_NO_REPORT_W && i < cd->ndays; i++)
         if (reports[i] == 0)
-            rpt_html_put(h, "<text class=\"nr\" x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">no report</text>",
+            rpt_page_put(h, "<text class=\"nr\" x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">no report</text>",
                          slot_x(cd, i) + w / 2, CH_TOP + CH_SESS_H - 6);
     /* The line: one polyline per run of days with sessions. */
     for (size_t i = 0; i <= cd->ndays; i++) {
         double r = i < cd->ndays ? rpt_success_rate(ok[i], bad[i]) : -1;
         if (r >= 0) {
-            rpt_html_put(h, "%s%.2f,%.2f", open ? " " : "<polyline class=\"rate\" points=\"",
+            rpt_page_put(h, "%s%.2f,%.2f", open ? " " : "<polyline class=\"rate\" points=\"",
                          slot_x(cd, i) + w / 2, CH_TOP + (100 - r) / (100 - lo) * CH_SESS_H);
             open = 1;
         } else if (open) {
-            rpt_html_put(h, "\"/>\n");
+            rpt_page_put(h, "\"/>\n");
             open = 0;
         }
     }
@@ -204,7 +204,7 @@ void rpt_chart_sessions(struct rpt_html *h, const struct rpt_chart_days *cd, siz
         if (r < 0)
             continue;
         rpt_fmt_date(cd->day0 + (int64_t)i * 86400, day);
-        rpt_html_put(h, "<circle class=\"r\" cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" data-day=\"%s\" "
+        rpt_page_put(h, "<circle class=\"r\" cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" data-day=\"%s\" "
                         "data-value=\"%.2f\"><title>%s: %.2f%% of sessions with TLS</title></circle>\n",
                      slot_x(cd, i) + w / 2, CH_TOP + (100 - r) / (100 - lo) * CH_SESS_H, day, r, day, r);
     }
@@ -227,9 +227,9 @@ void rpt_chart_failures(struct rpt_html *h, const struct rpt_chart_days *cd, siz
     double max, w = slot_w(cd), bw = w * CH_BAR;
     char n1[RPT_NUM_MAX], day[RPT_LABEL_MAX];
 
-    rpt_html_put(h, "<h3>Failed sessions per day, by failure type</h3>\n");
+    rpt_page_put(h, "<h3>Failed sessions per day, by failure type</h3>\n");
     if (nt == 0) {
-        rpt_html_put(h, "<p class=\"muted\">No failure details in the window.</p>\n");
+        rpt_page_put(h, "<p class=\"muted\">No failure details in the window.</p>\n");
         return;
     }
     qsort(types, nt, sizeof *types, rpt_chart_type_cmp);
@@ -262,22 +262,22 @@ void rpt_chart_failures(struct rpt_html *h, const struct rpt_chart_days *cd, siz
                 continue;
             cum[i] += n;
             rpt_fmt_date(at, day);
-            rpt_html_put(h, "<rect class=\"f%s\" fill=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+            rpt_page_put(h, "<rect class=\"f%s\" fill=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
                             "height=\"%.2f\" data-day=\"%s\" data-type=\"", rpt_chart_partial(cd, at) ? " part" : "",
                          type_colour[t], slot_x(cd, i) + (w - bw) / 2, y0, bw, y1 - y0, day);
-            rpt_html_esc(h, types[t].name, 0);
-            rpt_html_put(h, "\" data-value=\"%lld\"><title>%s: %s failed sessions, ", (long long)n, day,
+            rpt_page_esc(h, types[t].name, 0);
+            rpt_page_put(h, "\" data-value=\"%lld\"><title>%s: %s failed sessions, ", (long long)n, day,
                          rpt_fmt_count(n, n1));
-            rpt_html_esc(h, types[t].name, 0);
-            rpt_html_put(h, "</title></rect>\n");
+            rpt_page_esc(h, types[t].name, 0);
+            rpt_page_put(h, "</title></rect>\n");
         }
     chart_close(h);
-    rpt_html_put(h, "<div class=\"legend\">");
+    rpt_page_put(h, "<div class=\"legend\">");
     for (size_t t = 0; t < shown; t++) {
-        rpt_html_put(h, "<span><i style=\"background:%s\"></i>", type_colour[t]);
-        rpt_html_esc(h, types[t].name, 0);
-        rpt_html_put(h, " (%s)</span>", rpt_fmt_count(types[t].total, n1));
+        rpt_page_put(h, "<span><i style=\"background:%s\"></i>", type_colour[t]);
+        rpt_page_esc(h, types[t].name, 0);
+        rpt_page_put(h, " (%s)</span>", rpt_fmt_count(types[t].total, n1));
     }
-    rpt_html_put(h, "</div>\n");
+    rpt_page_put(h, "</div>\n");
     free(cum);
 }

@@ -24,9 +24,9 @@ struct rpt_html {
 };
 
 /* Program text (never report data). */
-void rpt_html_put(struct rpt_html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rpt_page_put(struct rpt_html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report data, escaped by rpt_html_append() (escape.c). */
-void rpt_html_esc(struct rpt_html *h, const char *s, int keep_lines);
+void rpt_page_esc(struct rpt_html *h, const char *s, int keep_lines);
 
 /* The days a chart spans: ndays from day0 (UTC seconds); a day is marked
  * incomplete when it ends after until or after now. */

@@ -6,8 +6,11 @@
  * the previous one (same length, just before).  "New" failure types and MX
  * hosts are those with failed sessions now and none before; "gone silent"
  * reporters are (organization, policy domain) pairs with a report in the
- * previous period and none in this one.  The text body reuses the terminal
- * table writer on a memory stream, so its tables align the same way.
+ * previous period and none in this one.  The findings (findings.h) and the
+ * sessions per day (trend.h) cover the RPT_FIND_DEFAULT_DAYS days ending
+ * where the period ends.  Policy domains are listed worst first.  The
+ * text body reuses the terminal table writer on a memory stream, so its
+ * tables align the same way.
  */
 #include "digest.h"
 #include "tlsrpt/codes.h"
@@ -30,6 +33,8 @@ void rpt_digest_free(struct rpt_digest *d)
     rpt_table_free(d->silent);
     rpt_table_free(d->policies);
     free(d->filter_domains);
+    rpt_findings_free(d->findings);
+    rpt_trend_free(d->days);
     free(d);
 }
 
@@ -83,8 +88,67 @@ static struct rpt_table *rows_not_in(const struct rpt_table *now, const struct r
     return t;
 }
 
-int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, struct rpt_digest **out,
-                     struct tr_err *err)
+/* Worst first: most failed sessions, then domains with sessions before
+ * those without (only in the previous period), then the lowest success
+ * rate, then by name. */
+static int worst_first(const void *pa, const void *pb)
+{
+    const struct rpt_digest_domain *a = pa, *b = pb;
+    double ra = rpt_success_rate(a->ok, a->bad), rb = rpt_success_rate(b->ok, b->bad);
+
+    if (a->bad != b->bad)
+        return a->bad > b->bad ? -1 : 1;
+    if ((ra < 0) != (rb < 0))
+        return ra < 0 ? 1 : -1;
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    return strcmp(a->domain, b->domain);
+}
+
+/* The findings and the per-day series of the window of findings: the
+ * RPT_FIND_DEFAULT_DAYS UTC days up to the one holding the period's last
+ * second, ending at the period's end; same filters. */
+static int build_window(sqlite3 *db, const struct rpt_scope *s, const struct rpt_find_opts *fo, int64_t now,
+                        struct rpt_digest *d, struct tr_err *err)
+{
+    struct rpt_scope w = *s;
+    struct rpt_find_opts defaults;
+
+    w.since = rpt_day_start(s->until - 1) - (int64_t)(RPT_FIND_DEFAULT_DAYS - 1) * 86400;
+    w.any_order = 0;
+    w.epoch_keys = 0;
+    d->find_since = w.since;
+    if (fo == NULL) {
+        rpt_find_opts_default(&defaults);
+        fo = &defaults;
+    }
+    if (rpt_trend_build(db, &w, RPT_I_DAY, now, &d->days, err) < 0)
+        return -1;
+    return rpt_findings_build(db, &w, fo, now, &d->findings, err);
+}
+
+int rpt_digest_find_opts(const struct rpt_opts *o, struct rpt_find_opts *fo, struct tr_err *err)
+{
+    rpt_find_opts_default(fo);
+    if (o->warn_rate >= 0)
+        fo->warn_rate = o->warn_rate;
+    if (o->crit_rate >= 0)
+        fo->crit_rate = o->crit_rate;
+    if (o->silent_days >= 0)
+        fo->silent_days = o->silent_days;
+    if (o->stopped_days >= 0)
+        fo->stopped_days = o->stopped_days;
+    if (o->ready_days >= 0)
+        fo->ready_days = o->ready_days;
+    if (fo->warn_rate > fo->crit_rate) {
+        tr_err_set(err, TR_E_USAGE, "--warn-rate %.2f is above --crit-rate %.2f", fo->warn_rate, fo->crit_rate);
+        return -1;
+    }
+    return 0;
+}
+
+int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_find_opts *fo, int64_t now,
+                     struct rpt_digest **out, struct tr_err *err)
 {
     static const enum rpt_key k_domain[] = {RPT_K_DOMAIN}, k_fail[] = {RPT_K_TYPE, RPT_K_ORG, RPT_K_MX},
                               k_type[] = {RPT_K_TYPE}, k_mx[] = {RPT_K_MX},
@@ -116,7 +180,8 @@ int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, struct rpt_digest *
         rpt_q_failed(db, s, NULL, 0, t[7], err) < 0 ||
         rpt_q_sessions(db, s, k_rep, 2, reps, err) < 0 ||
         rpt_q_sessions(db, &prev, k_rep, 2, preps, err) < 0 ||
-        rpt_q_policy_strings(db, s, d->policies, err) < 0)
+        rpt_q_policy_strings(db, s, d->policies, err) < 0 ||
+        build_window(db, s, fo, now, d, err) < 0)
         goto done;
 
     d->reports = rpt_table_cell(t[0], 0, 0)->i;
@@ -135,6 +200,8 @@ int rpt_digest_build(sqlite3 *db, const struct rpt_scope *s, struct rpt_digest *
         e->prev_ok = rpt_table_cell(t[2], r, 2)->i;
         e->prev_bad = rpt_table_cell(t[2], r, 3)->i;
     }
+    if (d->n_domains > 1)
+        qsort(d->domains, d->n_domains, sizeof *d->domains, worst_first);
     d->new_types = rows_not_in(t[3], t[4], 1);
     d->new_mx = rows_not_in(t[5], t[6], 1);
     {
@@ -180,6 +247,12 @@ int rpt_digest_clean(const struct rpt_digest *d)
     return d->bad == 0 && d->detail_failed == 0 && d->backlog == 0;
 }
 
+int rpt_digest_quiet(const struct rpt_digest *d)
+{
+    const struct rpt_findings *f = d->findings;
+    return d->backlog == 0 && (f == NULL || (f->n_critical == 0 && f->n_warning == 0 && !f->pipeline_stopped));
+}
+
 void rpt_digest_period(int64_t since, int64_t until, char *buf)
 {
     char a[RPT_LABEL_MAX], b[RPT_LABEL_MAX];
@@ -191,10 +264,37 @@ void rpt_digest_period(int64_t since, int64_t until, char *buf)
         snprintf(buf, RPT_PERIOD_MAX, "%s to %s", a, b);
 }
 
+/* "2 critical, 1 warning", "3 warnings", "all clean", with the spool
+ * backlog when there is one.  Caller owns it. */
+static char *status(const struct rpt_digest *d)
+{
+    const struct rpt_findings *f = d->findings;
+    char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
+    size_t crit = f ? f->n_critical : 0, warn = f ? f->n_warning : 0;
+    char *s, *t;
+
+    rpt_fmt_count((int64_t)crit, n1);
+    rpt_fmt_count((int64_t)warn, n2);
+    if (crit && warn)
+        s = xasprintf("%s critical, %s warning%s", n1, n2, warn == 1 ? "" : "s");
+    else if (crit)
+        s = xasprintf("%s critical", n1);
+    else if (warn)
+        s = xasprintf("%s warning%s", n2, warn == 1 ? "" : "s");
+    else
+        s = xstrdup(d->backlog > 0 ? "" : "all clean");
+    if (d->backlog <= 0)
+        return s;
+    t = xasprintf("%s%s%s report%s waiting in the spool", s, s[0] ? ", " : "", rpt_fmt_count(d->backlog, n3),
+                  d->backlog == 1 ? "" : "s");
+    free(s);
+    return t;
+}
+
 char *rpt_digest_subject(const struct rpt_digest *d)
 {
     char period[RPT_PERIOD_MAX], n1[RPT_NUM_MAX], n2[RPT_NUM_MAX];
-    char *who, *subject, *safe;
+    char *who, *subject, *safe, *st = status(d);
     double rate = rpt_success_rate(d->ok, d->bad);
 
     const char *named[RPT_SUBJECT_MAX_DOMAINS];
@@ -216,13 +316,14 @@ char *rpt_digest_subject(const struct rpt_digest *d)
         who = xasprintf("%zu domains ", n);
     rpt_digest_period(d->since, d->until, period);
     if (d->reports == 0)
-        subject = xasprintf("TLS-RPT %s%s: no reports received", who, period);
+        subject = xasprintf("TLS-RPT %s%s: %s; no reports received", who, period, st);
     else if (rate < 0)
-        subject = xasprintf("TLS-RPT %s%s: no sessions reported", who, period);
+        subject = xasprintf("TLS-RPT %s%s: %s; no sessions reported", who, period, st);
     else
-        subject = xasprintf("TLS-RPT %s%s: %s failed of %s sessions (%.2f%% TLS)", who, period,
+        subject = xasprintf("TLS-RPT %s%s: %s; %s failed of %s sessions (%.2f%% TLS)", who, period, st,
                             rpt_fmt_count(d->bad, n1), rpt_fmt_count(d->ok + d->bad, n2), rate);
     safe = rpt_term_escape(subject, strlen(subject), 0);
+    free(st);
     free(who);
     free(subject);
     return safe;
@@ -294,8 +395,10 @@ char *rpt_digest_text(const struct rpt_digest *d)
         fprintf(fp, "WARNING: %s report%s captured by tlsrpt-milter wait%s in its spool, not stored for more "
                 "than 5 minutes: see the milter's log.\n", rpt_fmt_count(d->backlog, n1),
                 d->backlog == 1 ? "" : "s", d->backlog == 1 ? "s" : "");
+    rpt_digest_text_attention(fp, d);
+    rpt_digest_text_days(fp, d);
 
-    fputs("\nTLS success rate by policy domain\n\n", fp);
+    fprintf(fp, "\nTLS success rate by policy domain, %s, worst first\n\n", period);
     t = domain_table(d);
     add_table(fp, t);
     rpt_table_free(t);

@@ -115,23 +115,30 @@ char *rpt_prom_label(const char *s)
     return out;
 }
 
-int rpt_html_append(struct tr_buf *b, const char *s, int keep_lines)
+int rpt_html_esc_bytes(struct tr_buf *b, const char *s, size_t n)
 {
-    char *safe = keep_lines ? rpt_lines_escape(s) : rpt_name_escape(s);
     int rc = 0;
 
-    for (const char *p = safe, *run = safe; rc == 0; p++) {
-        const char *ent = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
+    for (const char *p = s, *run = s; rc == 0; p++) {
+        const char *ent = p == s + n ? NULL : *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
                         : *p == '"' ? "&quot;" : *p == '\'' ? "&#39;" : NULL;
-        if (ent == NULL && *p != '\0')
+        if (ent == NULL && p < s + n)
             continue;
         rc = tr_buf_append(b, run, (size_t)(p - run));
         if (rc == 0 && ent != NULL)
             rc = tr_buf_append(b, ent, strlen(ent));
-        if (*p == '\0')
+        if (p == s + n)
             break;
         run = p + 1;
     }
+    return rc;
+}
+
+int rpt_html_append(struct tr_buf *b, const char *s, int keep_lines)
+{
+    char *safe = keep_lines ? rpt_lines_escape(s) : rpt_name_escape(s);
+    int rc = rpt_html_esc_bytes(b, safe, strlen(safe));
+
     free(safe);
     return rc;
 }

@@ -96,15 +96,23 @@ const char help_quarantine[] =
 
 const char help_email[] =
     "Usage: " PROG " email [--to ADDR] [--from ADDR] [--sendmail PATH]\n"
-    "                     [--only-if-failures] [OPTIONS]\n"
+    "                     [--only-if-findings] [--only-if-failures] [OPTIONS]\n"
     "\n"
     "The summary email for a period (default: yesterday, the last complete UTC\n"
     "day) compared with the period before it, as a multipart/alternative text and\n"
     "HTML message on stdout (for 'sendmail -t'), or piped to 'PATH -t -i' with\n"
-    "--sendmail.  --only-if-failures: send nothing and exit 0 when no session\n"
-    "failed.  --to default postmaster, --from default tlsrpt-report@HOST\n"
+    "--sendmail.  It starts with what needs attention: the findings (as\n"
+    "'findings' gives them) of the 7 days ending where the period ends, and\n"
+    "sessions and failures per day of those days; the Subject counts the\n"
+    "critical and warning findings (\"2 critical, 1 warning\") or says \"all clean\".\n"
+    "--only-if-findings: send nothing and exit 0 unless there is a warning or\n"
+    "critical finding; it always sends when the capture pipeline has stopped or\n"
+    "reports wait in the milter's spool.  --only-if-failures: send nothing and\n"
+    "exit 0 when no session failed in the period (with both, either one sends).\n"
+    "--to default postmaster, --from default tlsrpt-report@HOST\n"
     "(HOST: /etc/mailname, else the fully-qualified host name).\n"
-    "Options: --since --until --domain --org --mx --type --db.\n";
+    "Options: --since --until --domain --org --mx --type --db, and the findings'\n"
+    "thresholds --warn-rate --crit-rate --silent-days --stopped-days --ready-days.\n";
 
 
 const char help_check[] =

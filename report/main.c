@@ -9,7 +9,7 @@
  *   tlsrpt-report [options] show ID
  *   tlsrpt-report [options] quarantine [show ID]
  *   tlsrpt-report [options] email [--to ADDR] [--from ADDR] [--sendmail PATH]
- *                                 [--only-if-failures]
+ *                                 [--only-if-failures] [--only-if-findings]
  *   tlsrpt-report [options] check [--resolver IP[:PORT]] [--ca-file FILE]
  *                                 [--timeout SECONDS] [DOMAIN...]
  *   tlsrpt-report [options] metrics [-o FILE] [--spool DIR]...
@@ -437,6 +437,7 @@ static int cmd_quarantine(struct ctx *c)
 static int cmd_email(struct ctx *c)
 {
     struct rpt_digest *d = NULL;
+    struct rpt_find_opts fo;
     struct rpt_email_opts eo = {c->o->from, c->o->to, c->o->now};
     struct tr_err err = {0};
     char *msg = NULL;
@@ -447,13 +448,20 @@ static int cmd_email(struct ctx *c)
         c->scope.until = rpt_day_start(c->o->now);
         c->scope.since = c->scope.until - 86400;
     }
-    if (rpt_digest_build(c->db, &c->scope, &d, &err) < 0)
+    if (rpt_digest_find_opts(c->o, &fo, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.detail);
+        return EXIT_USAGE;
+    }
+    if (rpt_digest_build(c->db, &c->scope, &fo, c->o->now, &d, &err) < 0)
         return report_err(&err);
     {
         int64_t oldest;
         d->backlog = rpt_backlog_count(rpt_backlog_dir(), (int64_t)time(NULL), &oldest);
     }
-    if (c->o->only_if_failures && rpt_digest_clean(d)) {
+    /* --only-if-*: nothing to send when each condition given is quiet
+     * (with both, either one sends). */
+    if ((c->o->only_if_failures || c->o->only_if_findings) && (!c->o->only_if_failures || rpt_digest_clean(d))
+        && (!c->o->only_if_findings || rpt_digest_quiet(d))) {
         rpt_digest_free(d);
         return EXIT_OK;
     }
@@ -618,7 +626,7 @@ static const struct command {
     {"reports", cmd_reports, help_reports, A_WINDOW | A_FILTER | A_FORMAT | A_LIMIT},
     {"show", cmd_show, help_show, A_FORMAT},
     {"quarantine", cmd_quarantine, help_quarantine, A_WINDOW | A_FORMAT | A_LIMIT},
-    {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL},
+    {"email", cmd_email, help_email, A_WINDOW | A_FILTER | A_EMAIL | A_FIND},
     {"check", cmd_check, help_check, A_FORMAT | A_CHECK},
     {"metrics", cmd_metrics, help_metrics, A_METRICS},
     {"findings", cmd_findings, help_findings, A_WINDOW | A_FILTER | A_FORMAT | A_FIND},
@@ -650,7 +658,7 @@ static const char *misplaced_option(const struct command *cmd, const struct rpt_
     if (!(cmd->accepts & A_BY) && o->n_by) return "--by";
     if (!(cmd->accepts & A_INTERVAL) && o->interval_given) return "--interval";
     if (!(cmd->accepts & A_LIMIT) && o->limit_given) return "--limit";
-    if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures";
+    if (!(cmd->accepts & A_EMAIL) && o->email_given) return "--to/--from/--sendmail/--only-if-failures/--only-if-findings";
     if (!(cmd->accepts & A_CHECK) && o->check_given) return "--resolver/--ca-file/--timeout";
     if (!(cmd->accepts & A_METRICS) && o->metrics_given) return "-o/--spool";
     if (!(cmd->accepts & A_FIND) && o->find_given)

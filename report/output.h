@@ -200,5 +200,8 @@ char *rpt_prom_label(const char *s);
  * & < > " ' as entities.  s NULL is "".  Returns 0, or -1 when b's cap
  * was reached (what fit is kept). */
 int rpt_html_append(struct tr_buf *b, const char *s, int keep_lines);
+/* n bytes already made safe (as above) as HTML text and attribute values:
+ * & < > " ' as entities.  Returns 0, or -1 when b's cap was reached. */
+int rpt_html_esc_bytes(struct tr_buf *b, const char *s, size_t n);
 
 #endif

@@ -323,7 +323,8 @@ def one_line_names(a):
     check("mx1.example.net\\x0dR\\u0085N\\u2028L\\u2029P" in text, "email text: MX line breaks escaped")
     html = msg.get_body(("html",)).get_content()
     one_line(html, "email html")
-    pre = re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)
+    # (host names are drawn label by label: compared without the tags)
+    pre = [re.sub(r"<[^>]*>", "", p) for p in re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)]
     check(pre and "mx: mx1.example.net\\x0dR" in pre[0] and pre[0].count("\n") == 2,
           "email html: the policy lines are three lines: %r" % pre[:1])
 
@@ -349,8 +350,9 @@ def email_test(a):
         check(p.get_content_charset() == "utf-8", "charset utf-8")
         check(p["Content-Transfer-Encoding"] == "quoted-printable", "QP encoding")
     subj = str(msg["Subject"])
-    check(subj == "TLS-RPT example.net, example.org 2026-11-19 to 2026-11-20: 6 failed of 104 sessions "
-                  "(94.23% TLS)", "Subject: %s" % subj)
+    # domains worst first; the findings of the 7 days ending 2026-11-20 counted
+    check(subj == "TLS-RPT example.org, example.net 2026-11-19 to 2026-11-20: %s; 6 failed of 104 sessions "
+                  "(94.23%% TLS)" % findings_status(a, db, "2026-11-14", "2026-11-20"), "Subject: %s" % subj)
     check(all(b < 0x80 for b in out), "message is 7-bit")
     text = msg.get_body(("plain",)).get_content()
     for want in ("TLS success rate by policy domain", "Failures by type, sending organization and MX",
@@ -366,13 +368,13 @@ def email_test(a):
     # a single day with one domain: the Subject of the issue's shape
     rc, out, err = run(a, ["--db", db, "email", "--since", "2026-11-21", "--until", "2026-11-21"])
     msg = email.message_from_bytes(out, policy=email.policy.default)
-    check(str(msg["Subject"]) == "TLS-RPT example.com 2026-11-21: 6 failed of 6 sessions (0.00% TLS)",
-          "one-day Subject: %s" % msg["Subject"])
+    check(str(msg["Subject"]) == "TLS-RPT example.com 2026-11-21: %s; 6 failed of 6 sessions (0.00%% TLS)"
+          % findings_status(a, db, "2026-11-15", "2026-11-21"), "one-day Subject: %s" % msg["Subject"])
     # default period: yesterday (2026-11-22) had no reports
     rc, out, err = run(a, ["--db", db, "email"])
     msg = email.message_from_bytes(out, policy=email.policy.default)
-    check(rc == 0 and str(msg["Subject"]) == "TLS-RPT 2026-11-22: no reports received",
-          "default period Subject: %s" % msg["Subject"])
+    check(rc == 0 and str(msg["Subject"]) == "TLS-RPT 2026-11-22: %s; no reports received"
+          % findings_status(a, db, "2026-11-16", "2026-11-22"), "default period Subject: %s" % msg["Subject"])
     # --only-if-failures: a clean day sends nothing, a day with failures does.
     rc, out, err = run(a, ["--db", db, "email", "--only-if-failures", "--since", "2026-11-11", "--until", "2026-11-11"])
     check(rc == 0 and out == b"", "--only-if-failures on a clean day: rc %d, %d bytes" % (rc, len(out)))
@@ -398,6 +400,17 @@ def email_test(a):
     check(a.mailfmt is not None, "--mailfmt given")
     if a.mailfmt:
         email_encoders(a)
+
+
+def findings_status(a, db, since, until):
+    """What the email's Subject says of the findings of [since, until]:
+    "2 critical, 1 warning", "3 warnings", "all clean"."""
+    rc, out, err = run(a, ["--db", db, "findings", "--since", since, "--until", until, "--format", "json"])
+    check(rc in (0, 1, 2), "findings exit %d %s" % (rc, err))
+    c = json.loads(out)["counts"]
+    parts = (["%d critical" % c["critical"]] if c["critical"] else []) + \
+        (["%d warning%s" % (c["warning"], "" if c["warning"] == 1 else "s")] if c["warning"] else [])
+    return ", ".join(parts) or "all clean"
 
 
 def parse_email(out, what):
