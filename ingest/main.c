@@ -6,6 +6,7 @@
  *   tlsrpt-ingest --dump [options] PATH...
  *   tlsrpt-ingest [--db FILE] --spool DIR
  *   tlsrpt-ingest [--db FILE] --retry-quarantine
+ *   tlsrpt-ingest [--db FILE] --prune-before WHEN [--dry-run] [--no-vacuum]
  *
  * DESCRIPTION
  *   Each PATH is a report (.json, .json.gz, .gz, .zip), a mail message
@@ -17,6 +18,8 @@
  *   says how many reports were stored, were duplicates, were quarantined.
  *   With --jobs N, N threads read, decompress and parse while this one
  *   stores (jobs.h): the same counts, -v lines in another order.
+ *   --prune-before deletes what ended before WHEN (prune.h) and returns
+ *   the space with VACUUM; --dry-run says what would go.
  *
  * EXIT STATUS
  *   0 everything was stored or was a duplicate; 1 something was quarantined
@@ -25,6 +28,7 @@
  *   unfinished batch were not stored: run again, duplicates are skipped).
  */
 #include "jobs.h"
+#include "retention.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
 #include "tlsrpt/drain.h"
@@ -77,6 +81,7 @@ static void usage(FILE *f)
         "       " PROG " --dump [OPTIONS] PATH...\n"
         "       " PROG " [--db FILE] --spool DIR\n"
         "       " PROG " [--db FILE] --retry-quarantine\n"
+        "       " PROG " [--db FILE] --prune-before WHEN [--dry-run] [--no-vacuum]\n"
         "\n"
         "Store TLS-RPT (RFC 8460) reports from files, messages, mboxes, Maildirs,\n"
         "directories (recursive) or standard input (-) in the tlsrpt database.\n"
@@ -86,6 +91,11 @@ static void usage(FILE *f)
         "  --json                    print the final counts as one JSON object\n"
         "  --spool DIR               drain a tlsrpt-milter spool directory\n"
         "  --retry-quarantine        run quarantined inputs through the parser again\n"
+        "  --prune-before WHEN       delete the reports that ended before WHEN (400d,\n"
+        "                            12m, 2025-01-01, ...) with their rows, and the\n"
+        "                            quarantine entries last seen before it; then VACUUM\n"
+        "  --dry-run                 with --prune-before: say what would go, change nothing\n"
+        "  --no-vacuum               with --prune-before: keep the freed pages for reuse\n"
         "  --limit NAME=VALUE        change an input limit (K/M/G suffixes); names:\n"
         "                            message-size, inflated-size, json-depth, policies,\n"
         "                            failure-details, string-length, mime-parts,\n"
@@ -100,7 +110,8 @@ static void usage(FILE *f)
         "  -V, --version             version\n"
         "\n"
         "Exit status: 0 all stored or duplicates, 1 something quarantined or unreadable,\n"
-        "2 usage error, 3 database not writable.  See tlsrpt-ingest(1).\n",
+        "2 usage error, 3 database not writable (a prune: nothing changed).\n"
+        "See tlsrpt-ingest(1).\n",
         TLSRPT_DEFAULT_DB, DEFAULT_BATCH);
 }
 
@@ -476,6 +487,9 @@ int main(int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "spool", required_argument, NULL, 's' },
         { "retry-quarantine", no_argument, NULL, 'r' },
+        { "prune-before", required_argument, NULL, 'P' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "no-vacuum", no_argument, NULL, 'N' },
         { "limit", required_argument, NULL, 'l' },
         { "batch", required_argument, NULL, 'b' },
         { "jobs", required_argument, NULL, 'J' },
@@ -488,6 +502,8 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct run run;
+    struct retention_opts prune = { 0 };
+    int64_t prune_before = 0;
     const char *db_path = NULL, *spool = NULL;
     int retry = 0, c, rc = EX_DONE;
     struct tr_err err;
@@ -506,6 +522,9 @@ int main(int argc, char **argv)
         case 'j': run.json = 1; break;
         case 's': spool = optarg; break;
         case 'r': retry = 1; break;
+        case 'P': prune.when = optarg; break;
+        case 'n': prune.dry_run = 1; break;
+        case 'N': prune.no_vacuum = 1; break;
         case 'v': run.verbose = 1; break;
         case 'q': run.quiet = 1; break;
         case 'k': run.opts.require_dkim = 1; break;
@@ -552,8 +571,21 @@ int main(int argc, char **argv)
         default: usage(stderr); return EX_USAGE_ERR;
         }
     }
-    if ((optind >= argc) == !(spool || retry) || (spool && retry) || (run.dump && (spool || retry))) {
-        fprintf(stderr, PROG ": give PATHs, or --spool DIR, or --retry-quarantine (try --help)\n");
+    if ((prune.dry_run || prune.no_vacuum) && prune.when == NULL) {
+        fprintf(stderr, PROG ": --dry-run and --no-vacuum go with --prune-before (try --help)\n");
+        return EX_USAGE_ERR;
+    }
+    if (prune.when != NULL) {
+        if (optind < argc || spool || retry || run.dump) {
+            fprintf(stderr, PROG ": --prune-before goes alone: no PATHs, --spool, --retry-quarantine"
+                    " or --dump (try --help)\n");
+            return EX_USAGE_ERR;
+        }
+        if (retention_parse(prune.when, &prune_before) < 0)
+            return EX_USAGE_ERR;
+    } else if ((optind >= argc) == !(spool || retry) || (spool && retry) || (run.dump && (spool || retry))) {
+        fprintf(stderr, PROG ": give PATHs, or --spool DIR, or --retry-quarantine, or --prune-before WHEN"
+                " (try --help)\n");
         return EX_USAGE_ERR;
     }
 
@@ -575,6 +607,13 @@ int main(int argc, char **argv)
             return EX_DB;
         }
         run.sink = (struct tr_sink){ run_report, run_reject, &run, NULL };
+    }
+    if (prune.when != NULL) {
+        prune.json = run.json;
+        prune.quiet = run.quiet;
+        rc = retention_run(run.db, prune_before, &prune);
+        tr_db_close(run.db);
+        return rc;
     }
 
     if (spool) {
