@@ -116,10 +116,10 @@ static const char *const prune_sql[] = {
     "UPDATE roll_state SET folds = folds + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM roll_pending)",
 
     /* 4. Weeks and months again from their days. */
-    "DELETE FROM roll_sess WHERE " IN_DOMS " AND g IN (1, 2)"
-    " AND EXISTS (SELECT 1 FROM prune_bucket b WHERE b.g = roll_sess.g AND b.t = roll_sess.t)",
-    "DELETE FROM roll_fail_mx WHERE " IN_DOMS " AND g IN (1, 2)"
-    " AND EXISTS (SELECT 1 FROM prune_bucket b WHERE b.g = roll_fail_mx.g AND b.t = roll_fail_mx.t)",
+    "DELETE FROM roll_sess WHERE " IN_DOMS " AND g = 1 AND t IN (SELECT t FROM prune_bucket WHERE g = 1)",
+    "DELETE FROM roll_sess WHERE " IN_DOMS " AND g = 2 AND t IN (SELECT t FROM prune_bucket WHERE g = 2)",
+    "DELETE FROM roll_fail_mx WHERE " IN_DOMS " AND g = 1 AND t IN (SELECT t FROM prune_bucket WHERE g = 1)",
+    "DELETE FROM roll_fail_mx WHERE " IN_DOMS " AND g = 2 AND t IN (SELECT t FROM prune_bucket WHERE g = 2)",
     "DELETE FROM roll_fail_ip WHERE g = 2 AND t IN (SELECT t FROM prune_bucket WHERE g = 2)",
     "INSERT INTO roll_sess (dom, g, t, org, n, r, ok, bad)"
     " SELECT s.dom, b.g, b.t, s.org, SUM(s.n), SUM(s.r), SUM(s.ok), SUM(s.bad)"
