@@ -28,7 +28,8 @@
  * Rollups: each stored report's contributions are summed in memory
  * (rollup.c) and written with one upsert per rollup key just before the
  * transaction commits; the same statement then folds reports that other
- * writers left queued (schema/003-rollup-fold.sql).
+ * writers left queued (schema/003-rollup-fold.sql).  The transaction's
+ * duplicates are added to ingest_total (schema/012) by the same commit.
  */
 #include "tlsrpt/db.h"
 #include "tlsrpt/codes.h"
@@ -68,6 +69,7 @@ enum stmt_id {
     ST_SAVEPOINT,
     ST_RELEASE,
     ST_FOLD,
+    ST_DUPLICATES,
     ST_COUNT
 };
 
@@ -99,6 +101,8 @@ static const char *const stmt_sql[ST_COUNT] = {
      * (schema/003-rollup-fold.sql): set-based, once per commit. */
     [ST_FOLD] = "UPDATE roll_state SET folds = folds + 1 WHERE id = 1"
                 " AND EXISTS (SELECT 1 FROM roll_pending)",
+    /* The transaction's duplicates, once per commit (schema/012). */
+    [ST_DUPLICATES] = "UPDATE ingest_total SET duplicates = duplicates + ?1 WHERE id = 1",
 };
 
 struct tr_db {
@@ -107,6 +111,7 @@ struct tr_db {
     int in_batch;
     struct tr_zblob *zb;        /* owned: compressor of the stored blobs, reused */
     struct tr_rollup *ru;       /* owned: rollup sums of the open transaction */
+    int64_t duplicates;         /* TR_DUPLICATE outcomes of the open transaction */
 };
 
 /* See db.h: TR_E_DB_REFUSED when the database refused the statement's own
@@ -319,8 +324,14 @@ static int step_done(struct tr_db *db, sqlite3_stmt *st, struct tr_err *err, con
  * the file is still there, commits.  Rolls back on failure. */
 static int fold_and_commit(struct tr_db *db, struct tr_err *err)
 {
+    int64_t dups = db->duplicates;
+
     db->in_batch = 0;
-    if (tr_rollup_flush(db->ru, err) < 0 ||
+    db->duplicates = 0;
+    if (dups > 0)
+        sqlite3_bind_int64(db->st[ST_DUPLICATES], 1, dups);
+    if ((dups > 0 && step_done(db, db->st[ST_DUPLICATES], err, "counting duplicates") < 0) ||
+        tr_rollup_flush(db->ru, err) < 0 ||
         step_done(db, db->st[ST_FOLD], err, "updating the rollups") < 0 ||
         check_not_moved(db, err) < 0 || exec(db, "COMMIT", err) < 0) {
         tr_db_rollback(db);
@@ -337,6 +348,7 @@ int tr_db_commit(struct tr_db *db, struct tr_err *err)
 void tr_db_rollback(struct tr_db *db)
 {
     db->in_batch = 0;
+    db->duplicates = 0;
     tr_rollup_discard(db->ru, 0);
     if (!sqlite3_get_autocommit(db->h))
         exec(db, "ROLLBACK", NULL);
@@ -514,6 +526,7 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
              * (SQLITE_FULL, IOERR): then there is no savepoint left. */
             if (sqlite3_get_autocommit(db->h)) {
                 db->in_batch = 0;
+                db->duplicates = 0;
                 tr_rollup_discard(db->ru, 0);
             } else {
                 exec(db, "ROLLBACK TO report; RELEASE report", NULL);
@@ -530,6 +543,8 @@ static int store(struct tr_db *db, const struct tr_report *r, const struct tr_pr
         }
         return -1;
     }
+    if (rc == TR_DUPLICATE)
+        db->duplicates++;
     if (db->in_batch) {
         if (step_done(db, db->st[ST_RELEASE], err, "RELEASE report") < 0) {
             tr_db_rollback(db);

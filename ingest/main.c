@@ -7,6 +7,7 @@
  *   tlsrpt-ingest [--db FILE] --spool DIR
  *   tlsrpt-ingest [--db FILE] --retry-quarantine
  *   tlsrpt-ingest [--db FILE] --imap imaps://USER@HOST[:PORT]/MAILBOX [--imap-after ACTION]
+ *   tlsrpt-ingest [--db FILE] --prune-before WHEN [--dry-run] [--no-vacuum]
  *
  * DESCRIPTION
  *   Each PATH is a report (.json, .json.gz, .gz, .zip), a mail message
@@ -21,6 +22,8 @@
  *   With --imap, the messages of an IMAP mailbox not processed yet
  *   (imap.h), the password from --imap-password-file or
  *   $TLSRPT_IMAP_PASSWORD.
+ *   --prune-before deletes what ended before WHEN (prune.h) and returns
+ *   the space with VACUUM; --dry-run says what would go.
  *
  * EXIT STATUS
  *   0 everything was stored or was a duplicate; 1 something was quarantined
@@ -32,6 +35,7 @@
  */
 #include "imap.h"
 #include "jobs.h"
+#include "retention.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/db.h"
 #include "tlsrpt/drain.h"
@@ -91,6 +95,7 @@ static void usage(FILE *f)
         "       " PROG " [--db FILE] --spool DIR\n"
         "       " PROG " [--db FILE] --retry-quarantine\n"
         "       " PROG " [--db FILE] --imap imaps://USER@HOST[:PORT]/MAILBOX [--imap-after ACTION]\n"
+        "       " PROG " [--db FILE] --prune-before WHEN [--dry-run] [--no-vacuum]\n"
         "\n"
         "Store TLS-RPT (RFC 8460) reports from files, messages, mboxes, Maildirs,\n"
         "directories (recursive), standard input (-) or an IMAP mailbox (--imap) in the\n"
@@ -107,6 +112,11 @@ static void usage(FILE *f)
         "  --imap-password-file FILE the password: first line of FILE (else $" IMAP_PASSWORD_ENV ")\n"
         "  --imap-after ACTION       then: keep (default, \\Seen as it was), seen, move:FOLDER\n"
         "  --ca-file FILE            CA certificates for the IMAP server (default: the system's)\n"
+        "  --prune-before WHEN       delete the reports that ended before WHEN (400d,\n"
+        "                            12m, 2025-01-01, ...) with their rows, and the\n"
+        "                            quarantine entries last seen before it; then VACUUM\n"
+        "  --dry-run                 with --prune-before: say what would go, change nothing\n"
+        "  --no-vacuum               with --prune-before: keep the freed pages for reuse\n"
         "  --limit NAME=VALUE        change an input limit (K/M/G suffixes); names:\n"
         "                            message-size, inflated-size, json-depth, policies,\n"
         "                            failure-details, string-length, mime-parts,\n"
@@ -121,7 +131,8 @@ static void usage(FILE *f)
         "  -V, --version             version\n"
         "\n"
         "Exit status: 0 all stored or duplicates, 1 something quarantined or unreadable,\n"
-        "2 usage error, 3 database not writable, 4 IMAP server error.  See tlsrpt-ingest(1).\n",
+        "2 usage error, 3 database not writable (a prune: nothing changed), 4 IMAP server\n"
+        "error.  See tlsrpt-ingest(1).\n",
         TLSRPT_DEFAULT_DB, DEFAULT_BATCH);
 }
 
@@ -586,13 +597,16 @@ int main(int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "spool", required_argument, NULL, 's' },
         { "retry-quarantine", no_argument, NULL, 'r' },
+        { "prune-before", required_argument, NULL, 'P' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "no-vacuum", no_argument, NULL, 'N' },
         { "limit", required_argument, NULL, 'l' },
         { "batch", required_argument, NULL, 'b' },
         { "jobs", required_argument, NULL, 'J' },
         { "trusted-authserv-id", required_argument, NULL, 't' },
         { "require-dkim", no_argument, NULL, 'k' },
         { "imap", required_argument, NULL, 'I' },
-        { "imap-password-file", required_argument, NULL, 'P' },
+        { "imap-password-file", required_argument, NULL, 'W' },
         { "imap-after", required_argument, NULL, 'A' },
         { "ca-file", required_argument, NULL, 'C' },
         { "verbose", no_argument, NULL, 'v' },
@@ -602,6 +616,8 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct run run;
+    struct retention_opts prune = { 0 };
+    int64_t prune_before = 0;
     const char *db_path = NULL, *spool = NULL;
     int retry = 0, c, rc = EX_DONE, imap_rc = 0;
     struct tr_err err;
@@ -623,11 +639,14 @@ int main(int argc, char **argv)
         case 'j': run.json = 1; break;
         case 's': spool = optarg; break;
         case 'r': retry = 1; break;
+        case 'P': prune.when = optarg; break;
+        case 'n': prune.dry_run = 1; break;
+        case 'N': prune.no_vacuum = 1; break;
         case 'v': run.verbose = 1; break;
         case 'q': run.quiet = 1; break;
         case 'k': run.opts.require_dkim = 1; break;
         case 'I': imap.url = optarg; break;
-        case 'P': imap.password_file = optarg; break;
+        case 'W': imap.password_file = optarg; break;
         case 'A': imap.after = optarg; break;
         case 'C': imap.ca_file = optarg; break;
         case 'l': {
@@ -673,9 +692,22 @@ int main(int argc, char **argv)
         default: usage(stderr); return EX_USAGE_ERR;
         }
     }
-    if ((optind >= argc) == !(spool || retry || imap.url) || (!!spool + retry + !!imap.url) > 1 ||
-        (run.dump && (spool || retry || imap.url))) {
-        fprintf(stderr, PROG ": give PATHs, or --spool DIR, or --retry-quarantine, or --imap URL (try --help)\n");
+    if ((prune.dry_run || prune.no_vacuum) && prune.when == NULL) {
+        fprintf(stderr, PROG ": --dry-run and --no-vacuum go with --prune-before (try --help)\n");
+        return EX_USAGE_ERR;
+    }
+    if (prune.when != NULL) {
+        if (optind < argc || spool || retry || run.dump || imap.url) {
+            fprintf(stderr, PROG ": --prune-before goes alone: no PATHs, --spool, --retry-quarantine,"
+                    " --imap or --dump (try --help)\n");
+            return EX_USAGE_ERR;
+        }
+        if (retention_parse(prune.when, &prune_before) < 0)
+            return EX_USAGE_ERR;
+    } else if ((optind >= argc) == !(spool || retry || imap.url) || (!!spool + retry + !!imap.url) > 1 ||
+               (run.dump && (spool || retry || imap.url))) {
+        fprintf(stderr, PROG ": give PATHs, or --spool DIR, or --retry-quarantine, or --imap URL, or"
+                " --prune-before WHEN (try --help)\n");
         return EX_USAGE_ERR;
     }
     if (!imap.url && (imap.password_file || imap.after || imap.ca_file)) {
@@ -716,6 +748,13 @@ int main(int argc, char **argv)
             return EX_DB;
         }
         run.sink = (struct tr_sink){ run_report, run_reject, &run, NULL };
+    }
+    if (prune.when != NULL) {
+        prune.json = run.json;
+        prune.quiet = run.quiet;
+        rc = retention_run(run.db, prune_before, &prune);
+        tr_db_close(run.db);
+        return rc;
     }
 
     if (spool) {

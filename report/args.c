@@ -1,5 +1,5 @@
 /*
- * args.c - options of tlsrpt-report and the date parser.
+ * args.c - options of tlsrpt-report (dates parsed by tr_parse_when, dates.h).
  *
  * getopt_long over the whole argv: options may precede or follow the
  * subcommand; the first operand is the subcommand, later operands are its
@@ -11,7 +11,6 @@
 #include "tlsrpt/codes.h"
 #include "tlsrpt/dates.h"
 
-#include <ctype.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,126 +68,6 @@ void rpt_fmt_datetime(int64_t t, char *buf)
 void rpt_fmt_date(int64_t t, char *buf)
 {
     rpt_bucket_label(RPT_I_DAY, t, buf);
-}
-
-/* Reads exactly n digits at *p into *v and advances *p. */
-static int digits(const char **p, int n, int *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return -1;
-        *v = *v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    return 0;
-}
-
-/* Absolute dates and datetimes; *date_only says no time was given. */
-static int parse_absolute(const char *s, int64_t *out, int *date_only)
-{
-    const char *p = s;
-    int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
-
-    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
-        return -1;
-    *date_only = (*p == '\0');
-    if (*p != '\0') {
-        if (*p != 'T' && *p != 't' && *p != ' ')
-            return -1;
-        p++;
-        if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
-            return -1;
-        if (*p == ':') {
-            p++;
-            if (digits(&p, 2, &sec))
-                return -1;
-            if (*p == '.')                      /* fractional seconds: ignored */
-                for (p++; isdigit((unsigned char)*p); p++)
-                    ;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p == '-' ? -1 : 1, oh, om;
-            p++;
-            if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
-                return -1;
-            off = sign * (oh * 3600 + om * 60);
-        }
-        if (*p != '\0')
-            return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
-        return -1;
-    {
-        /* The calendar normalizes 2026-02-31 to March: reject what changed. */
-        int64_t day = tr_days_from_civil(y, (unsigned)mo, (unsigned)d), cy;
-        unsigned cm, cd;
-        tr_civil_from_days(day, &cy, &cm, &cd);
-        if (cm != (unsigned)mo || cd != (unsigned)d)
-            return -1;
-        *out = day * 86400 + h * 3600 + mi * 60 + sec - off;
-    }
-    return 0;
-}
-
-static const char *const weekdays[7] = {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-};
-
-int rpt_parse_time(const char *s, int64_t now, int is_until, int64_t *out, struct tr_err *err)
-{
-    int64_t today = rpt_day_start(now);
-    int date_only = 0;
-    char *end;
-
-    if (strcasecmp(s, "now") == 0) {
-        *out = now;
-        return 0;
-    }
-    /* Named days are like dates: for --until they include the whole day. */
-    if (strcasecmp(s, "today") == 0) {
-        *out = today + (is_until ? 86400 : 0);
-        return 0;
-    }
-    if (strcasecmp(s, "yesterday") == 0) {
-        *out = today - 86400 + (is_until ? 86400 : 0);
-        return 0;
-    }
-    for (int i = 0; i < 7; i++)
-        if (strcasecmp(s, weekdays[i]) == 0) {
-            int64_t wd = today / 86400 - tr_week_of_day(today / 86400);
-            *out = today - ((wd - i + 7) % 7) * 86400 + (is_until ? 86400 : 0);
-            return 0;
-        }
-    if (isdigit((unsigned char)s[0])) {
-        long n = strtol(s, &end, 10);
-        if (end != s && end[0] != '\0' && end[1] == '\0' && strchr("dwm", end[0]) && n >= 0 && n <= 100000) {
-            if (end[0] == 'd' || end[0] == 'w') {
-                *out = today - (int64_t)n * (end[0] == 'w' ? 7 : 1) * 86400;
-            } else {            /* the same day of the month, n months back */
-                int64_t y, back = (int64_t)n;
-                unsigned m, d;
-                tr_civil_from_days(today / 86400, &y, &m, &d);
-                y -= back / 12;
-                if ((int64_t)m <= back % 12)
-                    y--, m += 12;
-                m -= (unsigned)(back % 12);
-                /* past the end of a shorter month: into the next, as timegm did */
-                *out = (tr_days_from_civil(y, m, 1) + d - 1) * 86400;
-            }
-            return 0;
-        }
-    }
-    if (parse_absolute(s, out, &date_only) == 0) {
-        if (date_only && is_until)
-            *out += 86400;
-        return 0;
-    }
-    tr_err_set(err, TR_E_USAGE, "bad date '%s': use YYYY-MM-DD, an ISO datetime, Nd/Nw/Nm, "
-               "today, yesterday or a weekday", s);
-    return -1;
 }
 
 enum {
@@ -453,7 +332,7 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
     }
 
     if (now != NULL && now[0] != '\0') {
-        if (rpt_parse_time(now, (int64_t)time(NULL), 0, &o->now, err) < 0)
+        if (tr_parse_when(now, (int64_t)time(NULL), 0, &o->now, err) < 0)
             return -1;
     } else {
         o->now = (int64_t)time(NULL);
@@ -461,20 +340,20 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
     o->since = rpt_day_start(o->now) - (int64_t)RPT_DEFAULT_DAYS * 86400;
     o->until = o->now;
     if (since != NULL) {
-        if (rpt_parse_time(since, o->now, 0, &o->since, err) < 0)
+        if (tr_parse_when(since, o->now, 0, &o->since, err) < 0)
             return -1;
         o->since_given = 1;
     }
     /* "What arrived since": the time each report was stored, not the
      * report's own date range (a report about last week arrives today). */
     if (received != NULL) {
-        if (rpt_parse_time(received, o->now, 0, &o->f.received_since, err) < 0)
+        if (tr_parse_when(received, o->now, 0, &o->f.received_since, err) < 0)
             return -1;
         if (since == NULL)          /* whatever dates the reports cover */
             o->since = 0;
     }
     if (until != NULL) {
-        if (rpt_parse_time(until, o->now, 1, &o->until, err) < 0)
+        if (tr_parse_when(until, o->now, 1, &o->until, err) < 0)
             return -1;
         o->until_given = 1;
     }

@@ -96,21 +96,8 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
  * not changed.  Borrowed from argv; NULL when none. */
 const char *rpt_peek_command(int argc, char **argv);
 
-/*
- * Parses a time for --since/--until/--now, relative to now (UTC seconds):
- *   YYYY-MM-DD                    00:00:00 that day (for --until, when
- *                                 is_until, the end of that day)
- *   YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM|-HH:MM]   (also with a space for T);
- *                                 no zone means UTC
- *   Nd, Nw, Nm                    N days, weeks, calendar months before
- *                                 today 00:00 UTC
- *   today, yesterday, monday..sunday   00:00 UTC that day (a weekday is
- *                                 the latest such day, today included);
- *                                 for --until the end of that day
- *   now
- * Returns 0 or -1 with err.
- */
-int rpt_parse_time(const char *s, int64_t now, int is_until, int64_t *out, struct tr_err *err);
+/* Dates of --since/--until/--now/--received-since: tr_parse_when()
+ * (tlsrpt/dates.h), shared with tlsrpt-ingest --prune-before. */
 
 /* Looks up a --by key by name: its enum value, or -1. */
 int rpt_key_lookup(const char *name);

@@ -277,6 +277,9 @@ int rpt_metrics_build(sqlite3 *db, const char *db_path, const char *const *spool
                  "When the last report from an organization was stored (UNIX time).", "organization", err) < 0 ||
         from_sql(f, db, "SELECT count(*) FROM report", "tlsrpt_reports", "gauge",
                  "Reports stored in the database.", NULL, err) < 0 ||
+        from_sql(f, db, "SELECT duplicates FROM ingest_total WHERE id = 1", "tlsrpt_duplicates_total",
+                 "counter", "Reports met again with the same content (not stored twice), since the"
+                 " database was made.", NULL, err) < 0 ||
         from_sql(f, db, "SELECT reason, count(*) FROM quarantine WHERE resolved_time IS NULL"
                  " GROUP BY 1 ORDER BY 1", "tlsrpt_quarantine_entries", "gauge",
                  "Quarantined inputs not yet stored by a retry, by reason code.", "reason", err) < 0 ||

@@ -1,6 +1,6 @@
 /*
  * fuzz_since.c - the --since/--until/--now date parser of tlsrpt-report
- * (rpt_parse_time) and its whole command line (rpt_parse_args).
+ * (tr_parse_when) and its whole command line (rpt_parse_args).
  *
  * Input: byte 0 flags, bytes 1..8 "now" (kept between 1970 and 9999), the
  * rest a date string up to the first NUL; after that NUL, NUL-separated
@@ -12,6 +12,7 @@
  */
 #include "fuzz.h"
 #include "args.h"
+#include "tlsrpt/dates.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -88,8 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nul = memchr(rest, '\0', n);
     s = fuzz_strndup(rest, nul ? (size_t)(nul - rest) : n);
 
-    rs = rpt_parse_time(s, now, 0, &since, &err);
-    ru = rpt_parse_time(s, now, 1, &until, &err);
+    rs = tr_parse_when(s, now, 0, &since, &err);
+    ru = tr_parse_when(s, now, 1, &until, &err);
     FUZZ_CHECK(rs == ru);
     if (rs == 0) {
         FUZZ_CHECK(until == since || until == since + 86400);

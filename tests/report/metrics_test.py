@@ -29,7 +29,18 @@ work = tempfile.mkdtemp(prefix="tlsrpt-metrics.")
 db = os.path.join(work, "t.db")
 spool = os.path.join(work, "spool")
 os.mkdir(spool)
-subprocess.run([a.ingest, "--db", db, os.path.join(a.source, "samples")], capture_output=True)
+dups = 0                 # duplicates as the ingests counted them (--json)
+
+
+def ingest(args):
+    global dups
+    p = subprocess.run([a.ingest, "--db", db, "--json"] + args, capture_output=True, text=True)
+    dups += json.loads(p.stdout)["duplicates"]
+
+
+ingest([os.path.join(a.source, "samples")])
+# Again, in batches of 3: every report a duplicate, counted over several commits.
+ingest(["--batch", "3", os.path.join(a.source, "samples")])
 # A report whose strings need escaping in a label.
 hostile = {"organization-name": 'Evil "Org"\\\nX', "date-range": {"start-datetime": "2026-11-22T00:00:00Z",
            "end-datetime": "2026-11-22T23:59:59Z"}, "contact-info": "x", "report-id": "m1",
@@ -38,7 +49,7 @@ hostile = {"organization-name": 'Evil "Org"\\\nX', "date-range": {"start-datetim
                          "failure-details": [{"result-type": "bad\\type", "failed-session-count": 2}]}]}
 with open(os.path.join(work, "h.json"), "w") as f:
     json.dump(hostile, f)
-subprocess.run([a.ingest, "--db", db, os.path.join(work, "h.json")], capture_output=True)
+ingest([os.path.join(work, "h.json")])
 with open(os.path.join(spool, "tlsrpt-milter.stats"), "w") as f:
     f.write("messages_captured_total 5\nlast_drain_time 1764720000\nspool_backlog 2\n")
 with open(os.path.join(spool, "tlsrpt-httpd.stats"), "w") as f:
@@ -105,6 +116,8 @@ nrep = subprocess.run([a.report, "--db", db, "reports", "--format", "json", "--l
                       env=env, capture_output=True, text=True)
 check(samples.get(("tlsrpt_reports", ())) == len(json.loads(nrep.stdout)["rows"]), "reports stored")
 check(samples.get(("tlsrpt_database_size_bytes", ()), 0) > 0, "database size")
+check(dups > 10 and samples.get(("tlsrpt_duplicates_total", ())) == dups,
+      "tlsrpt_duplicates_total %r, the ingests counted %d" % (samples.get(("tlsrpt_duplicates_total", ())), dups))
 r = subprocess.run([a.report, "--db", db, "summary", "-o", out], capture_output=True, text=True)
 check(r.returncode == 2, "-o outside metrics is a usage error")
 shutil.rmtree(work)

@@ -5,6 +5,7 @@
  * window.  (RFC 3339 parsing is tested in test_parse.c.)
  */
 #include "check.h"
+#include "tlsrpt/codes.h"
 #include "tlsrpt/dates.h"
 
 #include <string.h>
@@ -56,6 +57,24 @@ int main(void)
         CHECK(!tr_range_plausible(now, now + TR_DATE_FUTURE_SLACK + 1, now));
         CHECK(!tr_range_plausible(tr_days_from_civil(9999, 12, 31) * 86400,
                                   tr_days_from_civil(10000, 1, 1) * 86400, now));
+    }
+
+    /* tr_parse_when: the times of --since and --prune-before, one parser. */
+    {
+        int64_t now = tr_days_from_civil(2026, 12, 3) * 86400 + 13 * 3600, t;   /* a Thursday, 13:00 */
+        int64_t today = tr_days_from_civil(2026, 12, 3) * 86400;
+        struct tr_err err;
+        CHECK(tr_parse_when("400d", now, 0, &t, &err) == 0 && t == today - 400 * 86400);
+        CHECK(tr_parse_when("2w", now, 0, &t, &err) == 0 && t == today - 14 * 86400);
+        CHECK(tr_parse_when("12m", now, 0, &t, &err) == 0 && t == tr_days_from_civil(2025, 12, 3) * 86400);
+        CHECK(tr_parse_when("2025-01-01", now, 0, &t, &err) == 0 && t == tr_days_from_civil(2025, 1, 1) * 86400);
+        CHECK(tr_parse_when("2025-01-01", now, 1, &t, &err) == 0 && t == tr_days_from_civil(2025, 1, 2) * 86400);
+        CHECK(tr_parse_when("2025-01-01T06:30:00+02:00", now, 0, &t, &err) == 0 &&
+              t == tr_days_from_civil(2025, 1, 1) * 86400 + 4 * 3600 + 1800);
+        CHECK(tr_parse_when("monday", now, 0, &t, &err) == 0 && t == today - 3 * 86400);
+        CHECK(tr_parse_when("now", now, 0, &t, &err) == 0 && t == now);
+        CHECK(tr_parse_when("2026-02-31", now, 0, &t, &err) < 0 && tr_err_is(&err, TR_E_USAGE));
+        CHECK(tr_parse_when("last tuesday", now, 0, &t, &err) < 0 && tr_err_is(&err, TR_E_USAGE));
     }
     return check_done();
 }

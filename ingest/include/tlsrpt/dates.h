@@ -49,6 +49,24 @@ int64_t tr_month_of_day(int64_t day);
 /* The day number of the 1st of the month after the one day is in. */
 int64_t tr_next_month_of_day(int64_t day);
 
+/*
+ * A time as a user writes it on a command line (tlsrpt-report --since,
+ * --until, --now; tlsrpt-ingest --prune-before), relative to now (UTC
+ * seconds):
+ *   YYYY-MM-DD                    00:00:00 that day (when is_until, the
+ *                                 end of that day: --until)
+ *   YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM|-HH:MM]   (also with a space for T);
+ *                                 no zone means UTC
+ *   Nd, Nw, Nm                    N days, weeks, calendar months before
+ *                                 today 00:00 UTC
+ *   today, yesterday, monday..sunday   00:00 UTC that day (a weekday is
+ *                                 the latest such day, today included);
+ *                                 when is_until the end of that day
+ *   now
+ * Returns 0 or -1 with err (TR_E_USAGE, naming the forms).
+ */
+int tr_parse_when(const char *s, int64_t now, int is_until, int64_t *out, struct tr_err *err);
+
 /* 1 when [start, end) lies in the plausible window for a report received
  * at now (UTC seconds), else 0. */
 int tr_range_plausible(int64_t start, int64_t end, int64_t now);
