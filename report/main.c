@@ -500,6 +500,39 @@ static int cmd_metrics(struct ctx *c)
     return rc;
 }
 
+/* The thresholds of findings and html: the defaults (findings.h) with
+ * what the command line changed; and their window: the last
+ * RPT_FIND_DEFAULT_DAYS complete UTC days (reports cover whole days and
+ * arrive after them), or the RPT_FIND_DEFAULT_DAYS days before --until.
+ * Returns 0, or -1 after saying why on stderr (a usage error). */
+static int findings_setup(struct ctx *c, struct rpt_find_opts *fo)
+{
+    rpt_find_opts_default(fo);
+    if (c->o->warn_rate >= 0)
+        fo->warn_rate = c->o->warn_rate;
+    if (c->o->crit_rate >= 0)
+        fo->crit_rate = c->o->crit_rate;
+    if (c->o->silent_days >= 0)
+        fo->silent_days = c->o->silent_days;
+    if (c->o->stopped_days >= 0)
+        fo->stopped_days = c->o->stopped_days;
+    if (c->o->ready_days >= 0)
+        fo->ready_days = c->o->ready_days;
+    if (fo->warn_rate > fo->crit_rate) {
+        fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo->warn_rate, fo->crit_rate);
+        return -1;
+    }
+    if (!c->o->until_given && !c->o->since_given)
+        c->scope.until = rpt_day_start(c->o->now);
+    if (!c->o->since_given)
+        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    if (c->scope.until <= c->scope.since) {
+        fprintf(stderr, PROG ": --until must be later than --since\n");
+        return -1;
+    }
+    return 0;
+}
+
 /* html: the dashboard page for the window (default as findings: the last
  * RPT_FIND_DEFAULT_DAYS complete days), its findings first; to stdout or with -o
  * atomically to FILE (a web server may read it at any moment). */
@@ -516,26 +549,8 @@ static int cmd_html(struct ctx *c)
         fprintf(stderr, PROG ": --spool: not an option of 'html'\n");
         return EXIT_USAGE;
     }
-    rpt_find_opts_default(&fo);
-    fo.warn_rate = c->o->warn_rate >= 0 ? c->o->warn_rate : fo.warn_rate;
-    fo.crit_rate = c->o->crit_rate >= 0 ? c->o->crit_rate : fo.crit_rate;
-    fo.silent_days = c->o->silent_days >= 0 ? c->o->silent_days : fo.silent_days;
-    fo.stopped_days = c->o->stopped_days >= 0 ? c->o->stopped_days : fo.stopped_days;
-    fo.ready_days = c->o->ready_days >= 0 ? c->o->ready_days : fo.ready_days;
-    if (fo.warn_rate > fo.crit_rate) {
-        fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
+    if (findings_setup(c, &fo) < 0)
         return EXIT_USAGE;
-    }
-    /* The window of findings: the last 7 complete UTC days, or the 7 days
-     * before --until; also with --received-since (the charts need one). */
-    if (!c->o->until_given && !c->o->since_given)
-        c->scope.until = rpt_day_start(c->o->now);
-    if (!c->o->since_given)
-        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
-    if (c->scope.until <= c->scope.since) {
-        fprintf(stderr, PROG ": --until must be later than --since\n");
-        return EXIT_USAGE;
-    }
     if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0 ||
         rpt_dashboard_build(c->db, &c->scope, f, c->o->now, &page, &len, &err) < 0)
         rc = report_err(&err);
@@ -560,27 +575,8 @@ static int cmd_findings(struct ctx *c)
     struct tr_err err = {0};
     int w = 0, rc;
 
-    rpt_find_opts_default(&fo);
-    if (c->o->warn_rate >= 0)
-        fo.warn_rate = c->o->warn_rate;
-    if (c->o->crit_rate >= 0)
-        fo.crit_rate = c->o->crit_rate;
-    if (c->o->silent_days >= 0)
-        fo.silent_days = c->o->silent_days;
-    if (c->o->stopped_days >= 0)
-        fo.stopped_days = c->o->stopped_days;
-    if (c->o->ready_days >= 0)
-        fo.ready_days = c->o->ready_days;
-    if (fo.warn_rate > fo.crit_rate) {
-        fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
+    if (findings_setup(c, &fo) < 0)
         return FIND_EXIT_USAGE;
-    }
-    /* Default: the last 7 complete UTC days (reports cover whole days and
-     * arrive after them), or the 7 days before --until. */
-    if (!c->o->until_given && !c->o->since_given)
-        c->scope.until = rpt_day_start(c->o->now);
-    if (!c->o->since_given)
-        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
     if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);
         return FIND_EXIT_ERROR;
