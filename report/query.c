@@ -67,8 +67,7 @@ int rpt_key_is_report_level(enum rpt_key k)
     return k == RPT_K_ORG || k == RPT_K_DOMAIN || k == RPT_K_POLICY || is_time_key(k);
 }
 
-/* WHERE conditions on report r and policy p: the window, --domain, --org. */
-static void add_report_range(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi)
+void rpt_q_report_where(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi)
 {
     rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ?");
     rpt_sql_bind_int(q, lo);
@@ -83,7 +82,7 @@ static void add_report_range(struct rpt_sql *q, const struct rpt_scope *s, int64
 
 static void add_report_scope(struct rpt_sql *q, const struct rpt_scope *s)
 {
-    add_report_range(q, s, s->since, s->until);
+    rpt_q_report_where(q, s, s->since, s->until);
 }
 
 /* The failure rows of the window with the dedup rule applied, selecting
@@ -102,13 +101,12 @@ static void add_report_scope(struct rpt_sql *q, const struct rpt_scope *s)
 
 static void add_failure_scope(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi)
 {
-    add_report_range(q, s, lo, hi);
+    rpt_q_report_where(q, s, lo, hi);
     rpt_sql_filter(q, MX_EXPR_F, &s->f->mx);
     rpt_sql_filter(q, "f.result_type", &s->f->type);
 }
 
-static void add_failure_core(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi,
-                             int by_policy)
+void rpt_q_failure_rows(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi, int by_policy)
 {
     rpt_sql_add(q, "SELECT " FAIL_COLS ", f.failed_sessions AS n" FAIL_FROM);
     add_failure_scope(q, s, lo, hi);
@@ -539,7 +537,7 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
         int64_t lo = e < plan.n_edge ? plan.edge[e][0] : s->since, hi = e < plan.n_edge ? plan.edge[e][1] : s->since;
         rpt_sql_add(&q, branches++ ? " UNION ALL " : "");
         rpt_sql_add(&q, "SELECT st, org, pd, " MX_EXPR_RAW " AS mx, ty, " IP_EXPR_RAW " AS ip, pt, n, 1 AS c FROM (");
-        add_failure_core(&q, s, lo, hi, by_policy);
+        rpt_q_failure_rows(&q, s, lo, hi, by_policy);
         rpt_sql_add(&q, ")");
     }
     rpt_sql_add(&q, ")");
@@ -656,7 +654,7 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
             " SELECT r.id AS rid, r.org_name AS org, r.start_time AS st, p.policy_domain AS pd,"
             "  p.policy_type AS pt, MAX(p.successful_sessions) AS ok, MAX(p.failed_sessions) AS bad"
             " FROM report r JOIN policy p ON p.report = r.id");
-        add_report_range(&q, s, lo, hi);
+        rpt_q_report_where(&q, s, lo, hi);
         rpt_sql_add(&q, by_policy ? " GROUP BY r.id, p.policy_domain, p.policy_type)"
                                   : " GROUP BY r.id, p.policy_domain)");
     }
@@ -733,7 +731,7 @@ int rpt_q_failure_list(sqlite3 *db, const struct rpt_scope *s, long limit, struc
     rpt_sql_add(&q, " AS dom, ");
     rpt_sql_add(&q, MX_EXPR_RAW);
     rpt_sql_add(&q, " AS mx, ty, sip, rip, n, rc FROM (");
-    add_failure_core(&q, s, s->since, s->until, 0);
+    rpt_q_failure_rows(&q, s, s->since, s->until, 0);
     /* Newest first: the day, then the report (latest stored first).  No
      * LIMIT: the rows past it are stepped over and counted (one pass; a
      * second COUNT(*) pass cost more). */
