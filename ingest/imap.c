@@ -34,7 +34,8 @@
 #define IMAP_REQUEST_TIMEOUT_S  900   /* one command with its answer, at most (25 MiB at 30 KB/s) */
 #define IMAP_LINE_MAX           16384 /* one untagged line of a listing or STATUS answer */
 #define IMAP_SERVER_TEXT_MAX    160   /* bytes of the server's last tagged answer kept */
-#define IMAP_COMMAND_MAX        4096  /* one custom command (UID sets are capped by the caller) */
+#define IMAP_COMMAND_MAX        4096  /* one custom command (UID sets are capped by the caller,
+                                         mailbox names at IMAP_MAILBOX_MAX) */
 /* The listing goes in windows of UIDs.  libcurl counts every line of a
  * custom command's answer as a response header and refuses more than
  * 300 KiB of them, counting the unread rest of its buffer again at each
@@ -65,6 +66,10 @@ int imap_check_mailbox_name(const char *name, struct tr_err *err)
 {
     if (name[0] == '\0') {
         tr_err_set(err, IMAP_E_URL, "empty mailbox name");
+        return -1;
+    }
+    if (strlen(name) > IMAP_MAILBOX_MAX) {
+        tr_err_set(err, IMAP_E_URL, "mailbox name '%.40s...': over %d bytes", name, IMAP_MAILBOX_MAX);
         return -1;
     }
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
@@ -399,7 +404,10 @@ int imap_status(struct imap_conn *ic, const char *mailbox, uint32_t *uidvalidity
 
     if (mailbox == NULL)
         mailbox = ic->mailbox;
-    snprintf(cmd, sizeof cmd, "STATUS \"%s\" (UIDVALIDITY UIDNEXT)", mailbox);
+    if ((size_t)snprintf(cmd, sizeof cmd, "STATUS \"%s\" (UIDVALIDITY UIDNEXT)", mailbox) >= sizeof cmd) {
+        tr_err_set(err, IMAP_E_URL, "IMAP command longer than %d bytes", IMAP_COMMAND_MAX);
+        return -1;
+    }
     l->line = status_line;
     l->ctx = &st;
     rc = perform(ic, ic->base, cmd, on_lines, l, NULL, err);
