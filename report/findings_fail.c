@@ -99,14 +99,11 @@ static void add_reason(struct fgroup *x, const char *rc, int64_t n, int64_t st)
 
 /* What the counts of the rollups do not hold, from the window's raw
  * failure rows: per group the organizations, the days, and the reason
- * codes with their failed sessions.  The dedup rule of query.h applies to
- * the reason codes: a policy alone for its (report, domain) -- nearly
- * all -- is read straight; the others are summed per policy by detail
- * identity and the maximum over the policies taken (as query.c's failure
- * core does).  The rows are summed here, not by a GROUP BY: sorting the
- * window's rows by their strings was half of the findings' time at
- * 1,000,000 reports, and the organizations by (domain, MX, type, org)
- * from the rollups took 100 MB there. */
+ * codes with their failed sessions, as query.c's rpt_q_failure_rows
+ * yields them (the dedup rule of query.h applied).  The rows are summed
+ * here, not by a GROUP BY: sorting the window's rows by their strings was
+ * half of the findings' time at 1,000,000 reports, and the organizations
+ * by (domain, MX, type, org) from the rollups took 100 MB there. */
 static int load_details(struct fb *b, struct fgroups *g, struct tr_err *err)
 {
     const struct rpt_scope *s = &b->win;
@@ -120,8 +117,7 @@ static int load_details(struct fb *b, struct fgroups *g, struct tr_err *err)
     /* The rows as the other commands count them (query.h), st floored
      * to its UTC day (for st < 0 too), mx as shown. */
     rpt_sql_add(&q,
-        "SELECT coalesce(pd, '(none)'),"
-        " CASE WHEN mxh <> '' THEN mxh WHEN rip <> '' THEN '[' || rip || ']' ELSE '(none)' END,"
+        "SELECT " RPT_Q_DOMAIN_EXPR ", " RPT_Q_MX_EXPR_RAW ","
         " ty, org, rc, n, st - ((st % 86400) + 86400) % 86400 FROM (");
     rpt_q_failure_rows(&q, s, s->since, s->until, 0);
     rpt_sql_add(&q, ")");

@@ -33,8 +33,8 @@
  *   critical one, 3 usage error, 5 database or I/O error.
  *
  * The manual page tlsrpt-report(1) is the full reference; this file only
- * dispatches: each subcommand queries (query.c, show.c, trend.c,
- * digest.c), then hands a table or a JSON document to the writers in
+ * dispatches: each subcommand queries (query.c, listing.c, show.c,
+ * trend.c, digest.c, findings.c, dashboard.c), then hands a table or a JSON document to the writers in
  * output.c.  Only this file writes to stdout and stderr directly.
  */
 #include "args.h"

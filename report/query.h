@@ -57,6 +57,15 @@ struct rpt_scope {
                                           not as labels ("2026-11-23") */
 };
 
+/* SQL expressions over the columns of rpt_q_failure_rows: the day
+ * ("2026-11-23"), the policy domain and the MX as shown (COUNTING);
+ * RPT_Q_MX_EXPR_F is that MX over the failure table f, for --mx. */
+#define RPT_Q_DAY_EXPR "strftime('%Y-%m-%d', st, 'unixepoch')"
+#define RPT_Q_DOMAIN_EXPR "coalesce(pd, '(none)')"
+#define RPT_Q_MX_EXPR_RAW "CASE WHEN mxh <> '' THEN mxh WHEN rip <> '' THEN '[' || rip || ']' ELSE '(none)' END"
+#define RPT_Q_MX_EXPR_F "CASE WHEN f.receiving_mx_hostname <> '' THEN f.receiving_mx_hostname " \
+                        "WHEN f.receiving_ip <> '' THEN '[' || f.receiving_ip || ']' ELSE '(none)' END"
+
 /* Building blocks of the raw-row queries, shared with findings (findings_fail.c,
  * findings_rules.c), so that they count as the other commands do. */
 struct rpt_sql;
