@@ -13,6 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A listing's columns, in order. */
+struct listing_col {
+    const char *name;
+    enum rpt_col_style st;
+};
+
+static void add_cols(struct rpt_table *out, const struct listing_col *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rpt_table_add_col(out, cols[i].name, cols[i].st);
+}
+
 /* LIMIT for listings: one row more than asked, to tell whether there are
  * more; -1 (no limit) for 0. */
 static void add_limit(struct rpt_sql *q, long limit)
@@ -54,7 +66,7 @@ int rpt_q_failure_list(sqlite3 *db, const struct rpt_scope *s, long limit, struc
                        int64_t *left_out, struct tr_err *err)
 {
     int64_t total = 0;
-    static const struct { const char *name; enum rpt_col_style st; } cols[] = {
+    static const struct listing_col cols[] = {
         {"day", RPT_S_TEXT}, {"report", RPT_S_ID}, {"org", RPT_S_TEXT}, {"domain", RPT_S_TEXT},
         {"mx", RPT_S_TEXT}, {"type", RPT_S_TEXT}, {"ip", RPT_S_TEXT}, {"receiving_ip", RPT_S_TEXT},
         {"failed_sessions", RPT_S_FAIL}, {"reason_code", RPT_S_TEXT},
@@ -62,8 +74,7 @@ int rpt_q_failure_list(sqlite3 *db, const struct rpt_scope *s, long limit, struc
     struct rpt_sql q;
     int rc;
 
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        rpt_table_add_col(out, cols[i].name, cols[i].st);
+    add_cols(out, cols, sizeof cols / sizeof cols[0]);
     rpt_sql_init(&q);
     rpt_sql_add(&q, "SELECT ");
     rpt_sql_add(&q, RPT_Q_DAY_EXPR);
@@ -102,7 +113,7 @@ static void add_report_list_scope(struct rpt_sql *q, const struct rpt_scope *s)
 int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
                       int64_t *left_out, struct tr_err *err)
 {
-    static const struct { const char *name; enum rpt_col_style st; } cols[] = {
+    static const struct listing_col cols[] = {
         {"id", RPT_S_ID}, {"org", RPT_S_TEXT}, {"domains", RPT_S_TEXT}, {"start", RPT_S_TEXT},
         {"end", RPT_S_TEXT}, {"sessions", RPT_S_COUNT}, {"failed_sessions", RPT_S_FAIL},
         {"source", RPT_S_TEXT}, {"dkim", RPT_S_TEXT},
@@ -110,8 +121,7 @@ int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct
     struct rpt_sql q;
     int rc;
 
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        rpt_table_add_col(out, cols[i].name, cols[i].st);
+    add_cols(out, cols, sizeof cols / sizeof cols[0]);
     rpt_sql_init(&q);
     rpt_sql_add(&q,
         "SELECT rid, org, group_concat(pd, ' '),"
@@ -141,7 +151,7 @@ int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct
 int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, long limit,
                           struct rpt_table *out, int *more, struct tr_err *err)
 {
-    static const struct { const char *name; enum rpt_col_style st; } cols[] = {
+    static const struct listing_col cols[] = {
         {"id", RPT_S_ID}, {"last_seen", RPT_S_TEXT}, {"times_seen", RPT_S_COUNT},
         {"reason", RPT_S_TEXT}, {"source", RPT_S_TEXT}, {"domain", RPT_S_TEXT},
         {"submitter", RPT_S_TEXT}, {"size", RPT_S_COUNT}, {"resolved", RPT_S_TEXT},
@@ -151,8 +161,7 @@ int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, lo
     int64_t left_out;
     int rc;
 
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        rpt_table_add_col(out, cols[i].name, cols[i].st);
+    add_cols(out, cols, sizeof cols / sizeof cols[0]);
     rpt_sql_init(&q);
     rpt_sql_add(&q, "SELECT id, last_seen, times_seen,"
                     " reason, source, hdr_report_domain, hdr_report_submitter, raw_size,"
@@ -179,16 +188,14 @@ int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, lo
 int rpt_q_policy_strings(sqlite3 *db, const struct rpt_scope *s, struct rpt_table *out,
                          struct tr_err *err)
 {
+    static const struct listing_col cols[] = {
+        {"domain", RPT_S_TEXT}, {"policy", RPT_S_TEXT}, {"policy_strings", RPT_S_TEXT},
+        {"reports", RPT_S_COUNT}, {"orgs", RPT_S_TEXT}, {"first_start", RPT_S_ID}, {"last_start", RPT_S_ID},
+    };
     struct rpt_sql q;
     int rc;
 
-    rpt_table_add_col(out, "domain", RPT_S_TEXT);
-    rpt_table_add_col(out, "policy", RPT_S_TEXT);
-    rpt_table_add_col(out, "policy_strings", RPT_S_TEXT);
-    rpt_table_add_col(out, "reports", RPT_S_COUNT);
-    rpt_table_add_col(out, "orgs", RPT_S_TEXT);
-    rpt_table_add_col(out, "first_start", RPT_S_ID);
-    rpt_table_add_col(out, "last_start", RPT_S_ID);
+    add_cols(out, cols, sizeof cols / sizeof cols[0]);
     rpt_sql_init(&q);
     /* policy_strings is stored as a JSON array; json_each turns it back
      * into lines, in order. */
