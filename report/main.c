@@ -478,6 +478,17 @@ static int cmd_check(struct ctx *c)
     return rpt_check_main(c->o, &co, tr_db_default_path(c->o->db));
 }
 
+/* text to -o FILE atomically (a temporary file renamed: a reader never
+ * sees half of it), else to stdout.  Returns the exit status. */
+static int write_output(struct ctx *c, const char *text, size_t len)
+{
+    struct tr_err err = {0};
+
+    if (c->o->output != NULL)
+        return tr_write_file_atomic(c->o->output, text, len, 0644, &err) < 0 ? report_err(&err) : EXIT_OK;
+    return rpt_out_bytes(&c->out, text, len) < 0 ? write_failed() : EXIT_OK;
+}
+
 /* metrics: to stdout, or with -o atomically to FILE (node_exporter reads
  * the textfile collector's directory at any moment). */
 static int cmd_metrics(struct ctx *c)
@@ -485,17 +496,12 @@ static int cmd_metrics(struct ctx *c)
     struct tr_err err = {0};
     char *text;
     size_t len;
-    int rc = EXIT_OK;
+    int rc;
 
     if (rpt_metrics_build(c->db, tr_db_default_path(c->o->db), c->o->spool, c->o->n_spool, c->o->now,
                           &text, &len, &err) < 0)
         return report_err(&err);
-    if (c->o->output != NULL) {
-        if (tr_write_file_atomic(c->o->output, text, len, 0644, &err) < 0)
-            rc = report_err(&err);
-    } else if (rpt_out_bytes(&c->out, text, len) < 0) {
-        rc = write_failed();
-    }
+    rc = write_output(c, text, len);
     free(text);
     return rc;
 }
@@ -554,12 +560,8 @@ static int cmd_html(struct ctx *c)
     if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0 ||
         rpt_dashboard_build(c->db, &c->scope, f, c->o->now, &page, &len, &err) < 0)
         rc = report_err(&err);
-    else if (c->o->output != NULL) {
-        if (tr_write_file_atomic(c->o->output, page, len, 0644, &err) < 0)
-            rc = report_err(&err);
-    } else if (rpt_out_bytes(&c->out, page, len) < 0) {
-        rc = write_failed();
-    }
+    else
+        rc = write_output(c, page, len);
     free(page);
     rpt_findings_free(f);
     return rc;
