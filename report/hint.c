@@ -77,13 +77,21 @@ static size_t code_points(const char *s, uint32_t *out)
     return n;
 }
 
-static size_t edit_distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, size_t *row)
+/* The edit distance of a and b, or limit + 1 as soon as it must be over
+ * limit: the lengths differ by more, or a whole row of the table is over
+ * it (a row's minimum never decreases).  Up to RPT_HINT_MAX_NAMES stored
+ * names of RPT_HINT_NAME_MAX code points would otherwise cost seconds per
+ * filter value. */
+static size_t edit_distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, size_t *row,
+                            size_t limit)
 {
+    if ((na > nb ? na - nb : nb - na) > limit)
+        return limit + 1;
     for (size_t j = 0; j <= nb; j++)
         row[j] = j;
     for (size_t i = 1; i <= na; i++) {
-        size_t diag = row[0];
-        row[0] = i;
+        size_t diag = row[0], low;
+        low = row[0] = i;
         for (size_t j = 1; j <= nb; j++) {
             size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
             if (up + 1 < best)
@@ -92,7 +100,11 @@ static size_t edit_distance(const uint32_t *a, size_t na, const uint32_t *b, siz
                 best = row[j - 1] + 1;
             diag = up;
             row[j] = best;
+            if (best < low)
+                low = best;
         }
+        if (low > limit)
+            return limit + 1;
     }
     return row[nb];
 }
@@ -109,7 +121,7 @@ static char *hint_for(sqlite3 *db, size_t i, const char *v)
     struct rpt_sql q;
     struct near best[RPT_HINT_MAX];
     uint32_t a[RPT_HINT_NAME_MAX], b[RPT_HINT_NAME_MAX];
-    size_t row[RPT_HINT_NAME_MAX + 1], na, n_best = 0, n_names = 0, close;
+    size_t row[RPT_HINT_NAME_MAX + 1], na, n_best = 0, n_names = 0, close, work = 0;
     struct tr_buf text;
     sqlite3_stmt *st;
     struct tr_err err = {0};
@@ -150,8 +162,11 @@ static char *hint_for(sqlite3 *db, size_t i, const char *v)
         n_names++;
         if (strchr(v, '*') != NULL)
             continue;                           /* a pattern: no distance */
+        if (work > RPT_HINT_WORK_MAX)
+            continue;                           /* listed, no longer compared */
         nb = code_points(name, b);
-        d = edit_distance(a, na, b, nb, row);
+        work += (na + 1) * (nb + 1);
+        d = edit_distance(a, na, b, nb, row, close);
         if (d > close)
             continue;
         /* insert by distance (then name order, as read), keep the best */
