@@ -11,28 +11,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Bytes of one hint line (a longer one is cut). */
 #define RPT_HINT_TEXT_MAX 4096
-
-static void add(struct tr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct tr_buf *b, const char *fmt, ...)
-{
-    char piece[RPT_HINT_TEXT_MAX];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(piece, sizeof piece, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        (void)tr_buf_append(b, piece, (size_t)n < sizeof piece ? (size_t)n : sizeof piece - 1);
-}
 
 /* The filters and the dimension each one names. */
 static const struct {
@@ -186,14 +169,14 @@ static char *hint_for(sqlite3 *db, size_t i, const char *v)
 
     ev = rpt_name_escape(v);
     tr_buf_init(&text, RPT_HINT_TEXT_MAX);
-    add(&text, "%s '%s' matches no %s in the database", dims[i].opt, ev, dims[i].what);
+    (void)tr_buf_printf(&text, "%s '%s' matches no %s in the database", dims[i].opt, ev, dims[i].what);
     free(ev);
     if (n_best > 0 || (n_names > 0 && n_names <= RPT_HINT_LIST_ALL)) {
         size_t n = n_best > 0 ? n_best : n_names;
-        add(&text, "%s", n_best > 0 ? "; nearest: " : "; known: ");
+        (void)tr_buf_printf(&text, "%s", n_best > 0 ? "; nearest: " : "; known: ");
         for (size_t k = 0; k < n; k++) {
             char *e = rpt_name_escape(n_best > 0 ? best[k].name : names[k]);
-            add(&text, "%s%s", k ? ", " : "", e);
+            (void)tr_buf_printf(&text, "%s%s", k ? ", " : "", e);
             free(e);
         }
     }
