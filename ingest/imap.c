@@ -239,7 +239,7 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     CURLU *u = curl_url();
     struct imap_conn *ic;
     char *scheme = NULL, *user = NULL, *pass = NULL, *opts = NULL, *host = NULL, *port = NULL;
-    char *path = NULL, *query = NULL, *frag = NULL, *esc;
+    char *path = NULL, *raw_path = NULL, *query = NULL, *frag = NULL, *esc;
     int rc = -1;
 
     *out = NULL;
@@ -256,6 +256,7 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     host = url_part(u, CURLUPART_HOST, 0);
     port = url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
     path = url_part(u, CURLUPART_PATH, CURLU_URLDECODE);
+    raw_path = url_part(u, CURLUPART_PATH, 0);
     query = url_part(u, CURLUPART_QUERY, 0);
     frag = url_part(u, CURLUPART_FRAGMENT, 0);
     if (scheme == NULL || (strcmp(scheme, "imaps") != 0 && strcmp(scheme, "imap") != 0)) {
@@ -280,6 +281,11 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     }
     if (query || frag || opts) {
         tr_err_set(err, IMAP_E_URL, "the URL takes no ?query, #fragment or ;options");
+        goto out;
+    }
+    /* libcurl will not decode %00: never fall back to INBOX for it. */
+    if (path == NULL && raw_path != NULL && strcmp(raw_path, "/") != 0 && raw_path[0] != '\0') {
+        tr_err_set(err, IMAP_E_URL, "the mailbox in the URL does not decode to a name (%%00?)");
         goto out;
     }
     ic = xcalloc(1, sizeof *ic);
@@ -330,7 +336,7 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     rc = 0;
 out:
     free(scheme); free(user); free(pass); free(opts); free(host); free(port);
-    free(path); free(query); free(frag);
+    free(path); free(raw_path); free(query); free(frag);
     curl_url_cleanup(u);
     return rc;
 }

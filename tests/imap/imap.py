@@ -399,6 +399,8 @@ def case_errors(tmp, dv, run):
     check(rc == 2, "another scheme refused: %d %s" % (rc, err))
     rc, c, err = run("--imap-after", "move:" + "F" * 1001)
     check(rc == 2 and "over 1000 bytes" in err, "a folder name over IMAP_MAILBOX_MAX refused: %d %s" % (rc, err))
+    rc, c, err = run(url=run.url(mailbox="Foo%00bar"))
+    check(rc == 2 and "does not decode" in err, "a mailbox with %%00 refused, not taken as INBOX: %d %s" % (rc, err))
     rc, c, err = run(url=run.url(mailbox="M" * 1001))
     check(rc == 2 and "over 1000 bytes" in err, "a mailbox name over IMAP_MAILBOX_MAX refused: %d %s" % (rc, err))
     rc, c, err = run(ca=False)
