@@ -34,7 +34,8 @@
 #define IMAP_REQUEST_TIMEOUT_S  900   /* one command with its answer, at most (25 MiB at 30 KB/s) */
 #define IMAP_LINE_MAX           16384 /* one untagged line of a listing or STATUS answer */
 #define IMAP_SERVER_TEXT_MAX    160   /* bytes of the server's last tagged answer kept */
-#define IMAP_COMMAND_MAX        4096  /* one custom command (UID sets are capped by the caller) */
+#define IMAP_COMMAND_MAX        4096  /* one custom command (UID sets are capped by the caller,
+                                         mailbox names at IMAP_MAILBOX_MAX) */
 /* The listing goes in windows of UIDs.  libcurl counts every line of a
  * custom command's answer as a response header and refuses more than
  * 300 KiB of them, counting the unread rest of its buffer again at each
@@ -65,6 +66,10 @@ int imap_check_mailbox_name(const char *name, struct tr_err *err)
 {
     if (name[0] == '\0') {
         tr_err_set(err, IMAP_E_URL, "empty mailbox name");
+        return -1;
+    }
+    if (strlen(name) > IMAP_MAILBOX_MAX) {
+        tr_err_set(err, IMAP_E_URL, "mailbox name '%.40s...': over %d bytes", name, IMAP_MAILBOX_MAX);
         return -1;
     }
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
@@ -234,7 +239,7 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     CURLU *u = curl_url();
     struct imap_conn *ic;
     char *scheme = NULL, *user = NULL, *pass = NULL, *opts = NULL, *host = NULL, *port = NULL;
-    char *path = NULL, *query = NULL, *frag = NULL, *esc;
+    char *path = NULL, *raw_path = NULL, *query = NULL, *frag = NULL, *esc;
     int rc = -1;
 
     *out = NULL;
@@ -251,6 +256,7 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     host = url_part(u, CURLUPART_HOST, 0);
     port = url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
     path = url_part(u, CURLUPART_PATH, CURLU_URLDECODE);
+    raw_path = url_part(u, CURLUPART_PATH, 0);
     query = url_part(u, CURLUPART_QUERY, 0);
     frag = url_part(u, CURLUPART_FRAGMENT, 0);
     if (scheme == NULL || (strcmp(scheme, "imaps") != 0 && strcmp(scheme, "imap") != 0)) {
@@ -275,6 +281,11 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     }
     if (query || frag || opts) {
         tr_err_set(err, IMAP_E_URL, "the URL takes no ?query, #fragment or ;options");
+        goto out;
+    }
+    /* libcurl will not decode %00: never fall back to INBOX for it. */
+    if (path == NULL && raw_path != NULL && strcmp(raw_path, "/") != 0 && raw_path[0] != '\0') {
+        tr_err_set(err, IMAP_E_URL, "the mailbox in the URL does not decode to a name (%%00?)");
         goto out;
     }
     ic = xcalloc(1, sizeof *ic);
@@ -325,7 +336,7 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     rc = 0;
 out:
     free(scheme); free(user); free(pass); free(opts); free(host); free(port);
-    free(path); free(query); free(frag);
+    free(path); free(raw_path); free(query); free(frag);
     curl_url_cleanup(u);
     return rc;
 }
@@ -399,7 +410,10 @@ int imap_status(struct imap_conn *ic, const char *mailbox, uint32_t *uidvalidity
 
     if (mailbox == NULL)
         mailbox = ic->mailbox;
-    snprintf(cmd, sizeof cmd, "STATUS \"%s\" (UIDVALIDITY UIDNEXT)", mailbox);
+    if ((size_t)snprintf(cmd, sizeof cmd, "STATUS \"%s\" (UIDVALIDITY UIDNEXT)", mailbox) >= sizeof cmd) {
+        tr_err_set(err, IMAP_E_URL, "IMAP command longer than %d bytes", IMAP_COMMAND_MAX);
+        return -1;
+    }
     l->line = status_line;
     l->ctx = &st;
     rc = perform(ic, ic->base, cmd, on_lines, l, NULL, err);

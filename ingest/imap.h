@@ -37,6 +37,10 @@
 /* Most password bytes (a password file's first line). */
 #define IMAP_PASSWORD_MAX 1024
 
+/* Most bytes of a mailbox or --imap-after move: folder name: quoted in a
+ * command, it must leave room in imap.c's IMAP_COMMAND_MAX. */
+#define IMAP_MAILBOX_MAX 1000
+
 struct imap_conf {
     const char *url;           /* imaps://USER@HOST[:PORT]/MAILBOX or imap:// (STARTTLS) */
     const char *password;      /* borrowed; NULL: set later with imap_set_password */
@@ -54,7 +58,8 @@ struct imap_conn;
 
 /* Parses the URL and prepares a libcurl handle (nothing is sent yet).
  * Errors: IMAP_E_URL (a password in the URL, another scheme, a query, a
- * mailbox name with control characters, quotes, ';' or non-ASCII bytes).
+ * mailbox name with control characters, quotes, ';' or non-ASCII bytes,
+ * or over IMAP_MAILBOX_MAX bytes).
  * *out is caller-owned (imap_close). */
 int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_err *err);
 void imap_close(struct imap_conn *ic);            /* NULL is a no-op */

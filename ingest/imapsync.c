@@ -298,6 +298,7 @@ int imap_read_password(const char *file, char **out, struct tr_err *err)
     fclose(f);
     len = strlen(buf);
     if (len > 0 && buf[len - 1] != '\n' && len > IMAP_PASSWORD_MAX) {
+        explicit_bzero(buf, sizeof buf);
         tr_err_set(err, TR_E_USAGE, "password file %.200s: first line over %d bytes", file, IMAP_PASSWORD_MAX);
         return -1;
     }

@@ -128,6 +128,40 @@ int tr_buf_append(struct tr_buf *b, const void *p, size_t n)
     return 0;
 }
 
+int tr_buf_vprintf(struct tr_buf *b, const char *fmt, va_list ap)
+{
+    char small[512], *s = small;
+    va_list again;
+    int n, rc;
+
+    va_copy(again, ap);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= 0 && (size_t)n >= sizeof small) {
+        s = xmalloc((size_t)n + 1);
+        vsnprintf(s, (size_t)n + 1, fmt, again);
+    }
+    va_end(again);
+    if (n < 0)
+        return -1;
+    rc = tr_buf_append(b, s, (size_t)n);
+    if (rc < 0)
+        (void)tr_buf_append(b, s, b->cap - b->len);     /* what fits */
+    if (s != small)
+        free(s);
+    return rc;
+}
+
+int tr_buf_printf(struct tr_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = tr_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 unsigned char *tr_buf_steal(struct tr_buf *b, size_t *len)
 {
     unsigned char *p = b->data;

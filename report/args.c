@@ -11,6 +11,8 @@
 #include "tlsrpt/codes.h"
 #include "tlsrpt/dates.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,9 +268,15 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
             break;
         case OPT_LIMIT: {
             char *end;
-            long v = strtol(optarg, &end, 10);
+            long v;
+            errno = 0;
+            v = strtol(optarg, &end, 10);
             if (end == optarg || *end != '\0' || v < 0) {
                 tr_err_set(err, TR_E_USAGE, "--limit: '%.64s' is not a count", optarg);
+                return -1;
+            }
+            if (errno == ERANGE || v > RPT_MAX_LIMIT) {
+                tr_err_set(err, TR_E_USAGE, "--limit: '%.64s' is over %ld (0 shows all)", optarg, RPT_MAX_LIMIT);
                 return -1;
             }
             o->limit = v;

@@ -24,6 +24,8 @@
 #define RPT_DEFAULT_DAYS 30
 /* Default --limit of the listing subcommands. */
 #define RPT_DEFAULT_LIMIT 1000
+/* Largest --limit (a listing asks SQLite for one row more than it). */
+#define RPT_MAX_LIMIT 1000000000L
 
 /* --spool directories metrics reads (milter and httpd may differ). */
 #define RPT_MAX_SPOOL 8

@@ -7,7 +7,8 @@
  * details, as `summary` and `trend` count them; the policies come from
  * rpt_q_policy_strings.  The rows are sorted once by domain (struct ref)
  * so that each domain's section reads a contiguous run.  The charts
- * themselves and the page's writer are in dashchart.c.
+ * themselves and the page's writer are in dashchart.c, the findings
+ * section in dashfind.c.
  */
 #include "dashboard.h"
 #include "dashchart.h"
@@ -495,103 +496,6 @@ static void domain_section(struct page *p, size_t id, const struct dom *d, const
     put(p, "</section>\n");
 }
 
-/* One finding as a <details>: its summary line says severity, code,
- * where, the numbers and days; opened, the evidence, the policies
- * involved, what it means and what to change. */
-static void finding(struct page *p, const struct rpt_finding *x, int open)
-{
-    const char *sev = rpt_severity_name(x->severity);
-    char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], d1[RPT_LABEL_MAX], d2[RPT_LABEL_MAX];
-    const struct { const char *label, *value; } more[] = {
-        {"Senders", x->orgs}, {"Reason codes", x->reasons}, {"Evidence", x->evidence},
-        {"What it means", x->meaning}, {"What to change", x->fix},
-    };
-
-    put(p, "<details class=\"finding %s\"%s><summary><span class=\"sev\">%s</span> <code>%s</code>", sev,
-        open ? " open" : "", sev, x->code);
-    if (x->domain != NULL) {
-        put(p, " <b>");
-        esc(p, x->domain);
-        put(p, "</b>");
-    }
-    if (x->mx != NULL) {
-        put(p, " &middot; MX ");
-        esc(p, x->mx);
-    }
-    if (x->type != NULL) {
-        put(p, " &middot; ");
-        esc(p, x->type);
-    }
-    put(p, " <span class=\"muted\">");
-    if (x->failed >= 0 && x->sessions >= 0)
-        put(p, "&middot; %s failed of %s sessions", count(x->failed, n1), count(x->sessions, n2));
-    else if (x->failed >= 0)
-        put(p, "&middot; %s failed sessions", count(x->failed, n1));
-    if (x->rate >= 0)
-        put(p, " (%.2f%%)", x->rate);
-    if (x->last_day >= 0) {
-        rpt_fmt_date(x->first_day >= 0 ? x->first_day : x->last_day, d1);
-        rpt_fmt_date(x->last_day, d2);
-        put(p, " &middot; %s %s%s%s", x->first_day >= 0 ? "seen" : "last day", d1,
-            x->first_day >= 0 && strcmp(d1, d2) != 0 ? " to " : "",
-            x->first_day >= 0 && strcmp(d1, d2) != 0 ? d2 : "");
-    }
-    put(p, "</span></summary>\n");
-    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
-        if (more[i].value != NULL) {
-            put(p, "<p><b>%s:</b> ", more[i].label);
-            esc(p, more[i].value);
-            put(p, "</p>\n");
-        }
-    if (x->policies != NULL) {
-        put(p, "<pre>");
-        rpt_page_esc(&p->h, x->policies, 1);
-        put(p, "</pre>\n");
-    }
-    put(p, "</details>\n");
-}
-
-/* The findings, most severe first (as rpt_findings_build orders them). */
-static void findings(struct page *p)
-{
-    const struct rpt_findings *f = p->f;
-    char a[RPT_LABEL_MAX], b[RPT_LABEL_MAX];
-    int folded = 0;
-
-    if (f == NULL)
-        return;
-    rpt_fmt_date(f->prev_since, a);
-    rpt_fmt_date(f->since - 1, b);
-    put(p, "<section id=\"findings\"><h2>What needs attention</h2>\n<p>");
-    if (f->n == 0)
-        put(p, "<span class=\"ok\">Nothing needs attention.</span> ");
-    else
-        put(p, "<b class=\"%s\">%zu critical</b>, %zu warning, %zu info. ", f->n_critical ? "bad" : "ok",
-            f->n_critical, f->n_warning, f->n_info);
-    put(p, "<span class=\"muted\">Compared with %s to %s.  Each line opens to its evidence and fix; every "
-           "code is explained in tlsrpt-report(1), FINDINGS.</span></p>\n", a, b);
-    /* Critical and warning findings one line each, the first critical
-     * ones open; past RPT_DASH_TOP_FINDINGS, and the info ones, folded
-     * away. */
-    for (size_t i = 0, shown = 0; i < f->n; i++) {
-        const struct rpt_finding *x = &f->v[i];
-        int fold = x->severity < RPT_SEV_WARNING || shown == RPT_DASH_TOP_FINDINGS;
-        if (fold && !folded) {
-            size_t rest = f->n - i;
-            put(p, "<details class=\"more\"><summary>%zu more finding%s (%s)</summary>\n", rest,
-                rest == 1 ? "" : "s", x->severity < RPT_SEV_WARNING ? "info" : "the less severe");
-            folded = 1;
-        }
-        finding(p, x, x->severity == RPT_SEV_CRITICAL && i < RPT_DASH_OPEN_FINDINGS);
-        shown += !folded;
-    }
-    if (folded)
-        put(p, "</details>\n");
-    if (f->dropped > 0)
-        put(p, "<p class=\"muted\">... and %zu more findings (the least severe) left out.</p>\n", f->dropped);
-    put(p, "</section>\n");
-}
-
 /* Every domain in one table, worst first, linked to its section. */
 static void overview(struct page *p)
 {
@@ -726,7 +630,7 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     pol_r = sorted_refs(p.pol, 0, -1, -1, 5);
     collect_domains(&p);
     page_head(&p);
-    findings(&p);
+    rpt_dash_findings(&p.h, p.f);
     overview(&p);
     for (size_t i = 0; i < p.ndoms && i < RPT_DASH_MAX_DOMAINS; i++)
         domain_section(&p, i, &p.doms[i], pol_r);

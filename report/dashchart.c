@@ -39,24 +39,11 @@ static const char *const type_colour[RPT_DASH_CHART_TYPES] = {
 void rpt_page_put(struct rpt_html *h, const char *fmt, ...)
 {
     va_list ap;
-    char small[512], *s = small;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof small) {
-        s = xmalloc((size_t)n + 1);
-        va_start(ap, fmt);
-        vsnprintf(s, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    if (tr_buf_append(&h->b, s, (size_t)n) < 0)
+    if (tr_buf_vprintf(&h->b, fmt, ap) < 0)
         h->overflow = 1;
-    if (s != small)
-        free(s);
+    va_end(ap);
 }
 
 void rpt_page_esc(struct rpt_html *h, const char *s, int keep_lines)

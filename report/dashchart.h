@@ -1,6 +1,7 @@
 /*
  * dashchart.h - the dashboard's HTML writer and its two SVG charts
- * (dashchart.c), apart from the page's data (dashboard.c).
+ * (dashchart.c) and its findings section (dashfind.c), apart from the
+ * page's data (dashboard.c).
  *
  * The charts span the days of the window, a slot per day.  Every plot
  * area states its geometry (data-x, data-y, data-width, data-height and
@@ -61,5 +62,10 @@ int rpt_chart_type_cmp(const void *a, const void *b);
  * is named "(other types)".  Nothing but a note when nt is 0. */
 void rpt_chart_failures(struct rpt_html *h, const struct rpt_chart_days *cd, size_t id, const char *domain,
                         struct rpt_chart_type *types, size_t nt);
+
+/* The findings section: counts, the comparison window, one <details> per
+ * finding (dashfind.c).  Nothing when f is NULL. */
+struct rpt_findings;
+void rpt_dash_findings(struct rpt_html *h, const struct rpt_findings *f);
 
 #endif

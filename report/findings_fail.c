@@ -74,32 +74,6 @@ static void groups_free(struct fgroups *g)
     fmap_free(&g->prev);
 }
 
-/* The window's failure rows, scope filters applied. */
-#define DETAIL_COLS "r.id AS rid, r.org_name AS org, r.start_time - ((r.start_time % 86400) + 86400) % 86400 AS st," \
-    " p.policy_domain AS pd, f.result_type AS ty, f.sending_mta_ip AS sip, f.receiving_mx_hostname AS mxh," \
-    " f.receiving_ip AS rip, f.failure_reason_code AS rc"
-#define DETAIL_FROM " FROM report r JOIN policy p ON p.report = r.id JOIN failure f ON f.policy = p.id"
-/* Another policy of the report for the same domain: the dedup rule applies. */
-#define SIBLING "EXISTS (SELECT 1 FROM policy p2 WHERE p2.report = p.report AND p2.id <> p.id" \
-    " AND p2.policy_domain IS p.policy_domain)"
-
-static void add_detail_scope(struct rpt_sql *q, const struct rpt_scope *s)
-{
-    rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ?");
-    rpt_sql_bind_int(q, s->since);
-    rpt_sql_bind_int(q, s->until);
-    rpt_sql_filter(q, "p.policy_domain", &s->f->domain);
-    rpt_sql_filter(q, "r.org_name", &s->f->org);
-    rpt_sql_filter(q, "CASE WHEN f.receiving_mx_hostname <> '' THEN f.receiving_mx_hostname"
-                      " WHEN f.receiving_ip <> '' THEN '[' || f.receiving_ip || ']' ELSE '(none)' END",
-                   &s->f->mx);
-    rpt_sql_filter(q, "f.result_type", &s->f->type);
-    if (s->f->received_since != 0) {
-        rpt_sql_add(q, " AND r.received_time >= ?");
-        rpt_sql_bind_int(q, s->f->received_since);
-    }
-}
-
 /* Adds n failed sessions on day st with reason code rc to group x. */
 static void add_reason(struct fgroup *x, const char *rc, int64_t n, int64_t st)
 {
@@ -125,14 +99,11 @@ static void add_reason(struct fgroup *x, const char *rc, int64_t n, int64_t st)
 
 /* What the counts of the rollups do not hold, from the window's raw
  * failure rows: per group the organizations, the days, and the reason
- * codes with their failed sessions.  The dedup rule of query.h applies to
- * the reason codes: a policy alone for its (report, domain) -- nearly
- * all -- is read straight; the others are summed per policy by detail
- * identity and the maximum over the policies taken (as query.c's failure
- * core does).  The rows are summed here, not by a GROUP BY: sorting the
- * window's rows by their strings was half of the findings' time at
- * 1,000,000 reports, and the organizations by (domain, MX, type, org)
- * from the rollups took 100 MB there. */
+ * codes with their failed sessions, as query.c's rpt_q_failure_rows
+ * yields them (the dedup rule of query.h applied).  The rows are summed
+ * here, not by a GROUP BY: sorting the window's rows by their strings was
+ * half of the findings' time at 1,000,000 reports, and the organizations
+ * by (domain, MX, type, org) from the rollups took 100 MB there. */
 static int load_details(struct fb *b, struct fgroups *g, struct tr_err *err)
 {
     const struct rpt_scope *s = &b->win;
@@ -143,20 +114,13 @@ static int load_details(struct fb *b, struct fgroups *g, struct tr_err *err)
     int rc;
 
     rpt_sql_init(&q);
+    /* The rows as the other commands count them (query.h), st floored
+     * to its UTC day (for st < 0 too), mx as shown. */
     rpt_sql_add(&q,
-        "SELECT coalesce(pd, '(none)'),"
-        " CASE WHEN mxh <> '' THEN mxh WHEN rip <> '' THEN '[' || rip || ']' ELSE '(none)' END,"
-        " ty, org, rc, n, st FROM ("
-        " SELECT " DETAIL_COLS ", f.failed_sessions AS n" DETAIL_FROM);
-    add_detail_scope(&q, s);
-    rpt_sql_add(&q, " AND NOT " SIBLING
-        " UNION ALL SELECT rid, org, st, pd, ty, sip, mxh, rip, rc, MAX(n) AS n FROM ("
-        "  SELECT " DETAIL_COLS ", SUM(f.failed_sessions) AS n" DETAIL_FROM);
-    add_detail_scope(&q, s);
-    rpt_sql_add(&q, " AND " SIBLING
-        "  GROUP BY p.id, f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_ip,"
-        "   f.failure_reason_code)"
-        " GROUP BY rid, pd, ty, sip, mxh, rip, rc)");
+        "SELECT " RPT_Q_DOMAIN_EXPR ", " RPT_Q_MX_EXPR_RAW ","
+        " ty, org, rc, n, st - ((st % 86400) + 86400) % 86400 FROM (");
+    rpt_q_failure_rows(&q, s, s->since, s->until, 0);
+    rpt_sql_add(&q, ")");
     rc = rpt_sql_prepare(b->db, &q, &st, err);
     rpt_sql_free(&q);
     if (rc < 0)

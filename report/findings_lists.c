@@ -1,14 +1,17 @@
 /*
  * findings_lists.c - the two small containers the findings rules use
  * (findings_int.h): a list of distinct names that prints as "a, b ... and
- * N more", and a string-keyed hash map (open addressing, FNV-1a) from a
- * tuple of names to an index.
+ * N more", and a string-keyed hash map (open addressing, seeded FNV-1a)
+ * from a tuple of names to an index.
  */
 #include "findings_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Index of s in l (added when new), or -1 past FIND_NAMES_TRACK. */
 static long fnames_index(struct fnames *l, const char *s)
@@ -97,12 +100,38 @@ char *fb_buf_text(struct tr_buf *b)
 
 /* ---------------------------------------------------------------- map */
 
+/* splitmix64's finalizer: every bit of the key reaches the low bits. */
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* The keys are names from reports: with a fixed hash, a sender could
+ * send names that all land in one probe run and make every lookup walk
+ * it.  So the hash starts from a seed of this process (getrandom; the time
+ * and pid if that fails) and is mixed into every bit; the map is never
+ * iterated, so nothing printed depends on the seed. */
+static uint64_t hash_seed(void)
+{
+    static uint64_t seed;
+    static int have;
+
+    if (!have) {
+        if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+            seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+        have = 1;
+    }
+    return seed;
+}
+
 static uint64_t hash_str(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;           /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL ^ hash_seed();   /* FNV-1a from the seed */
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return mix64(h);
 }
 
 size_t fmap_get(const struct fmap *m, const char *key)
@@ -211,14 +240,6 @@ char *fmap_key3(const char *a, const char *b, const char *c)
 }
 
 /* ---------------------------------------------------------------- pair set */
-
-/* splitmix64's finalizer: every bit of the key reaches the low bits. */
-static uint64_t mix64(uint64_t x)
-{
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
 
 int fset_add(struct fset *s, uint64_t key)
 {

@@ -25,19 +25,6 @@
  * different policy in every report); the rest are counted only. */
 #define FIND_POLICY_VERSIONS 16
 
-static void add_scope(struct rpt_sql *q, const struct rpt_scope *s)
-{
-    rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ?");
-    rpt_sql_bind_int(q, s->since);
-    rpt_sql_bind_int(q, s->until);
-    rpt_sql_filter(q, "p.policy_domain", &s->f->domain);
-    rpt_sql_filter(q, "r.org_name", &s->f->org);
-    if (s->f->received_since != 0) {
-        rpt_sql_add(q, " AND r.received_time >= ?");
-        rpt_sql_bind_int(q, s->f->received_since);
-    }
-}
-
 /* ---------------------------------------------------------------- policies */
 
 void fr_free_policies(struct fdomain *d)
@@ -139,7 +126,7 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
         " MAX(r.start_time - ((r.start_time % 86400) + 86400) % 86400),"
         " SUM(p.successful_sessions + p.failed_sessions)"
         " FROM report r JOIN policy p ON p.report = r.id");
-    add_scope(&q, &b->win);
+    rpt_q_report_where(&q, &b->win, b->win.since, b->win.until);
     rpt_sql_add(&q, " GROUP BY 1, 2, 3, 4");
     rc = rpt_sql_run(b->db, &q, t, err);
     rpt_sql_free(&q);

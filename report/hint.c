@@ -11,28 +11,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Bytes of one hint line (a longer one is cut). */
 #define RPT_HINT_TEXT_MAX 4096
-
-static void add(struct tr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct tr_buf *b, const char *fmt, ...)
-{
-    char piece[RPT_HINT_TEXT_MAX];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(piece, sizeof piece, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        (void)tr_buf_append(b, piece, (size_t)n < sizeof piece ? (size_t)n : sizeof piece - 1);
-}
 
 /* The filters and the dimension each one names. */
 static const struct {
@@ -77,13 +60,21 @@ static size_t code_points(const char *s, uint32_t *out)
     return n;
 }
 
-static size_t edit_distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, size_t *row)
+/* The edit distance of a and b, or limit + 1 as soon as it must be over
+ * limit: the lengths differ by more, or a whole row of the table is over
+ * it (a row's minimum never decreases).  Up to RPT_HINT_MAX_NAMES stored
+ * names of RPT_HINT_NAME_MAX code points would otherwise cost seconds per
+ * filter value. */
+static size_t edit_distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, size_t *row,
+                            size_t limit)
 {
+    if ((na > nb ? na - nb : nb - na) > limit)
+        return limit + 1;
     for (size_t j = 0; j <= nb; j++)
         row[j] = j;
     for (size_t i = 1; i <= na; i++) {
-        size_t diag = row[0];
-        row[0] = i;
+        size_t diag = row[0], low;
+        low = row[0] = i;
         for (size_t j = 1; j <= nb; j++) {
             size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
             if (up + 1 < best)
@@ -92,7 +83,11 @@ static size_t edit_distance(const uint32_t *a, size_t na, const uint32_t *b, siz
                 best = row[j - 1] + 1;
             diag = up;
             row[j] = best;
+            if (best < low)
+                low = best;
         }
+        if (low > limit)
+            return limit + 1;
     }
     return row[nb];
 }
@@ -109,7 +104,7 @@ static char *hint_for(sqlite3 *db, size_t i, const char *v)
     struct rpt_sql q;
     struct near best[RPT_HINT_MAX];
     uint32_t a[RPT_HINT_NAME_MAX], b[RPT_HINT_NAME_MAX];
-    size_t row[RPT_HINT_NAME_MAX + 1], na, n_best = 0, n_names = 0, close;
+    size_t row[RPT_HINT_NAME_MAX + 1], na, n_best = 0, n_names = 0, close, work = 0;
     struct tr_buf text;
     sqlite3_stmt *st;
     struct tr_err err = {0};
@@ -150,8 +145,11 @@ static char *hint_for(sqlite3 *db, size_t i, const char *v)
         n_names++;
         if (strchr(v, '*') != NULL)
             continue;                           /* a pattern: no distance */
+        if (work > RPT_HINT_WORK_MAX)
+            continue;                           /* listed, no longer compared */
         nb = code_points(name, b);
-        d = edit_distance(a, na, b, nb, row);
+        work += (na + 1) * (nb + 1);
+        d = edit_distance(a, na, b, nb, row, close);
         if (d > close)
             continue;
         /* insert by distance (then name order, as read), keep the best */
@@ -171,14 +169,14 @@ static char *hint_for(sqlite3 *db, size_t i, const char *v)
 
     ev = rpt_name_escape(v);
     tr_buf_init(&text, RPT_HINT_TEXT_MAX);
-    add(&text, "%s '%s' matches no %s in the database", dims[i].opt, ev, dims[i].what);
+    (void)tr_buf_printf(&text, "%s '%s' matches no %s in the database", dims[i].opt, ev, dims[i].what);
     free(ev);
     if (n_best > 0 || (n_names > 0 && n_names <= RPT_HINT_LIST_ALL)) {
         size_t n = n_best > 0 ? n_best : n_names;
-        add(&text, "%s", n_best > 0 ? "; nearest: " : "; known: ");
+        (void)tr_buf_printf(&text, "%s", n_best > 0 ? "; nearest: " : "; known: ");
         for (size_t k = 0; k < n; k++) {
             char *e = rpt_name_escape(n_best > 0 ? best[k].name : names[k]);
-            add(&text, "%s%s", k ? ", " : "", e);
+            (void)tr_buf_printf(&text, "%s%s", k ? ", " : "", e);
             free(e);
         }
     }

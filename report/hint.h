@@ -26,6 +26,10 @@
 #define RPT_HINT_MAX_NAMES 200000
 /* Characters of a name or value compared (longer ones are cut). */
 #define RPT_HINT_NAME_MAX 255
+/* Cells of edit-distance tables one filter value may fill (about 0.2 s):
+ * past it the names left are not compared, so stored names (senders
+ * choose them) cannot make a typo cost seconds. */
+#define RPT_HINT_WORK_MAX 100000000
 
 /*
  * One line of text (no newline, escaped for the terminal) for each filter

@@ -20,19 +20,10 @@
 void rpt_html_put(struct tr_buf *b, const char *fmt, ...)
 {
     va_list ap;
-    char *s;
-    int n;
+
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    (void)tr_buf_vprintf(b, fmt, ap);   /* a full buffer: RPT_HTML_MAX bounds the body (html.c) */
     va_end(ap);
-    if (n < 0)
-        return;
-    s = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    tr_buf_append(b, s, (size_t)n);
-    free(s);
 }
 
 /* Report data, escaped for HTML text and attribute values: safe is the

@@ -33,8 +33,8 @@
  *   critical one, 3 usage error, 5 database or I/O error.
  *
  * The manual page tlsrpt-report(1) is the full reference; this file only
- * dispatches: each subcommand queries (query.c, show.c, trend.c,
- * digest.c), then hands a table or a JSON document to the writers in
+ * dispatches: each subcommand queries (query.c, listing.c, show.c,
+ * trend.c, digest.c, findings.c, dashboard.c), then hands a table or a JSON document to the writers in
  * output.c.  Only this file writes to stdout and stderr directly.
  */
 #include "args.h"
@@ -486,6 +486,17 @@ static int cmd_check(struct ctx *c)
     return rpt_check_main(c->o, &co, tr_db_default_path(c->o->db));
 }
 
+/* text to -o FILE atomically (a temporary file renamed: a reader never
+ * sees half of it), else to stdout.  Returns the exit status. */
+static int write_output(struct ctx *c, const char *text, size_t len)
+{
+    struct tr_err err = {0};
+
+    if (c->o->output != NULL)
+        return tr_write_file_atomic(c->o->output, text, len, 0644, &err) < 0 ? report_err(&err) : EXIT_OK;
+    return rpt_out_bytes(&c->out, text, len) < 0 ? write_failed() : EXIT_OK;
+}
+
 /* metrics: to stdout, or with -o atomically to FILE (node_exporter reads
  * the textfile collector's directory at any moment). */
 static int cmd_metrics(struct ctx *c)
@@ -493,19 +504,47 @@ static int cmd_metrics(struct ctx *c)
     struct tr_err err = {0};
     char *text;
     size_t len;
-    int rc = EXIT_OK;
+    int rc;
 
     if (rpt_metrics_build(c->db, tr_db_default_path(c->o->db), c->o->spool, c->o->n_spool, c->o->now,
                           &text, &len, &err) < 0)
         return report_err(&err);
-    if (c->o->output != NULL) {
-        if (tr_write_file_atomic(c->o->output, text, len, 0644, &err) < 0)
-            rc = report_err(&err);
-    } else if (rpt_out_bytes(&c->out, text, len) < 0) {
-        rc = write_failed();
-    }
+    rc = write_output(c, text, len);
     free(text);
     return rc;
+}
+
+/* The thresholds of findings and html: the defaults (findings.h) with
+ * what the command line changed; and their window: the last
+ * RPT_FIND_DEFAULT_DAYS complete UTC days (reports cover whole days and
+ * arrive after them), or the RPT_FIND_DEFAULT_DAYS days before --until.
+ * Returns 0, or -1 after saying why on stderr (a usage error). */
+static int findings_setup(struct ctx *c, struct rpt_find_opts *fo)
+{
+    rpt_find_opts_default(fo);
+    if (c->o->warn_rate >= 0)
+        fo->warn_rate = c->o->warn_rate;
+    if (c->o->crit_rate >= 0)
+        fo->crit_rate = c->o->crit_rate;
+    if (c->o->silent_days >= 0)
+        fo->silent_days = c->o->silent_days;
+    if (c->o->stopped_days >= 0)
+        fo->stopped_days = c->o->stopped_days;
+    if (c->o->ready_days >= 0)
+        fo->ready_days = c->o->ready_days;
+    if (fo->warn_rate > fo->crit_rate) {
+        fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo->warn_rate, fo->crit_rate);
+        return -1;
+    }
+    if (!c->o->until_given && !c->o->since_given)
+        c->scope.until = rpt_day_start(c->o->now);
+    if (!c->o->since_given)
+        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
+    if (c->scope.until <= c->scope.since) {
+        fprintf(stderr, PROG ": --until must be later than --since\n");
+        return -1;
+    }
+    return 0;
 }
 
 /* html: the dashboard page for the window (default as findings: the last
@@ -524,35 +563,13 @@ static int cmd_html(struct ctx *c)
         fprintf(stderr, PROG ": --spool: not an option of 'html'\n");
         return EXIT_USAGE;
     }
-    rpt_find_opts_default(&fo);
-    fo.warn_rate = c->o->warn_rate >= 0 ? c->o->warn_rate : fo.warn_rate;
-    fo.crit_rate = c->o->crit_rate >= 0 ? c->o->crit_rate : fo.crit_rate;
-    fo.silent_days = c->o->silent_days >= 0 ? c->o->silent_days : fo.silent_days;
-    fo.stopped_days = c->o->stopped_days >= 0 ? c->o->stopped_days : fo.stopped_days;
-    fo.ready_days = c->o->ready_days >= 0 ? c->o->ready_days : fo.ready_days;
-    if (fo.warn_rate > fo.crit_rate) {
-        fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
+    if (findings_setup(c, &fo) < 0)
         return EXIT_USAGE;
-    }
-    /* The window of findings: the last 7 complete UTC days, or the 7 days
-     * before --until; also with --received-since (the charts need one). */
-    if (!c->o->until_given && !c->o->since_given)
-        c->scope.until = rpt_day_start(c->o->now);
-    if (!c->o->since_given)
-        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
-    if (c->scope.until <= c->scope.since) {
-        fprintf(stderr, PROG ": --until must be later than --since\n");
-        return EXIT_USAGE;
-    }
     if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0 ||
         rpt_dashboard_build(c->db, &c->scope, f, c->o->now, &page, &len, &err) < 0)
         rc = report_err(&err);
-    else if (c->o->output != NULL) {
-        if (tr_write_file_atomic(c->o->output, page, len, 0644, &err) < 0)
-            rc = report_err(&err);
-    } else if (rpt_out_bytes(&c->out, page, len) < 0) {
-        rc = write_failed();
-    }
+    else
+        rc = write_output(c, page, len);
     free(page);
     rpt_findings_free(f);
     return rc;
@@ -568,27 +585,8 @@ static int cmd_findings(struct ctx *c)
     struct tr_err err = {0};
     int w = 0, rc;
 
-    rpt_find_opts_default(&fo);
-    if (c->o->warn_rate >= 0)
-        fo.warn_rate = c->o->warn_rate;
-    if (c->o->crit_rate >= 0)
-        fo.crit_rate = c->o->crit_rate;
-    if (c->o->silent_days >= 0)
-        fo.silent_days = c->o->silent_days;
-    if (c->o->stopped_days >= 0)
-        fo.stopped_days = c->o->stopped_days;
-    if (c->o->ready_days >= 0)
-        fo.ready_days = c->o->ready_days;
-    if (fo.warn_rate > fo.crit_rate) {
-        fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo.warn_rate, fo.crit_rate);
+    if (findings_setup(c, &fo) < 0)
         return FIND_EXIT_USAGE;
-    }
-    /* Default: the last 7 complete UTC days (reports cover whole days and
-     * arrive after them), or the 7 days before --until. */
-    if (!c->o->until_given && !c->o->since_given)
-        c->scope.until = rpt_day_start(c->o->now);
-    if (!c->o->since_given)
-        c->scope.since = c->scope.until - (int64_t)RPT_FIND_DEFAULT_DAYS * 86400;
     if (rpt_findings_build(c->db, &c->scope, &fo, c->o->now, &f, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.detail);
         return FIND_EXIT_ERROR;

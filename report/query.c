@@ -1,5 +1,6 @@
 /*
- * query.c - the aggregate queries and listings (counting rules in query.h).
+ * query.c - the aggregate queries (counting rules in query.h); the
+ * listings built on them are in listing.c.
  *
  * Every failure-detail query is built on one three-level shape:
  *
@@ -27,12 +28,12 @@
  * shown).  Indexed by enum rpt_key. */
 static const char *const key_expr[RPT_K__COUNT] = {
     [RPT_K_ORG] = "org",
-    [RPT_K_DOMAIN] = "coalesce(pd, '(none)')",
+    [RPT_K_DOMAIN] = RPT_Q_DOMAIN_EXPR,
     [RPT_K_MX] = "mx",
     [RPT_K_TYPE] = "ty",
     [RPT_K_IP] = "ip",
     [RPT_K_POLICY] = "pt",
-    [RPT_K_DAY] = "strftime('%Y-%m-%d', st, 'unixepoch')",
+    [RPT_K_DAY] = RPT_Q_DAY_EXPR,
     [RPT_K_WEEK] = "strftime('%Y-%m-%d', st - ((st / 86400 + 3) % 7) * 86400, 'unixepoch')",
     [RPT_K_MONTH] = "strftime('%Y-%m', st, 'unixepoch')",
 };
@@ -49,13 +50,10 @@ static const char *const epoch_key_expr[RPT_K__COUNT] = {
     [RPT_K_MONTH] = "CAST(strftime('%s', st, 'unixepoch', 'start of month') AS INTEGER)",
 };
 
-/* mx and ip as shown, over the raw core's mxh, rip and sip. */
-#define MX_EXPR_RAW "CASE WHEN mxh <> '' THEN mxh WHEN rip <> '' THEN '[' || rip || ']' ELSE '(none)' END"
+/* mx and ip as shown, over the raw core's mxh, rip and sip (query.h). */
+#define MX_EXPR_RAW RPT_Q_MX_EXPR_RAW
 #define IP_EXPR_RAW "coalesce(nullif(sip, ''), '(none)')"
-
-/* The same mx expression over the failure table, for --mx. */
-#define MX_EXPR_F "CASE WHEN f.receiving_mx_hostname <> '' THEN f.receiving_mx_hostname " \
-                  "WHEN f.receiving_ip <> '' THEN '[' || f.receiving_ip || ']' ELSE '(none)' END"
+#define MX_EXPR_F RPT_Q_MX_EXPR_F
 
 static int is_time_key(enum rpt_key k)
 {
@@ -67,8 +65,7 @@ int rpt_key_is_report_level(enum rpt_key k)
     return k == RPT_K_ORG || k == RPT_K_DOMAIN || k == RPT_K_POLICY || is_time_key(k);
 }
 
-/* WHERE conditions on report r and policy p: the window, --domain, --org. */
-static void add_report_range(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi)
+void rpt_q_report_where(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi)
 {
     rpt_sql_add(q, " WHERE r.start_time >= ? AND r.start_time < ?");
     rpt_sql_bind_int(q, lo);
@@ -79,11 +76,6 @@ static void add_report_range(struct rpt_sql *q, const struct rpt_scope *s, int64
         rpt_sql_add(q, " AND r.received_time >= ?");
         rpt_sql_bind_int(q, s->f->received_since);
     }
-}
-
-static void add_report_scope(struct rpt_sql *q, const struct rpt_scope *s)
-{
-    add_report_range(q, s, s->since, s->until);
 }
 
 /* The failure rows of the window with the dedup rule applied, selecting
@@ -102,13 +94,12 @@ static void add_report_scope(struct rpt_sql *q, const struct rpt_scope *s)
 
 static void add_failure_scope(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi)
 {
-    add_report_range(q, s, lo, hi);
+    rpt_q_report_where(q, s, lo, hi);
     rpt_sql_filter(q, MX_EXPR_F, &s->f->mx);
     rpt_sql_filter(q, "f.result_type", &s->f->type);
 }
 
-static void add_failure_core(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi,
-                             int by_policy)
+void rpt_q_failure_rows(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi, int by_policy)
 {
     rpt_sql_add(q, "SELECT " FAIL_COLS ", f.failed_sessions AS n" FAIL_FROM);
     add_failure_scope(q, s, lo, hi);
@@ -539,7 +530,7 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
         int64_t lo = e < plan.n_edge ? plan.edge[e][0] : s->since, hi = e < plan.n_edge ? plan.edge[e][1] : s->since;
         rpt_sql_add(&q, branches++ ? " UNION ALL " : "");
         rpt_sql_add(&q, "SELECT st, org, pd, " MX_EXPR_RAW " AS mx, ty, " IP_EXPR_RAW " AS ip, pt, n, 1 AS c FROM (");
-        add_failure_core(&q, s, lo, hi, by_policy);
+        rpt_q_failure_rows(&q, s, lo, hi, by_policy);
         rpt_sql_add(&q, ")");
     }
     rpt_sql_add(&q, ")");
@@ -656,7 +647,7 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
             " SELECT r.id AS rid, r.org_name AS org, r.start_time AS st, p.policy_domain AS pd,"
             "  p.policy_type AS pt, MAX(p.successful_sessions) AS ok, MAX(p.failed_sessions) AS bad"
             " FROM report r JOIN policy p ON p.report = r.id");
-        add_report_range(&q, s, lo, hi);
+        rpt_q_report_where(&q, s, lo, hi);
         rpt_sql_add(&q, by_policy ? " GROUP BY r.id, p.policy_domain, p.policy_type)"
                                   : " GROUP BY r.id, p.policy_domain)");
     }
@@ -669,161 +660,6 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
         rpt_sql_add(&q, " ORDER BY ");
         add_key_aliases(&q, n_keys);
     }
-    rc = rpt_sql_run(db, &q, out, err);
-    rpt_sql_free(&q);
-    return rc;
-}
-
-/* LIMIT for listings: one row more than asked, to tell whether there are
- * more; -1 (no limit) for 0. */
-static void add_limit(struct rpt_sql *q, long limit)
-{
-    rpt_sql_add(q, " LIMIT ?");
-    rpt_sql_bind_int(q, limit > 0 ? (int64_t)limit + 1 : -1);
-}
-
-/* Cuts the extra row add_limit() asked for; *left_out 0 when nothing was
- * left out, else -1 (the caller counts them: count_rows()). */
-static void trim_to_limit(struct rpt_table *t, long limit, int64_t *left_out)
-{
-    *left_out = 0;
-    if (limit > 0 && t->nrows > (size_t)limit) {
-        for (size_t c = 0; c < t->ncols; c++)
-            rpt_table_set_text(t, t->nrows - 1, c, NULL);
-        t->nrows--;
-        *left_out = -1;
-    }
-}
-
-/* Runs "SELECT COUNT(*) FROM (q)" (q without ORDER BY or LIMIT) and sets
- * *left_out to that count less the shown rows.  Only run when a listing
- * was cut: one more pass over the window's rows, no sorting. */
-static int count_left_out(sqlite3 *db, struct rpt_sql *q, size_t shown, int64_t *left_out, struct tr_err *err)
-{
-    struct rpt_table *t = rpt_table_new();
-    int rc;
-
-    rpt_table_add_col(t, "n", RPT_S_COUNT);
-    rc = rpt_sql_run(db, q, t, err);
-    if (rc == 0 && t->nrows == 1 && rpt_table_cell(t, 0, 0)->kind == RPT_INT)
-        *left_out = rpt_table_cell(t, 0, 0)->i - (int64_t)shown;
-    rpt_table_free(t);
-    return rc;
-}
-
-int rpt_q_failure_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
-                       int64_t *left_out, struct tr_err *err)
-{
-    int64_t total = 0;
-    static const struct { const char *name; enum rpt_col_style st; } cols[] = {
-        {"day", RPT_S_TEXT}, {"report", RPT_S_ID}, {"org", RPT_S_TEXT}, {"domain", RPT_S_TEXT},
-        {"mx", RPT_S_TEXT}, {"type", RPT_S_TEXT}, {"ip", RPT_S_TEXT}, {"receiving_ip", RPT_S_TEXT},
-        {"failed_sessions", RPT_S_FAIL}, {"reason_code", RPT_S_TEXT},
-    };
-    struct rpt_sql q;
-    int rc;
-
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        rpt_table_add_col(out, cols[i].name, cols[i].st);
-    rpt_sql_init(&q);
-    rpt_sql_add(&q, "SELECT ");
-    rpt_sql_add(&q, key_expr[RPT_K_DAY]);
-    rpt_sql_add(&q, ", rid, org, ");
-    rpt_sql_add(&q, key_expr[RPT_K_DOMAIN]);
-    rpt_sql_add(&q, " AS dom, ");
-    rpt_sql_add(&q, MX_EXPR_RAW);
-    rpt_sql_add(&q, " AS mx, ty, sip, rip, n, rc FROM (");
-    add_failure_core(&q, s, s->since, s->until, 0);
-    /* Newest first: the day, then the report (latest stored first).  No
-     * LIMIT: the rows past it are stepped over and counted (one pass; a
-     * second COUNT(*) pass cost more). */
-    rpt_sql_add(&q, ") ORDER BY st DESC, rid DESC, org, dom, ty, mx, sip, rip, rc");
-    rc = rpt_sql_run_counted(db, &q, out, limit > 0 ? (size_t)limit : 0, &total, err);
-    rpt_sql_free(&q);
-    *left_out = rc == 0 ? total - (int64_t)out->nrows : 0;
-    return rc;
-}
-
-/* The reports of the window matching every filter: "FROM report r JOIN
- * policy p ON p.report = r.id WHERE ..." (--mx and --type through a
- * failure of the report). */
-static void add_report_list_scope(struct rpt_sql *q, const struct rpt_scope *s)
-{
-    rpt_sql_add(q, " FROM report r JOIN policy p ON p.report = r.id");
-    add_report_scope(q, s);
-    if (s->f->mx.n > 0 || s->f->type.n > 0) {
-        rpt_sql_add(q, " AND EXISTS (SELECT 1 FROM policy p2 JOIN failure f ON f.policy = p2.id"
-                       " WHERE p2.report = r.id");
-        rpt_sql_filter(q, MX_EXPR_F, &s->f->mx);
-        rpt_sql_filter(q, "f.result_type", &s->f->type);
-        rpt_sql_add(q, ")");
-    }
-}
-
-int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct rpt_table *out,
-                      int64_t *left_out, struct tr_err *err)
-{
-    static const struct { const char *name; enum rpt_col_style st; } cols[] = {
-        {"id", RPT_S_ID}, {"org", RPT_S_TEXT}, {"domains", RPT_S_TEXT}, {"start", RPT_S_TEXT},
-        {"end", RPT_S_TEXT}, {"sessions", RPT_S_COUNT}, {"failed_sessions", RPT_S_FAIL},
-        {"source", RPT_S_TEXT}, {"dkim", RPT_S_TEXT},
-    };
-    struct rpt_sql q;
-    int rc;
-
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        rpt_table_add_col(out, cols[i].name, cols[i].st);
-    rpt_sql_init(&q);
-    rpt_sql_add(&q,
-        "SELECT rid, org, group_concat(pd, ' '),"
-        " st, et,"
-        " SUM(ok) + SUM(bad), SUM(bad), src, dkim FROM ("
-        " SELECT r.id AS rid, r.org_name AS org, r.start_time AS st, r.end_time AS et,"
-        "  r.source AS src, r.dkim AS dkim, coalesce(p.policy_domain, '(none)') AS pd,"
-        "  MAX(p.successful_sessions) AS ok, MAX(p.failed_sessions) AS bad");
-    add_report_list_scope(&q, s);
-    /* Newest first: by start, then the latest stored. */
-    rpt_sql_add(&q, " GROUP BY r.id, pd ORDER BY r.id, pd) GROUP BY rid ORDER BY st DESC, rid DESC");
-    add_limit(&q, limit);
-    rc = rpt_sql_run(db, &q, out, err);
-    rpt_sql_free(&q);
-    if (rc == 0)
-        trim_to_limit(out, limit, left_out);
-    if (rc == 0 && *left_out < 0) {
-        rpt_sql_init(&q);
-        rpt_sql_add(&q, "SELECT COUNT(DISTINCT r.id)");
-        add_report_list_scope(&q, s);
-        rc = count_left_out(db, &q, out->nrows, left_out, err);
-        rpt_sql_free(&q);
-    }
-    return rc;
-}
-
-int rpt_q_policy_strings(sqlite3 *db, const struct rpt_scope *s, struct rpt_table *out,
-                         struct tr_err *err)
-{
-    struct rpt_sql q;
-    int rc;
-
-    rpt_table_add_col(out, "domain", RPT_S_TEXT);
-    rpt_table_add_col(out, "policy", RPT_S_TEXT);
-    rpt_table_add_col(out, "policy_strings", RPT_S_TEXT);
-    rpt_table_add_col(out, "reports", RPT_S_COUNT);
-    rpt_table_add_col(out, "orgs", RPT_S_TEXT);
-    rpt_table_add_col(out, "first_start", RPT_S_ID);
-    rpt_table_add_col(out, "last_start", RPT_S_ID);
-    rpt_sql_init(&q);
-    /* policy_strings is stored as a JSON array; json_each turns it back
-     * into lines, in order. */
-    rpt_sql_add(&q,
-        "SELECT pd, pt, lines, COUNT(DISTINCT rid), group_concat(DISTINCT org), MIN(st), MAX(st) FROM ("
-        " SELECT coalesce(p.policy_domain, '(none)') AS pd, p.policy_type AS pt,"
-        "  (SELECT group_concat(value, char(10)) FROM json_each(CASE WHEN json_valid(p.policy_strings)"
-        "   THEN p.policy_strings ELSE '[]' END)) AS lines, r.id AS rid, r.org_name AS org,"
-        "  r.start_time AS st"
-        " FROM report r JOIN policy p ON p.report = r.id");
-    add_report_scope(&q, s);
-    rpt_sql_add(&q, " ORDER BY org) GROUP BY pd, pt, lines ORDER BY pd, pt, lines");
     rc = rpt_sql_run(db, &q, out, err);
     rpt_sql_free(&q);
     return rc;

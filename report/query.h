@@ -57,6 +57,27 @@ struct rpt_scope {
                                           not as labels ("2026-11-23") */
 };
 
+/* SQL expressions over the columns of rpt_q_failure_rows: the day
+ * ("2026-11-23"), the policy domain and the MX as shown (COUNTING);
+ * RPT_Q_MX_EXPR_F is that MX over the failure table f, for --mx. */
+#define RPT_Q_DAY_EXPR "strftime('%Y-%m-%d', st, 'unixepoch')"
+#define RPT_Q_DOMAIN_EXPR "coalesce(pd, '(none)')"
+#define RPT_Q_MX_EXPR_RAW "CASE WHEN mxh <> '' THEN mxh WHEN rip <> '' THEN '[' || rip || ']' ELSE '(none)' END"
+#define RPT_Q_MX_EXPR_F "CASE WHEN f.receiving_mx_hostname <> '' THEN f.receiving_mx_hostname " \
+                        "WHEN f.receiving_ip <> '' THEN '[' || f.receiving_ip || ']' ELSE '(none)' END"
+
+/* Building blocks of the raw-row queries, shared with findings (findings_fail.c,
+ * findings_rules.c), so that they count as the other commands do. */
+struct rpt_sql;
+/* Appends " WHERE" the conditions on report r and policy p: start_time in
+ * [lo, hi), --domain, --org and --received-since of s. */
+void rpt_q_report_where(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi);
+/* Appends a SELECT of the failure rows of [lo, hi) within s's filters (all
+ * four) with the dedup rule applied (COUNTING), columns rid, org, st
+ * (start_time), pd, pt, ty, sip, mxh, rip, rc and n (failed sessions);
+ * by_policy keeps every policy apart (no dedup across policy types). */
+void rpt_q_failure_rows(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo, int64_t hi, int by_policy);
+
 /* Failed sessions from the failure details, grouped by keys (any of the
  * --by keys).  Columns: the key names, then failed_sessions.  Rows ordered
  * by the time keys, then failed_sessions descending, then the other keys

@@ -1,6 +1,6 @@
 /*
  * show.c - single objects: one stored report (normalized, and the JSON as
- * sent), the quarantine listing and one quarantined input.
+ * sent) and one quarantined input (their listings: listing.c).
  *
  * The normalized report is built as a jansson object whose keys follow
  * tlsrpt-ingest's --dump names; main.c writes it as JSON, as indented
@@ -207,45 +207,6 @@ int rpt_q_report_show(sqlite3 *db, int64_t id, json_t **normalized, char **raw, 
     }
     *normalized = o;
     return 0;
-}
-
-int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, long limit,
-                          struct rpt_table *out, int *more, struct tr_err *err)
-{
-    static const struct { const char *name; enum rpt_col_style st; } cols[] = {
-        {"id", RPT_S_ID}, {"last_seen", RPT_S_TEXT}, {"times_seen", RPT_S_COUNT},
-        {"reason", RPT_S_TEXT}, {"source", RPT_S_TEXT}, {"domain", RPT_S_TEXT},
-        {"submitter", RPT_S_TEXT}, {"size", RPT_S_COUNT}, {"resolved", RPT_S_TEXT},
-        {"message", RPT_S_TEXT},
-    };
-    struct rpt_sql q;
-    int rc;
-
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        rpt_table_add_col(out, cols[i].name, cols[i].st);
-    rpt_sql_init(&q);
-    rpt_sql_add(&q, "SELECT id, last_seen, times_seen,"
-                    " reason, source, hdr_report_domain, hdr_report_submitter, raw_size,"
-                    " CASE WHEN resolved_time IS NULL THEN 'no' ELSE 'yes' END, message"
-                    " FROM quarantine");
-    if (window) {
-        rpt_sql_add(&q, " WHERE last_seen >= ? AND last_seen < ?");
-        rpt_sql_bind_int(&q, s->since);
-        rpt_sql_bind_int(&q, s->until);
-    }
-    rpt_sql_add(&q, " ORDER BY last_seen DESC, id DESC LIMIT ?");
-    rpt_sql_bind_int(&q, limit > 0 ? (int64_t)limit + 1 : -1);
-    rc = rpt_sql_run(db, &q, out, err);
-    rpt_sql_free(&q);
-    rpt_table_datetimes(out, 1);
-    *more = 0;
-    if (rc == 0 && limit > 0 && out->nrows > (size_t)limit) {
-        for (size_t c = 0; c < out->ncols; c++)
-            rpt_table_set_text(out, out->nrows - 1, c, NULL);
-        out->nrows--;
-        *more = 1;
-    }
-    return rc;
 }
 
 int rpt_q_quarantine_show(sqlite3 *db, int64_t id, json_t **meta, char **raw, size_t *raw_len,

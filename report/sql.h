@@ -4,8 +4,8 @@
  *
  * A struct rpt_sql holds the statement text (capped at RPT_SQL_MAX) and the
  * values for its '?' placeholders, in order.  Text only ever comes from
- * string literals in query.c and show.c; every value from the user goes
- * through rpt_sql_bind_*().
+ * string literals in the sources (query.c, listing.c, show.c, ...); every
+ * value from the user goes through rpt_sql_bind_*().
  */
 #ifndef RPT_SQL_H
 #define RPT_SQL_H

@@ -289,6 +289,12 @@ def errors(a):
     for by in ("", ",", "org,", "org,,type"):
         rc, out, err = rt.run(a, ["--db", db, "summary", "--by", by])
         check(rc == 2 and b"--by: empty key" in err and out == b"", "--by %r: usage error: %r" % (by, err))
+    for limit in ("1000000001", "9223372036854775807", "99999999999999999999"):
+        rc, out, err = rt.run(a, ["--db", db, "reports", "--limit", limit])
+        check(rc == 2 and b"is over 1000000000 (0 shows all)" in err and out == b"",
+              "--limit %s: over RPT_MAX_LIMIT, a usage error: %r" % (limit, err))
+    rc, out, err = rt.run(a, ["--db", db, "reports", "--since", "2026-01-01", "--limit", "1000000000"])
+    check(rc == 0 and out.count(b"\n") > 20, "--limit 1000000000: every report: %d %r" % (rc, err))
     missing = os.path.join(a.work, "no-such-dir-or-db.db")
     for argv in (["summary"], ["reports"], ["trend"], ["check", "--resolver", "127.0.0.1:1", "--timeout", "1",
                                                         "x.invalid"]):

@@ -492,6 +492,57 @@ def check_hostile(a):
     check(all(b < 0x80 for b in out) and json.loads(out)["findings"], "hostile strings: JSON is ASCII, parses")
 
 
+def check_find_max(a):
+    """Past RPT_FIND_MAX (1000) findings the least severe are left out and
+    counted: 600 failing domains, 300 named a* failing half their sessions
+    (critical), 300 named b* failing 2% (warning); each half alone stays
+    under the cap, so their sum is the uncut count, and the cut keeps every
+    critical finding."""
+    d = os.path.join(a.work, "many")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(os.path.join(d, "in"))
+    for half in "ab":
+        for i in range(300):
+            dom = "%s%03d.example" % (half, i)
+            doc = {"organization-name": "Org %s" % dom, "contact-info": "tlsrpt@sender.example",
+                   "report-id": "many-" + dom,
+                   "date-range": {"start-datetime": "2026-11-25T00:00:00Z", "end-datetime": "2026-11-25T23:59:59Z"},
+                   "policies": [{"policy": {"policy-type": "no-policy-found", "policy-domain": dom},
+                                 "summary": {"total-successful-session-count": 10 if half == "a" else 490,
+                                             "total-failure-session-count": 10},
+                                 "failure-details": [{"result-type": "starttls-not-supported",
+                                                      "receiving-mx-hostname": "mx." + dom,
+                                                      "failed-session-count": 10}]}]}
+            with open(os.path.join(d, "in", dom + ".json"), "w") as f:
+                json.dump(doc, f)
+    db = os.path.join(d, "t.db")
+    p = subprocess.run([a.ingest, "--db", db, os.path.join(d, "in")], capture_output=True, env=env())
+    check(p.returncode == 0, "600 reports stored: %s" % p.stderr[-300:])
+    halves = []
+    for half in "ab":
+        rc, doc, err = findings(a, db, "--domain", half + "*")
+        per = doc["findings"] if doc else []
+        check(doc is not None and doc["counts"]["dropped"] == 0 and 300 <= len(per) < 1000
+              and all(f["domain"] is not None and f["domain"].startswith(half) for f in per),
+              "domains %s*: %d findings, all about those domains, none dropped" % (half, len(per)))
+        halves.append(per)
+    check(all(f["severity"] == "critical" for f in halves[0]) and
+          all(f["severity"] != "critical" for f in halves[1]), "a* critical, b* not")
+    rc, doc, err = findings(a, db)
+    per = doc["findings"] if doc else []
+    want = len(halves[0]) + len(halves[1])
+    check(doc is not None and len(per) == 1000 and doc["counts"]["dropped"] == want - 1000,
+          "all 600 domains: 1000 findings kept, %d dropped (got %d kept, %s)"
+          % (want - 1000, len(per), doc and doc["counts"]))
+    sev = {"critical": 2, "warning": 1, "info": 0}
+    ranks = [sev[f["severity"]] for f in per]
+    check(ranks == sorted(ranks, reverse=True) and rc == 2 and doc["counts"]["critical"] == len(halves[0]),
+          "kept worst first, every critical one kept, exit 2: %d %s" % (rc, doc and doc["counts"]))
+    rc, out, err = run(a, ["--db", db, "--now", NOW, "findings"])
+    check(out.rstrip().endswith(b"... and %d more findings (the least severe) left out." % (want - 1000)),
+          "the terminal form says how many were left out: %r" % out[-120:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", required=True)
@@ -509,6 +560,7 @@ def main():
     check_planted(a, "seed 20261201", db2, man2, reports2)
     check_stopped(a)
     check_hostile(a)
+    check_find_max(a)
     if FAILURES:
         print("%d check(s) failed" % len(FAILURES), file=sys.stderr)
         return 1

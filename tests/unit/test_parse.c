@@ -6,8 +6,9 @@
  * (q() converts), so a case reads like the report it models.  A passing case
  * names the exact warning bits and a fragment of the --dump it must yield; a
  * failing case names the error code and a fragment of the detail.  Then every
- * JSON file in samples/ and under /work/shared/external-samples (when
- * present) must parse, with spot checks of known values.
+ * JSON file in samples/ and under $TLSRPT_EXTERNAL_SAMPLES (CMake sets it to
+ * ../shared/external-samples beside the source tree; skipped when absent)
+ * must parse, with spot checks of known values.
  */
 #include "check.h"
 #include "tlsrpt/codes.h"

@@ -54,6 +54,10 @@ struct tr_buf {
 
 void tr_buf_init(struct tr_buf *b, size_t cap);
 int tr_buf_append(struct tr_buf *b, const void *p, size_t n);
+/* Appends printf-formatted text (program text: escape data before).  Past
+ * cap it appends what fits and returns -1, like a cut line; else 0. */
+int tr_buf_printf(struct tr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int tr_buf_vprintf(struct tr_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hands the bytes to the caller (who frees them) and resets the buffer. */
 unsigned char *tr_buf_steal(struct tr_buf *b, size_t *len);
 void tr_buf_free(struct tr_buf *b);
