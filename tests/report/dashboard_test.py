@@ -29,10 +29,9 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report_test import png_pixels  # noqa: E402
+from report_test import png_pixels, render_png  # noqa: E402
 
 NOW = "2026-11-23T12:00:00Z"
 SINCE = "2026-11-16"                       # the default window: the 7 complete days before today
@@ -421,18 +420,8 @@ def screenshot(a):
     text = open(page, encoding="utf-8").read()
     check('<details class="finding critical" open><summary><span class="sev">critical</span> '
           '<code>capture-stopped</code>' in text, "the stopped pipeline is the first thing on the page")
-    if os.path.exists(png):
-        os.unlink(png)
-    profile = tempfile.mkdtemp(prefix="tlsrpt-chromium-")
-    try:
-        p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                            "--disable-sync", "--user-data-dir=" + profile, "--screenshot=" + png,
-                            "--window-size=1000,3200", "file://" + os.path.abspath(page)],
-                           capture_output=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    check(os.path.exists(png), "chromium wrote %s (exit %d): %s" % (png, p.returncode, p.stderr[-500:]))
+    rc_png, err_png = render_png(page, png, 1000, 3200)
+    check(os.path.exists(png), "chromium wrote %s (exit %d): %s" % (png, rc_png, err_png[-500:]))
     if not os.path.exists(png):
         return
     dec = png_pixels(png)

@@ -37,7 +37,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True          # no __pycache__ in the source tree
@@ -345,18 +344,8 @@ def screenshot(a, html_text, name, bars=True):
     html_path = os.path.join(a.work, name + ".html")
     png = os.path.join(a.work, name + ".png")
     open(html_path, "w", encoding="utf-8").write(html_text)
-    if os.path.exists(png):
-        os.unlink(png)
-    profile = tempfile.mkdtemp(prefix="tlsrpt-chromium-")
-    try:
-        p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                            "--disable-sync", "--user-data-dir=" + profile, "--screenshot=" + png,
-                            "--window-size=900,2400", "file://" + os.path.abspath(html_path)],
-                           capture_output=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    check(os.path.exists(png), "chromium wrote %s (exit %d)" % (png, p.returncode))
+    rc_png, err_png = rt.render_png(html_path, png, 900, 2400)
+    check(os.path.exists(png), "chromium wrote %s (exit %d)" % (png, rc_png))
     if not os.path.exists(png):
         return
     dec = rt.png_pixels(png)

@@ -619,6 +619,23 @@ def email_encoders(a):
 
 # ---------------------------------------------------------------- screenshot
 
+def render_png(html_path, png, width, height):
+    """Renders html_path in headless Debian Chromium to png (width x height),
+    removing an older png first.  Returns (exit status, stderr bytes)."""
+    if os.path.exists(png):
+        os.unlink(png)
+    profile = tempfile.mkdtemp(prefix="tlsrpt-chromium-")
+    try:
+        p = subprocess.run(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                            "--disable-sync", "--user-data-dir=" + profile, "--screenshot=" + png,
+                            "--window-size=%d,%d" % (width, height), "file://" + os.path.abspath(html_path)],
+                           capture_output=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return p.returncode, p.stderr
+
+
 def png_pixels(path):
     """Decodes an 8-bit RGB/RGBA non-interlaced PNG: (width, height, rows)."""
     data = open(path, "rb").read()
@@ -674,18 +691,8 @@ def screenshot(a):
     html_path = os.path.join(a.work, "email.html")
     png = os.path.join(a.work, "email.png")
     open(html_path, "w", encoding="utf-8").write(msg.get_body(("html",)).get_content())
-    if os.path.exists(png):
-        os.unlink(png)
-    profile = tempfile.mkdtemp(prefix="tlsrpt-chromium-")
-    try:
-        p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                            "--disable-sync", "--user-data-dir=" + profile, "--screenshot=" + png,
-                            "--window-size=900,1400", "file://" + os.path.abspath(html_path)],
-                           capture_output=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    check(os.path.exists(png), "chromium wrote %s (exit %d): %s" % (png, p.returncode, p.stderr[-500:]))
+    rc_png, err_png = render_png(html_path, png, 900, 1400)
+    check(os.path.exists(png), "chromium wrote %s (exit %d): %s" % (png, rc_png, err_png[-500:]))
     if not os.path.exists(png):
         return
     check(os.path.getsize(png) > 20000, "screenshot is not trivial (%d bytes)" % os.path.getsize(png))
