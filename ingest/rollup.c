@@ -42,20 +42,29 @@ enum roll { R_SESS, R_FAIL, R_FAIL_MX, R_FAIL_IP, N_ROLLS };
 #define SUM_VALS 4
 static const int roll_nkeys[N_ROLLS] = {4, 6, 6, 6};
 static const int roll_nvals[N_ROLLS] = {4, 3, 3, 3};
-static const char *const roll_upsert[N_ROLLS] = {
-    [R_SESS] = "INSERT INTO roll_sess (dom, g, t, org, n, r, ok, bad) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-               " ON CONFLICT (dom, g, t, org) DO UPDATE SET n = n + excluded.n, r = r + excluded.r,"
+/* Each rollup's upsert in two parts around its VALUES rows, so that one
+ * statement can carry ROLL_CHUNK rows (see tr_rollup_flush). */
+static const char *const roll_head[N_ROLLS] = {
+    [R_SESS] = "INSERT INTO roll_sess (dom, g, t, org, n, r, ok, bad) VALUES ",
+    [R_FAIL] = "INSERT INTO roll_fail (dom, t, org, mx, ty, pt, c, n, d) VALUES ",
+    [R_FAIL_MX] = "INSERT INTO roll_fail_mx (dom, g, t, mx, ty, pt, c, n, d) VALUES ",
+    [R_FAIL_IP] = "INSERT INTO roll_fail_ip (g, t, org, ip, ty, pt, c, n, d) VALUES ",
+};
+static const char *const roll_tail[N_ROLLS] = {
+    [R_SESS] = " ON CONFLICT (dom, g, t, org) DO UPDATE SET n = n + excluded.n, r = r + excluded.r,"
                " ok = ok + excluded.ok, bad = bad + excluded.bad",
-    [R_FAIL] = "INSERT INTO roll_fail (dom, t, org, mx, ty, pt, c, n, d) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-               " ON CONFLICT (dom, t, org, mx, ty, pt) DO UPDATE SET c = c + excluded.c, n = n + excluded.n,"
+    [R_FAIL] = " ON CONFLICT (dom, t, org, mx, ty, pt) DO UPDATE SET c = c + excluded.c, n = n + excluded.n,"
                " d = d + excluded.d",
-    [R_FAIL_MX] = "INSERT INTO roll_fail_mx (dom, g, t, mx, ty, pt, c, n, d) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-                  " ON CONFLICT (dom, g, t, mx, ty, pt) DO UPDATE SET c = c + excluded.c, n = n + excluded.n,"
+    [R_FAIL_MX] = " ON CONFLICT (dom, g, t, mx, ty, pt) DO UPDATE SET c = c + excluded.c, n = n + excluded.n,"
                   " d = d + excluded.d",
-    [R_FAIL_IP] = "INSERT INTO roll_fail_ip (g, t, org, ip, ty, pt, c, n, d) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-                  " ON CONFLICT (g, t, org, ip, ty, pt) DO UPDATE SET c = c + excluded.c, n = n + excluded.n,"
+    [R_FAIL_IP] = " ON CONFLICT (g, t, org, ip, ty, pt) DO UPDATE SET c = c + excluded.c, n = n + excluded.n,"
                   " d = d + excluded.d",
 };
+
+/* Rows per multi-row upsert: one statement step per ROLL_CHUNK rollup
+ * rows instead of one per row (9 x 64 = 576 parameters, far below
+ * SQLite's limit of 32,766). */
+#define ROLL_CHUNK 64
 
 enum { ST_POLICY, ST_MULTIDOM, ST_UNPEND, N_ST };
 static const char *const st_sql[N_ST] = {
@@ -72,7 +81,7 @@ struct sum {
 
 struct tr_rollup {
     sqlite3 *h;                             /* borrowed */
-    sqlite3_stmt *dim_ins[N_DIMS], *dim_sel[N_DIMS], *upsert[N_ROLLS], *st[N_ST];
+    sqlite3_stmt *dim_ins[N_DIMS], *dim_sel[N_DIMS], *upsert[N_ROLLS], *upsert_chunk[N_ROLLS], *st[N_ST];
     GHashTable *ids[N_DIMS];                /* name -> int64 id, both owned */
     GHashTable *sums[N_ROLLS];              /* struct sum (key and value) owned */
 };
@@ -103,6 +112,25 @@ static int prepare(struct tr_rollup *ru, const char *sql, sqlite3_stmt **st)
     return sqlite3_prepare_v3(ru->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK ? 0 : -1;
 }
 
+/* Rollup t's upsert of rows VALUES rows. */
+static int prepare_upsert(struct tr_rollup *ru, int t, int rows, sqlite3_stmt **st)
+{
+    int cols = roll_nkeys[t] + roll_nvals[t];
+    GString *sql = g_string_new(roll_head[t]);
+    int rc;
+
+    for (int r = 0; r < rows; r++) {
+        g_string_append(sql, r ? ", (" : "(");
+        for (int c = 0; c < cols; c++)
+            g_string_append(sql, c ? ", ?" : "?");
+        g_string_append_c(sql, ')');
+    }
+    g_string_append(sql, roll_tail[t]);
+    rc = prepare(ru, sql->str, st);
+    g_string_free(sql, TRUE);
+    return rc;
+}
+
 struct tr_rollup *tr_rollup_new(sqlite3 *h, struct tr_err *err)
 {
     struct tr_rollup *ru = xcalloc(1, sizeof *ru);
@@ -118,7 +146,8 @@ struct tr_rollup *tr_rollup_new(sqlite3 *h, struct tr_err *err)
         ru->ids[d] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     }
     for (int t = 0; t < N_ROLLS; t++) {
-        ok |= prepare(ru, roll_upsert[t], &ru->upsert[t]);
+        ok |= prepare_upsert(ru, t, 1, &ru->upsert[t]);
+        ok |= prepare_upsert(ru, t, ROLL_CHUNK, &ru->upsert_chunk[t]);
         ru->sums[t] = g_hash_table_new_full(sum_hash, sum_equal, g_free, NULL);
     }
     for (int i = 0; i < N_ST; i++)
@@ -143,6 +172,7 @@ void tr_rollup_free(struct tr_rollup *ru)
     }
     for (int t = 0; t < N_ROLLS; t++) {
         sqlite3_finalize(ru->upsert[t]);
+        sqlite3_finalize(ru->upsert_chunk[t]);
         if (ru->sums[t])
             g_hash_table_destroy(ru->sums[t]);
     }
@@ -452,18 +482,25 @@ int tr_rollup_flush(struct tr_rollup *ru, struct tr_err *err)
     for (int t = 0; t < N_ROLLS; t++) {
         GHashTableIter it;
         gpointer kp;
-        sqlite3_stmt *st = ru->upsert[t];
+        guint left = g_hash_table_size(ru->sums[t]);
 
         g_hash_table_iter_init(&it, ru->sums[t]);
-        while (g_hash_table_iter_next(&it, &kp, NULL)) {
-            const struct sum *s = kp;
+        while (left > 0) {
+            /* ROLL_CHUNK rows per step while that many are left, then one. */
+            int rows = left >= ROLL_CHUNK && t == R_FAIL ? ROLL_CHUNK : 1;
+            sqlite3_stmt *st = rows > 1 ? ru->upsert_chunk[t] : ru->upsert[t];
             int c = 1;
-            for (int i = 0; i < roll_nkeys[t]; i++)
-                sqlite3_bind_int64(st, c++, s->key[i]);
-            for (int i = 0; i < roll_nvals[t]; i++)
-                sqlite3_bind_int64(st, c++, s->val[i]);
+
+            for (int r = 0; r < rows && g_hash_table_iter_next(&it, &kp, NULL); r++) {
+                const struct sum *s = kp;
+                for (int i = 0; i < roll_nkeys[t]; i++)
+                    sqlite3_bind_int64(st, c++, s->key[i]);
+                for (int i = 0; i < roll_nvals[t]; i++)
+                    sqlite3_bind_int64(st, c++, s->val[i]);
+            }
             if (step(ru, st, err, "updating the rollups") < 0)
                 return -1;
+            left -= (guint)rows;
         }
         g_hash_table_remove_all(ru->sums[t]);
     }
