@@ -8,8 +8,9 @@
  * it (JSON_REJECT_DUPLICATES: a report with two values for one key is
  * ambiguous, and numbers we cannot trust are worse than a quarantined
  * report), and the tree is walked once, copying every value we keep into a
- * freshly allocated struct tr_report.  The jansson tree is freed before
- * returning; nothing in the report points into it.
+ * freshly allocated struct tr_report.  The jansson tree lives in a
+ * per-thread arena (jarena.h) dropped before returning; nothing in the
+ * report points into it.
  *
  * Normalizations (DESIGN.md, REAL-WORLD-REPORTS.md), each flagged with a
  * TR_W_* warning where the sender deviated from RFC 8460:
@@ -34,6 +35,7 @@
 #include "tlsrpt/codes.h"
 #include "tlsrpt/dates.h"
 #include "tlsrpt/names.h"
+#include "tlsrpt/jarena.h"
 
 #include <jansson.h>
 #include <time.h>
@@ -840,6 +842,9 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
                    (size_t)(p + where - json), c.lim->json_depth);
         return -1;
     }
+    /* jansson's tree lives in this thread's arena (jarena.h): it is
+     * dropped at once by tr_jarena_end(), never walked by json_decref. */
+    tr_jarena_begin();
     root = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         enum json_error_code code = json_error_code(&jerr);
@@ -852,21 +857,18 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
         /* jansson's text quotes the input: make it printable. */
         tr_err_set(err, what, "line %d column %d: %s", jerr.line, jerr.column,
                    tr_printable(jerr.text, strlen(jerr.text), near, sizeof near));
-        return -1;
-    }
-    if (!json_is_object(root)) {
+        rc = -1;
+    } else if (!json_is_object(root)) {
         tr_err_set(err, TR_E_NOT_A_REPORT, "the JSON text is an array, not an object");
-        json_decref(root);
-        return -1;
-    }
-    if (json_object_get(root, "organization-name") == NULL && json_object_get(root, "report-id") == NULL
-        && json_object_get(root, "policies") == NULL) {
+        rc = -1;
+    } else if (json_object_get(root, "organization-name") == NULL && json_object_get(root, "report-id") == NULL
+               && json_object_get(root, "policies") == NULL) {
         tr_err_set(err, TR_E_NOT_A_REPORT, "the JSON object has none of organization-name, report-id, policies");
-        json_decref(root);
-        return -1;
+        rc = -1;
+    } else {
+        rc = parse_root(&c, root, out);
     }
-    rc = parse_root(&c, root, out);
-    json_decref(root);
+    tr_jarena_end();
     for (size_t i = 0; i < c.n_named; i++)   /* left only on failure */
         free(c.named[i]);
     free(c.named);
