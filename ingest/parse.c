@@ -36,6 +36,7 @@
 #include "tlsrpt/dates.h"
 #include "tlsrpt/names.h"
 #include "tlsrpt/jarena.h"
+#include "tlsrpt/jsonfast.h"
 
 #include <jansson.h>
 #include <time.h>
@@ -845,7 +846,11 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
     /* jansson's tree lives in this thread's arena (jarena.h): it is
      * dropped at once by tr_jarena_end(), never walked by json_decref. */
     tr_jarena_begin();
-    root = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
+    /* The fast reader (jsonfast.h) leaves jansson whatever it is not sure
+     * of, errors included, so the tree and every message are jansson's. */
+    root = tr_json_fast_load((const char *)p, n);
+    if (root == NULL)
+        root = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         enum json_error_code code = json_error_code(&jerr);
         const char *what = TR_E_BAD_JSON;
