@@ -271,12 +271,24 @@ static char *detail_key(const struct tr_failure *f)
 {
     const char *v[5] = {f->result_type, f->sending_mta_ip, f->receiving_mx_hostname, f->receiving_ip,
                         f->failure_reason_code};
-    GString *k = g_string_new(NULL);
+    GString *k = g_string_sized_new(128);
     for (int i = 0; i < 5; i++) {
-        if (v[i] == NULL)
-            g_string_append(k, "N|");
-        else
-            g_string_append_printf(k, "S%zu:%s|", strlen(v[i]), v[i]);
+        if (v[i] == NULL) {
+            g_string_append_len(k, "N|", 2);
+        } else {
+            /* "S<length>:<value>|", built without printf (a third of
+             * tr_rollup_add's time for reports with sts+tlsa copies) */
+            char num[24], *e = num + sizeof num;
+            size_t len = strlen(v[i]);
+            do
+                *--e = (char)('0' + len % 10);
+            while ((len /= 10) > 0);
+            g_string_append_c(k, 'S');
+            g_string_append_len(k, e, num + sizeof num - e);
+            g_string_append_c(k, ':');
+            g_string_append(k, v[i]);
+            g_string_append_c(k, '|');
+        }
     }
     return g_string_free(k, FALSE);
 }
