@@ -192,12 +192,12 @@ void tr_rollup_discard(struct tr_rollup *ru, int to_savepoint)
             g_hash_table_remove_all(ru->sums[t]);
 }
 
-/* Steps st to completion; 0 or -1 (st reset either way). */
+/* Steps st to completion; 0 or -1 (st reset either way, its bindings
+ * kept: every statement here is bound whole before each step, as in db.c). */
 static int step(struct tr_rollup *ru, sqlite3_stmt *st, struct tr_err *err, const char *what)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE ? 0 : fail(ru, err, what);
 }
 
@@ -220,7 +220,6 @@ static int intern(struct tr_rollup *ru, int d, const char *name, int64_t *id, st
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     if (rc != SQLITE_ROW)
         return fail(ru, err, "reading a rollup key");
     if (g_hash_table_size(ru->ids[d]) >= TR_ROLLUP_CACHE_MAX)
