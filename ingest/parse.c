@@ -1,11 +1,12 @@
 /*
  * parse.c - RFC 8460 report JSON text -> normalized struct tr_report.
  *
- * The text is untrusted.  Before jansson sees it, a linear pre-scan checks
- * that it looks like a JSON object at all, that it holds no NUL byte and is
- * valid UTF-8, and that arrays/objects nest no deeper than lim->json_depth,
- * so jansson's recursive parser is never driven deep.  jansson then parses
- * it (JSON_REJECT_DUPLICATES: a report with two values for one key is
+ * The text is untrusted.  Before any JSON reader sees it, a linear pre-scan
+ * checks that it looks like a JSON object at all, that it holds no NUL byte
+ * and is valid UTF-8, and that arrays/objects nest no deeper than
+ * lim->json_depth, so no recursive parser is driven deep.  The fast reader
+ * (jsonfast.h) builds jansson's tree, or leaves the text to jansson, which
+ * then parses it (JSON_REJECT_DUPLICATES: a report with two values for one key is
  * ambiguous, and numbers we cannot trust are worse than a quarantined
  * report), and the tree is walked once, copying every value we keep into a
  * freshly allocated struct tr_report.  The jansson tree lives in a
