@@ -1,15 +1,17 @@
 /*
  * parse.c - RFC 8460 report JSON text -> normalized struct tr_report.
  *
- * The text is untrusted.  Before jansson sees it, a linear pre-scan checks
- * that it looks like a JSON object at all, that it holds no NUL byte and is
- * valid UTF-8, and that arrays/objects nest no deeper than lim->json_depth,
- * so jansson's recursive parser is never driven deep.  jansson then parses
- * it (JSON_REJECT_DUPLICATES: a report with two values for one key is
+ * The text is untrusted.  Before any JSON reader sees it, a linear pre-scan
+ * checks that it looks like a JSON object at all, that it holds no NUL byte
+ * and is valid UTF-8, and that arrays/objects nest no deeper than
+ * lim->json_depth, so no recursive parser is driven deep.  The fast reader
+ * (jsonfast.h) builds jansson's tree, or leaves the text to jansson, which
+ * then parses it (JSON_REJECT_DUPLICATES: a report with two values for one key is
  * ambiguous, and numbers we cannot trust are worse than a quarantined
  * report), and the tree is walked once, copying every value we keep into a
- * freshly allocated struct tr_report.  The jansson tree is freed before
- * returning; nothing in the report points into it.
+ * freshly allocated struct tr_report.  The jansson tree lives in a
+ * per-thread arena (jarena.h) dropped before returning; nothing in the
+ * report points into it.
  *
  * Normalizations (DESIGN.md, REAL-WORLD-REPORTS.md), each flagged with a
  * TR_W_* warning where the sender deviated from RFC 8460:
@@ -34,6 +36,8 @@
 #include "tlsrpt/codes.h"
 #include "tlsrpt/dates.h"
 #include "tlsrpt/names.h"
+#include "tlsrpt/jarena.h"
+#include "tlsrpt/jsonfast.h"
 
 #include <jansson.h>
 #include <time.h>
@@ -840,7 +844,14 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
                    (size_t)(p + where - json), c.lim->json_depth);
         return -1;
     }
-    root = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
+    /* jansson's tree lives in this thread's arena (jarena.h): it is
+     * dropped at once by tr_jarena_end(), never walked by json_decref. */
+    tr_jarena_begin();
+    /* The fast reader (jsonfast.h) leaves jansson whatever it is not sure
+     * of, errors included, so the tree and every message are jansson's. */
+    root = tr_json_fast_load((const char *)p, n);
+    if (root == NULL)
+        root = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         enum json_error_code code = json_error_code(&jerr);
         const char *what = TR_E_BAD_JSON;
@@ -852,21 +863,18 @@ int tr_parse_report(const unsigned char *json, size_t len, const struct tr_parse
         /* jansson's text quotes the input: make it printable. */
         tr_err_set(err, what, "line %d column %d: %s", jerr.line, jerr.column,
                    tr_printable(jerr.text, strlen(jerr.text), near, sizeof near));
-        return -1;
-    }
-    if (!json_is_object(root)) {
+        rc = -1;
+    } else if (!json_is_object(root)) {
         tr_err_set(err, TR_E_NOT_A_REPORT, "the JSON text is an array, not an object");
-        json_decref(root);
-        return -1;
-    }
-    if (json_object_get(root, "organization-name") == NULL && json_object_get(root, "report-id") == NULL
-        && json_object_get(root, "policies") == NULL) {
+        rc = -1;
+    } else if (json_object_get(root, "organization-name") == NULL && json_object_get(root, "report-id") == NULL
+               && json_object_get(root, "policies") == NULL) {
         tr_err_set(err, TR_E_NOT_A_REPORT, "the JSON object has none of organization-name, report-id, policies");
-        json_decref(root);
-        return -1;
+        rc = -1;
+    } else {
+        rc = parse_root(&c, root, out);
     }
-    rc = parse_root(&c, root, out);
-    json_decref(root);
+    tr_jarena_end();
     for (size_t i = 0; i < c.n_named; i++)   /* left only on failure */
         free(c.named[i]);
     free(c.named);

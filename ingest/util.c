@@ -5,6 +5,7 @@
 #include "tlsrpt/codes.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,7 +247,19 @@ int tr_utf8_valid(const char *str, size_t n)
 
     while (i < n) {
         unsigned cp;
-        size_t k = utf8_seq(s + i, n - i, &cp);
+        size_t k;
+        /* Eight ASCII bytes, none of them NUL, at a time: nearly all of a
+         * report (a byte at a time this was 3% of a bulk import). */
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (((w | ((w - 0x0101010101010101ull) & ~w)) & 0x8080808080808080ull) != 0)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        k = utf8_seq(s + i, n - i, &cp);
         if (k == 0 || cp == 0)
             return 0;
         i += k;

@@ -11,12 +11,14 @@
  *   inflate        gunzip with one z_stream reused (inflateReset)
  *   jansson        json_loadb(JSON_REJECT_DUPLICATES) + json_decref
  *   jansson-nodup  the same without JSON_REJECT_DUPLICATES
+ *   jsonfast       tr_json_fast_load (jsonfast.h) + json_decref: the same
+ *                  tree from tlsrpt's reader
  *   deflate-6      zlib level 6 of the JSON, one stream reused (deflateReset)
  *   deflate-1      the same at level 1
  *   deflate-6-small  level 6 with an 8 KiB window and memLevel 6 (db.c's
  *                  stream for blobs up to 8 KiB; larger ones use zlib's
  *                  defaults), and deflate-1-small the same at level 1
- *   parse          tr_parse_report (pre-scans + jansson + normalization)
+ *   parse          tr_parse_report (pre-scans + JSON reading + normalization)
  *   store          tr_db_store_report into a fresh database, batches of
  *                  1000 (savepoint per report, deflate, every row)
  *   store-gz       the same with each report's gzip bytes kept as sent
@@ -30,6 +32,7 @@
  * Benchmark tool: it prints and exits, unlike the library.
  */
 #include "tlsrpt/db.h"
+#include "tlsrpt/jsonfast.h"
 #include "tlsrpt/parse.h"
 #include "tlsrpt/report.h"
 
@@ -128,6 +131,18 @@ static void jansson_flags(size_t flags)
 
 static void st_jansson(void) { jansson_flags(JSON_REJECT_DUPLICATES); }
 static void st_jansson_nodup(void) { jansson_flags(0); }
+
+/* The same tree from tlsrpt's fast reader (jsonfast.h), malloc'd like
+ * jansson's (no arena): what parse.c pays for the JSON now. */
+static void st_jsonfast(void)
+{
+    for (size_t i = 0; i < n_items; i++) {
+        json_t *v = tr_json_fast_load((const char *)items[i].json, items[i].json_len);
+        if (v == NULL)
+            die("tr_json_fast_load");
+        json_decref(v);
+    }
+}
 
 static void deflate_params(int level, int wbits, int memlevel)
 {
@@ -301,6 +316,7 @@ static const struct {
     { "inflate", st_inflate },
     { "jansson", st_jansson },
     { "jansson-nodup", st_jansson_nodup },
+    { "jsonfast", st_jsonfast },
     { "deflate-6", st_deflate6 },
     { "deflate-1", st_deflate1 },
     { "deflate-6-small", st_deflate6s },
