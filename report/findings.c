@@ -440,6 +440,14 @@ int rpt_findings_write_text(struct rpt_out *o, const struct rpt_findings *f)
                 rpt_table_set_real(t, row, i, cell->d);
         }
     }
+    /* On a narrow terminal the code stays whole longest, and the evidence
+     * columns the blocks below repeat are left out first. */
+    rpt_table_set_cut_last(t, "code");
+    rpt_table_set_drop(t, "reasons", 5);
+    rpt_table_set_drop(t, "first_day", 4);
+    rpt_table_set_drop(t, "sessions", 3);
+    rpt_table_set_drop(t, "rate", 2);
+    rpt_table_set_drop(t, "last_day", 1);
     w |= rpt_out_table(o, t);
     for (size_t i = 0; i < f->n; i++) {
         w |= rpt_out_printf(o, "\n");
