@@ -8,8 +8,8 @@
  *
  * Counts come from rpt_q_sessions() and rpt_q_failed() (the rollups), as
  * summary's do; the organizations, days and reason codes from one pass
- * over the raw failure rows of the window (reason counts with the same
- * dedup rule, query.h).
+ * over the raw failure rows of the window (findings_details.c; reason
+ * counts with the same dedup rule, query.h).
  */
 #include "findings_int.h"
 #include "sql.h"
@@ -29,7 +29,7 @@
  * failure row of the window). */
 #define GROUP_KEY_STACK 1024
 
-static struct fgroup *group_get(struct fgroups *g, const char *dom, const char *mx, const char *ty, int create)
+struct fgroup *ff_group_get(struct fgroups *g, const char *dom, const char *mx, const char *ty, int create)
 {
     char buf[GROUP_KEY_STACK], *heap = NULL;
     const char *k = fmap_key3_buf(buf, sizeof buf, dom, mx, ty);
@@ -74,96 +74,8 @@ static void groups_free(struct fgroups *g)
     fmap_free(&g->prev);
 }
 
-/* Adds n failed sessions on day st with reason code rc to group x. */
-static void add_reason(struct fgroup *x, const char *rc, int64_t n, int64_t st)
-{
-    struct freason *e = NULL;
-    for (size_t i = 0; i < x->n_rc && e == NULL; i++)
-        if (strcmp(x->rc[i].rc, rc) == 0)
-            e = &x->rc[i];
-    if (e == NULL) {
-        if (x->n_rc == FIND_NAMES_TRACK)        /* a hostile number of codes: the rest uncounted */
-            return;
-        if (x->n_rc == x->alloc_rc) {
-            x->alloc_rc = x->alloc_rc ? 2 * x->alloc_rc : 4;
-            x->rc = xrealloc(x->rc, x->alloc_rc * sizeof *x->rc);
-        }
-        e = &x->rc[x->n_rc++];
-        e->rc = xstrdup(rc);
-        e->failed = 0;
-        e->first = e->last = -1;
-    }
-    e->failed += n;
-    fb_widen(&e->first, &e->last, st);
-}
-
-/* What the counts of the rollups do not hold, from the window's raw
- * failure rows: per group the organizations, the days, and the reason
- * codes with their failed sessions, as query.c's rpt_q_failure_rows
- * yields them (the dedup rule of query.h applied).  The rows are summed
- * here, not by a GROUP BY: sorting the window's rows by their strings was
- * half of the findings' time at 1,000,000 reports, and the organizations
- * by (domain, MX, type, org) from the rollups took 100 MB there. */
-static int load_details(struct fb *b, struct fgroups *g, struct tr_err *err)
-{
-    const struct rpt_scope *s = &b->win;
-    struct rpt_sql q;
-    struct fmap org_ids = {0};
-    struct fset pairs = {0};
-    sqlite3_stmt *st;
-    int rc;
-
-    rpt_sql_init(&q);
-    /* The rows as the other commands count them (query.h), st floored
-     * to its UTC day (for st < 0 too), mx as shown. */
-    rpt_sql_add(&q,
-        "SELECT " RPT_Q_DOMAIN_EXPR ", " RPT_Q_MX_EXPR_RAW ","
-        " ty, org, rc, n, st - ((st % 86400) + 86400) % 86400 FROM (");
-    rpt_q_failure_rows(&q, s, s->since, s->until, 0);
-    rpt_sql_add(&q, ")");
-    rc = rpt_sql_prepare(b->db, &q, &st, err);
-    rpt_sql_free(&q);
-    if (rc < 0)
-        return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *dom = (const char *)sqlite3_column_text(st, 0), *mx = (const char *)sqlite3_column_text(st, 1);
-        const char *ty = (const char *)sqlite3_column_text(st, 2), *org = (const char *)sqlite3_column_text(st, 3);
-        const char *code = (const char *)sqlite3_column_text(st, 4);
-        int64_t n = sqlite3_column_int64(st, 5), day = sqlite3_column_int64(st, 6);
-        struct fgroup *x;
-        struct fdomain *d;
-        size_t org_id;
-        if (dom == NULL || mx == NULL || ty == NULL || org == NULL || n <= 0)
-            continue;
-        if ((x = group_get(g, dom, mx, ty, 0)) == NULL)
-            continue;
-        d = &b->dom[x->dom_idx];
-        /* organizations as small ids: a list is searched once per new
-         * (group, org) and (domain, org) pair, not once per row */
-        if ((org_id = fmap_get(&org_ids, org)) == (size_t)-1)
-            fmap_put(&org_ids, org, org_id = org_ids.n);
-        if (fset_add(&pairs, (uint64_t)(x - g->v) << 32 | org_id))
-            fnames_add(&x->orgs, org);
-        if (fset_add(&pairs, (uint64_t)1 << 63 | (uint64_t)x->dom_idx << 32 | org_id))
-            fnames_add(&d->orgs, org);
-        fb_widen(&x->first, &x->last, day);
-        fb_widen(&d->first, &d->last, day);
-        if (code != NULL && code[0] != '\0')
-            add_reason(x, code, n, day);
-    }
-    fmap_free(&org_ids);
-    fset_free(&pairs);
-    if (rc != SQLITE_DONE) {
-        tr_err_set(err, TR_E_DB, "%s", sqlite3_errmsg(b->db));
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
-}
-
 /* The window's groups: failed sessions from the rollups (as summary
- * counts them), the rest from the raw rows (load_details); which existed
+ * counts them), the rest from the raw rows (ff_load_details); which existed
  * in the previous window; since when an MX certificate has been failing as
  * expired (the previous window's days of certificate-expired); the
  * domains' session counts. */
@@ -201,7 +113,7 @@ static int load_groups(struct fb *b, struct fgroups *g, struct tr_err *err)
     for (size_t r = 0; r < t[1]->nrows; r++)
         fb_domain(b, fb_cell_text(t[1], r, 0))->prev_sessions = fb_cell_int(t[1], r, 2) + fb_cell_int(t[1], r, 3);
     for (size_t r = 0; r < t[2]->nrows; r++) {
-        struct fgroup *x = group_get(g, fb_cell_text(t[2], r, 0), fb_cell_text(t[2], r, 1), fb_cell_text(t[2], r, 2), 1);
+        struct fgroup *x = ff_group_get(g, fb_cell_text(t[2], r, 0), fb_cell_text(t[2], r, 1), fb_cell_text(t[2], r, 2), 1);
         struct fdomain *d = fb_domain(b, x->dom);
         x->dom_idx = (size_t)(d - b->dom);
         x->failed = fb_cell_int(t[2], r, 3);
@@ -210,7 +122,7 @@ static int load_groups(struct fb *b, struct fgroups *g, struct tr_err *err)
         fnames_add(&d->types, x->ty);
     }
     for (size_t r = 0; r < t[3]->nrows; r++) {
-        struct fgroup *x = group_get(g, fb_cell_text(t[3], r, 0), fb_cell_text(t[3], r, 1), fb_cell_text(t[3], r, 2), 0);
+        struct fgroup *x = ff_group_get(g, fb_cell_text(t[3], r, 0), fb_cell_text(t[3], r, 1), fb_cell_text(t[3], r, 2), 0);
         char *k;
         if (fb_cell_int(t[3], r, 3) <= 0)
             continue;
@@ -223,12 +135,12 @@ static int load_groups(struct fb *b, struct fgroups *g, struct tr_err *err)
         fmap_put(&g->prev, k, 1);
         free(k);
     }
-    if ((rc = load_details(b, g, err)) < 0)
+    if ((rc = ff_load_details(b, g, err)) < 0)
         goto done;
     for (size_t i = 0; i < g->n; i++)
         g->v[i].since = g->v[i].first;
     for (size_t r = 0; r < t[4]->nrows; r++) {
-        struct fgroup *x = group_get(g, fb_cell_text(t[4], r, 0), fb_cell_text(t[4], r, 1), fb_cell_text(t[4], r, 2), 0);
+        struct fgroup *x = ff_group_get(g, fb_cell_text(t[4], r, 0), fb_cell_text(t[4], r, 1), fb_cell_text(t[4], r, 2), 0);
         int64_t day = fb_cell_int(t[4], r, 3);
         if (x != NULL && fb_cell_int(t[4], r, 4) > 0 && (x->since < 0 || day < x->since))
             x->since = day;

@@ -161,6 +161,12 @@ void fb_set_numbers(struct rpt_finding *x, int64_t failed, int64_t sessions);
 /* tmpl with its one "%s" replaced by what; caller owns it. */
 char *fb_fix_text(const char *tmpl, const char *what);
 
+/* findings_fail.c: the group of (dom, mx, ty), created when new and
+ * create, else NULL when absent. */
+struct fgroup *ff_group_get(struct fgroups *g, const char *dom, const char *mx, const char *ty, int create);
+/* findings_details.c: the organizations, days and reason codes of the
+ * groups, from the window's raw failure rows. */
+int ff_load_details(struct fb *b, struct fgroups *g, struct tr_err *err);
 /* findings_fail.c: the failure groups and the rules on failure counts
  * (which call fd_diagnoses). */
 int ff_failure_rules(struct fb *b, struct tr_err *err);
