@@ -74,6 +74,39 @@ put("parse", "edge-1970", b'{"organization-name":"o","report-id":"r","date-range
     b'{"policy-type":"tlsa","policy-domain":"d","policy-string":["[\\"3 1 1 ab\\"]"]},"summary":'
     b'{"total-successful-session-count":9223372036854775807,"total-failure-session-count":-1.5}}]}')
 
+# The fast JSON reader against jansson (fuzz_jsonfast.c): the samples
+# and edge cases on both sides of what it decides itself.
+for n, b in jsons.items():
+    put("jsonfast", n, b)
+for name, b in [
+        ("deep-at-limit", b"[" * 2048 + b"]" * 2048),
+        ("deep-past-limit", b"[" * 2049 + b"]" * 2049),
+        ("deep-objects", b'{"a":' * 300 + b"1" + b"}" * 300),
+        ("ints", b"[0,-0,1,-1,123456789012345678,-123456789012345678,1234567890123456789,"
+                 b"9223372036854775807,-9223372036854775808,9223372036854775808,"
+                 b"99999999999999999999999999999]"),
+        ("reals", b"[1.5,-0.0,1e3,1E-3,1e400,-1e-400,0.1e1,01,-01,1.,.5,-]"),
+        ("escapes", b'{"e":"\\\"\/\b\f\n\r\t","u":"\u00e9\u20ac\uFFFF\u0001\u001f"}'),
+        ("surrogates", b'["\ud83d\ude00","\uD800\uDC00","\udbff\udfff"]'),
+        ("lone-surrogates", b'["\ud800","\udc00","\ud800\u0041","\ud800x","\udc00\ud800"]'),
+        ("nul-escape", b'{"a\u0000b":"\u0000"}'),
+        ("nul-raw", b'{"a":"b\x00c"}'),
+        ("duplicate-keys", b'{"a":1,"b":{"c":1,"c":2},"a":3}'),
+        ("duplicate-escaped-key", b'{"\u0061":1,"a":2}'),
+        ("bom", b"\xef\xbb\xbf{}"),
+        ("trailing-garbage", b'{"a":[1,2]} x'),
+        ("two-values", b"{}{}"),
+        ("whitespace", b' \t\r\n{ "a" : [ 1 , true ,\tfalse\r,\nnull ] }\n'),
+        ("odd-whitespace", b'{\x0b\x0c"a":1}'),
+        ("utf8", "{\"h\u00e9\":\"\u20ac \U0001f600\"}".encode("utf-8")),
+        ("bad-utf8", b'{"a":"\xc3\x28","\xed\xa0\x80":"\xf4\x90\x80\x80"}'),
+        ("overlong-utf8", b'["\xc0\xaf","\xe0\x80\xaf"]'),
+        ("literals", b"[true,false,null,tru,nul]"),
+        ("empty", b""),
+        ("scalar", b'"s"'),
+        ]:
+    put("jsonfast", "edge-" + name, b)
+
 # gzip/zip/zlib edge cases.
 inner = jsons.get("google-sts-certificate-expired.json", b"{}")
 put("gunzip", "gzip-of-gzip", gzip.compress(gzip.compress(inner, mtime=0), mtime=0))
