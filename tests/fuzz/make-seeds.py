@@ -121,6 +121,25 @@ for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
     put("gunzip", "zip-%d" % method, bio.getvalue())
     put("ingest", "zip-%d" % method, bio.getvalue())
 
+# IMAP answers (fuzz_imap.c): byte 0 chunk seed and STATUS bit, lo, hi
+# (big-endian), max, line cap, then what the server sends.
+def imap(flags, lo, hi, mx, cap, answer):
+    return bytes([flags]) + struct.pack(">II", lo, hi) + bytes([mx, cap]) + answer
+put("imap", "status", imap(1, 0, 0, 0, 0, b"* STATUS INBOX (UIDVALIDITY 1700000000 UIDNEXT 42)\r\n"
+    b"A003 OK [CLOSED] Status completed (0.001 + 0.000 secs).\r\n"))
+put("imap", "status-huge", imap(3, 0, 0, 0, 0, b'* STATUS "a (b" (UIDNEXT 99999999999999999999999 '
+    b"UIDVALIDITY 4294967296)\r\n* OK [ALERT] x\r\nA1 NO [TRYCREATE] Mailbox doesn't exist\r\nA2 OK bye\r\n"))
+put("imap", "listing", imap(4, 1, 32, 64, 64, b"* 1 FETCH (UID 5 RFC822.SIZE 1234 FLAGS (\\Seen))\r\n"
+    b"* 2 FETCH (UID 7 RFC822.SIZE 99 FLAGS ())\r\n* 3 FETCH (FLAGS (\\Deleted \\seen) UID 9)\r\n"
+    b"* 4 FETCH (UID 40 RFC822.SIZE 1 FLAGS (\\Seen))\r\n* 9 EXISTS\r\nA004 OK Fetch completed.\r\n"))
+put("imap", "listing-max", imap(6, 0, 0xFFFFFFFF, 2, 0, b"".join(
+    b"* %d FETCH (UID %d RFC822.SIZE %d FLAGS (\\Recent))\r\n" % (i, i * 7, 18446744073709551615 + i)
+    for i in range(1, 6)) + b"A5 OK done\r\n"))
+put("imap", "listing-cap", imap(8, 1, 100, 100, 3, b"".join(
+    b"* %d FETCH (UID %d RFC822.SIZE 10 FLAGS ())\n" % (i, i) for i in range(1, 6))))
+put("imap", "long-line", imap(10, 1, 9, 9, 0, b"* 1 FETCH (UID 1 RFC822.SIZE 5 FLAGS (" + b"x" * 17000
+    + b"))\r\n* 2 FETCH (UID 2 RFC822.SIZE 6 FLAGS (\\Seen))\r\n* STATUS x (UIDVALIDITY 7)\r\n"))
+
 # The milter configuration.
 conf_path = os.path.join(root, "milter", "tlsrpt-milter.conf")
 if os.path.exists(conf_path):
