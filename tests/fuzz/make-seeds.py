@@ -140,6 +140,17 @@ put("imap", "listing-cap", imap(8, 1, 100, 100, 3, b"".join(
 put("imap", "long-line", imap(10, 1, 9, 9, 0, b"* 1 FETCH (UID 1 RFC822.SIZE 5 FLAGS (" + b"x" * 17000
     + b"))\r\n* 2 FETCH (UID 2 RFC822.SIZE 6 FLAGS (\\Seen))\r\n* STATUS x (UIDVALIDITY 7)\r\n"))
 
+# MTA-STS policy text (fuzz_stspol.c): files as --check fetches them and
+# policy strings from reports joined with LF.
+put("stspol", "enforce", b"version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\n"
+    b"mx: *.mail.example.com\r\nmax_age: 604800\r\n")
+put("stspol", "report-strings", b"version: STSv1\nmode: testing\nmx: MX.Example.NET.\nmax_age: 86400")
+put("stspol", "none", b"version: STSv1\nmode: none\nmax_age: 0\n")
+put("stspol", "bad", b"version: STSv2\r\nmode: enforce\nmode: x\nmax_age: 99999999999\nmx: -a.b\n"
+    b"mx: *.\nmx: *\nmx: a..b\nfoo: bar\nnocolon\n  \t \nmx: a\rb\n" + b"mx: " + b"a" * 64 + b".c\n")
+put("stspol", "many-mx", b"version: STSv1\nmode: enforce\nmax_age: 1\n" + b"".join(
+    b"mx: *.m%d.example\n" % i for i in range(70)))
+
 # The milter configuration.
 conf_path = os.path.join(root, "milter", "tlsrpt-milter.conf")
 if os.path.exists(conf_path):
