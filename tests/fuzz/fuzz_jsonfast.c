@@ -14,9 +14,12 @@
  *    breaks it the fast reader may accept what jansson refuses, but only
  *    for that reason (jansson's error is invalid UTF-8), and it never
  *    accepts a NUL byte;
- *  - on a text that keeps the precondition, tr_utf8_valid and jansson
- *    agree on what UTF-8 is (else the fast reader's acceptance would be
- *    wrong in parse.c).
+ *  - tr_utf8_valid and jansson agree on what UTF-8 is on texts without
+ *    NUL (else the fast reader's acceptance would be wrong in parse.c).
+ *    jansson (2.14) itself accepts some texts with a NUL byte: one right
+ *    after a number is skipped ("[5\0]" is [5]: its stream takes the NUL
+ *    it pushed back for an empty buffer), so its acceptance says nothing
+ *    about NUL (crash-* inputs of corpus/jsonfast/ found that).
  * Refusing is always allowed (jansson then decides).
  */
 #include "fuzz.h"
@@ -89,8 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * wrong texts to the fast reader. */
     if (ref == NULL && memchr(text, '\0', size) == NULL)
         FUZZ_CHECK(json_error_code(&jerr) != json_error_invalid_utf8 || !tr_utf8_valid(text, size));
-    if (ref != NULL)
-        FUZZ_CHECK(precondition);
+    if (ref != NULL && memchr(text, '\0', size) == NULL)
+        FUZZ_CHECK(tr_utf8_valid(text, size));
     json_decref(fast);
     json_decref(ref);
     free(text);
