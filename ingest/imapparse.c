@@ -22,15 +22,17 @@ size_t imap_lines_feed(struct imap_lines *l, const char *p, size_t n)
             while (l->len > 0 && l->buf[l->len - 1] == '\r')
                 l->len--;
             l->buf[l->len] = '\0';
-            if (!l->cur_long)
+            if (!l->cur_drop)
                 l->line(l->ctx, l->buf);
             l->len = 0;
-            l->cur_long = 0;
+            l->cur_drop = 0;
+        } else if (p[i] == '\0') {
+            l->cur_drop = 1;        /* not IMAP text (RFC 3501 CHAR8): the parsers would see half a line */
         } else if (l->len + 1 < sizeof l->buf) {
             l->buf[l->len++] = p[i];
         } else {
             l->too_long = 1;
-            l->cur_long = 1;
+            l->cur_drop = 1;
         }
     }
     return n;

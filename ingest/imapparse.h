@@ -23,14 +23,15 @@
 
 /* Lines of an answer, each handed to a parser (NUL-terminated, without
  * its CR LF, borrowed for the call).  A line over IMAP_LINE_MAX bytes is
- * not handed on and sets too_long.  The caller zeroes the struct (it is
+ * not handed on and sets too_long; one holding a NUL byte is not handed
+ * on either (dropped like any line the parsers do not understand).  The caller zeroes the struct (it is
  * large: allocate it) and sets line, ctx and max_lines. */
 struct imap_lines {
     char buf[IMAP_LINE_MAX];
     size_t len;
     size_t lines, max_lines;   /* lines seen; past max_lines (0: no cap) the transfer stops */
     int too_long, over_cap;    /* some line was over IMAP_LINE_MAX; max_lines was passed */
-    int cur_long;              /* the line being read is over IMAP_LINE_MAX */
+    int cur_drop;              /* the line being read is over IMAP_LINE_MAX or holds a NUL */
     void (*line)(void *ctx, const char *s);
     void *ctx;
 };

@@ -52,6 +52,22 @@ static void test_status(void)
     }
 }
 
+/* A line with a NUL byte is dropped whole: the parsers never see its
+ * first half as a line ("...UIDVALIDITY 9\r" here, fuzz_imap found it). */
+static void test_nul(void)
+{
+    static const char text[] = "* STATUS y (UIDVALIDITY 4 UIDNEXT 5)\r\n* STATUS x (UIDVALIDITY 9\r\0UIDNEXT 3)\r\n";
+    struct imap_lines *l = calloc(1, sizeof *l);
+    struct imap_status_answer st = { 0, 0, 0 };
+    l->line = imap_status_line;
+    l->ctx = &st;
+    CHECK_INT(imap_lines_feed(l, text, sizeof text - 1), sizeof text - 1);
+    CHECK_INT(st.uidvalidity, 4);
+    CHECK_INT(st.uidnext, 5);
+    CHECK(!l->too_long);
+    free(l);
+}
+
 static void test_listing(void)
 {
     struct imap_lines *l = calloc(1, sizeof *l);
@@ -104,6 +120,7 @@ static void test_tagged(void)
 int main(void)
 {
     test_status();
+    test_nul();
     test_listing();
     test_tagged();
     return check_done();
