@@ -17,6 +17,7 @@
  * with tr_printable() before it reaches an error detail.
  */
 #include "imap.h"
+#include "imapparse.h"
 #include "tlsrpt/codes.h"
 
 #include <ctype.h>
@@ -32,8 +33,6 @@
 #define IMAP_LOW_SPEED_BYTES    256   /* a transfer slower than this many bytes/s ... */
 #define IMAP_LOW_SPEED_TIME_S   60    /* ... for this long is aborted */
 #define IMAP_REQUEST_TIMEOUT_S  900   /* one command with its answer, at most (25 MiB at 30 KB/s) */
-#define IMAP_LINE_MAX           16384 /* one untagged line of a listing or STATUS answer */
-#define IMAP_SERVER_TEXT_MAX    160   /* bytes of the server's last tagged answer kept */
 #define IMAP_COMMAND_MAX        4096  /* one custom command (UID sets are capped by the caller,
                                          mailbox names at IMAP_MAILBOX_MAX) */
 /* The listing goes in windows of UIDs.  libcurl counts every line of a
@@ -89,19 +88,9 @@ int imap_check_mailbox_name(const char *name, struct tr_err *err)
 static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 {
     struct imap_conn *ic = arg;
-    const char *sp;
     (void)c;
-    /* Tagged: "TAG OK|NO|BAD ...", not "* ..." nor the ")" after a literal. */
-    if (type != CURLINFO_HEADER_IN || size < 2 || !isalnum((unsigned char)data[0]) ||
-        (sp = memchr(data, ' ', size)) == NULL || (size_t)(sp - data) + 4 > size ||
-        (strncasecmp(sp + 1, "OK", 2) != 0 && strncasecmp(sp + 1, "NO", 2) != 0 &&
-         strncasecmp(sp + 1, "BAD", 3) != 0))
-        return 0;
-    while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
-        size--;
-    /* A NO or BAD is kept over the OK of the LOGOUT that follows it. */
-    if (ic->tagged[0] == '\0' || strstr(ic->tagged, " OK") != NULL)
-        tr_printable(data, size, ic->tagged, sizeof ic->tagged);
+    if (type == CURLINFO_HEADER_IN)
+        imap_keep_tagged(ic->tagged, sizeof ic->tagged, data, size);
     return 0;
 }
 
@@ -111,41 +100,9 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* Lines of an answer, each handed to a parser; lines over IMAP_LINE_MAX
- * are marked too long. */
-struct lines {
-    char buf[IMAP_LINE_MAX];
-    size_t len;
-    size_t lines, max_lines;   /* lines seen; past max_lines (0: no cap) the transfer stops */
-    int too_long, over_cap;
-    void (*line)(void *ctx, const char *s);
-    void *ctx;
-};
-
 static size_t on_lines(char *p, size_t size, size_t n, void *arg)
 {
-    struct lines *l = arg;
-    size_t total = size * n;
-
-    for (size_t i = 0; i < total; i++) {
-        if (p[i] == '\n') {
-            if (l->max_lines && ++l->lines > l->max_lines) {
-                l->over_cap = 1;
-                return 0;
-            }
-            while (l->len > 0 && l->buf[l->len - 1] == '\r')
-                l->len--;
-            l->buf[l->len] = '\0';
-            if (!l->too_long)
-                l->line(l->ctx, l->buf);
-            l->len = 0;
-        } else if (l->len + 1 < sizeof l->buf) {
-            l->buf[l->len++] = p[i];
-        } else {
-            l->too_long = 1;
-        }
-    }
-    return total;
+    return imap_lines_feed(arg, p, size * n);
 }
 
 /* A message's bytes into a capped buffer; over the cap the transfer stops. */
@@ -371,40 +328,11 @@ void imap_pin_uidvalidity(struct imap_conn *ic, uint32_t uidvalidity)
 
 /* ---- STATUS ---- */
 
-struct status {
-    unsigned long long uidvalidity, uidnext;
-    int seen;
-};
-
-/* The value after "NAME " in s, or 0. */
-static unsigned long long number_after(const char *s, const char *name)
-{
-    const char *p = s;
-    size_t n = strlen(name);
-    while ((p = strstr(p, name)) != NULL) {
-        if ((p == s || p[-1] == ' ' || p[-1] == '(') && p[n] == ' ' && isdigit((unsigned char)p[n + 1]))
-            return strtoull(p + n + 1, NULL, 10);
-        p += n;
-    }
-    return 0;
-}
-
-static void status_line(void *ctx, const char *s)
-{
-    struct status *st = ctx;
-    const char *paren;
-    if (strncmp(s, "* STATUS ", 9) != 0 || (paren = strrchr(s, '(')) == NULL)
-        return;
-    st->uidvalidity = number_after(paren, "UIDVALIDITY");
-    st->uidnext = number_after(paren, "UIDNEXT");
-    st->seen = 1;
-}
-
 int imap_status(struct imap_conn *ic, const char *mailbox, uint32_t *uidvalidity, uint32_t *uidnext,
                 struct tr_err *err)
 {
-    struct lines *l = xcalloc(1, sizeof *l);
-    struct status st = { 0, 0, 0 };
+    struct imap_lines *l = xcalloc(1, sizeof *l);
+    struct imap_status_answer st = { 0, 0, 0 };
     char cmd[IMAP_COMMAND_MAX];
     int rc;
 
@@ -414,7 +342,7 @@ int imap_status(struct imap_conn *ic, const char *mailbox, uint32_t *uidvalidity
         tr_err_set(err, IMAP_E_URL, "IMAP command longer than %d bytes", IMAP_COMMAND_MAX);
         return -1;
     }
-    l->line = status_line;
+    l->line = imap_status_line;
     l->ctx = &st;
     rc = perform(ic, ic->base, cmd, on_lines, l, NULL, err);
     free(l);
@@ -431,55 +359,6 @@ int imap_status(struct imap_conn *ic, const char *mailbox, uint32_t *uidvalidity
 
 /* ---- the listing: UID FETCH lo:hi (UID RFC822.SIZE FLAGS) ---- */
 
-struct listing {
-    struct imap_msg *v;
-    size_t n, alloc, max;
-    uint32_t lo, hi;           /* the window asked for */
-    size_t hits;               /* messages in this window */
-    int truncated;
-};
-
-/* 1 when the FLAGS list in s holds \Seen. */
-static int has_seen(const char *s)
-{
-    const char *f = strstr(s, "FLAGS (");
-    const char *end;
-    if (f == NULL || (end = strchr(f, ')')) == NULL)
-        return 0;
-    for (const char *p = f + 7; p + 5 <= end; p++)
-        if (strncasecmp(p, "\\Seen", 5) == 0 && (p[5] == ' ' || p[5] == ')'))
-            return 1;
-    return 0;
-}
-
-static void listing_line(void *ctx, const char *s)
-{
-    struct listing *ls = ctx;
-    const char *items;
-    unsigned long long uid, size;
-
-    if (strncmp(s, "* ", 2) != 0 || (items = strstr(s, " FETCH (")) == NULL)
-        return;
-    items += 7;
-    uid = number_after(items, "UID");
-    size = number_after(items, "RFC822.SIZE");
-    if (uid < ls->lo || uid > ls->hi || strstr(items, "RFC822.SIZE ") == NULL)
-        return;                       /* an unsolicited FLAGS update, or not asked for */
-    ls->hits++;
-    if (ls->n >= ls->max) {
-        ls->truncated = 1;
-        return;
-    }
-    if (ls->n == ls->alloc) {
-        ls->alloc = ls->alloc ? ls->alloc * 2 : 256;
-        ls->v = xrealloc(ls->v, ls->alloc * sizeof *ls->v);
-    }
-    ls->v[ls->n].uid = (uint32_t)uid;
-    ls->v[ls->n].size = size;
-    ls->v[ls->n].seen = has_seen(items);
-    ls->n++;
-}
-
 static int by_uid(const void *a, const void *b)
 {
     uint32_t x = ((const struct imap_msg *)a)->uid, y = ((const struct imap_msg *)b)->uid;
@@ -489,9 +368,9 @@ static int by_uid(const void *a, const void *b)
 /* One window lo..hi into ls.  Returns 0, 1 when its answer was over
  * IMAP_LIST_LINES_MAX lines or refused by libcurl as too large (nothing of
  * it kept), -1 with err. */
-static int list_window(struct imap_conn *ic, struct listing *ls, uint32_t lo, uint32_t hi, struct tr_err *err)
+static int list_window(struct imap_conn *ic, struct imap_listing *ls, uint32_t lo, uint32_t hi, struct tr_err *err)
 {
-    struct lines *l = xcalloc(1, sizeof *l);
+    struct imap_lines *l = xcalloc(1, sizeof *l);
     size_t n0 = ls->n;
     char cmd[96];
     CURLcode crc;
@@ -501,7 +380,7 @@ static int list_window(struct imap_conn *ic, struct listing *ls, uint32_t lo, ui
     ls->lo = lo;
     ls->hi = hi;
     ls->hits = 0;
-    l->line = listing_line;
+    l->line = imap_listing_line;
     l->ctx = ls;
     l->max_lines = IMAP_LIST_LINES_MAX;
     rc = perform(ic, ic->mbox_url, cmd, on_lines, l, &crc, err);
@@ -522,7 +401,7 @@ static int list_window(struct imap_conn *ic, struct listing *ls, uint32_t lo, ui
 int imap_list(struct imap_conn *ic, uint32_t after_uid, uint32_t uidnext, size_t max, struct imap_msg **out,
               size_t *n, int *truncated, struct tr_err *err)
 {
-    struct listing ls = { NULL, 0, 0, max, 0, 0, 0, 0 };
+    struct imap_listing ls = { NULL, 0, 0, max, 0, 0, 0, 0 };
     uint64_t lo = (uint64_t)after_uid + 1, w = IMAP_LIST_WINDOW;
     uint64_t last = uidnext > 0 ? (uint64_t)uidnext - 1 : UINT32_MAX;
 
@@ -578,7 +457,7 @@ int imap_fetch(struct imap_conn *ic, uint32_t uid, size_t head, struct tr_buf *o
      * the UID again shows none: any other failure stops the run, so that
      * no message is passed over. */
     if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_REMOTE_FILE_NOT_FOUND) {
-        struct listing ls = { NULL, 0, 0, 1, 0, 0, 0, 0 };
+        struct imap_listing ls = { NULL, 0, 0, 1, 0, 0, 0, 0 };
         struct tr_err again;
         if (list_window(ic, &ls, uid, uid, &again) == 0 && ls.hits == 0)
             tr_err_set(err, IMAP_E_GONE, "UID %lu: the server has no such message now", (unsigned long)uid);

@@ -7,7 +7,9 @@
  *               with STARTTLS required), one connection for the whole run;
  *               STATUS, a listing of UID, size and \Seen flag, one message
  *               fetched whole or only its first bytes, flag and move
- *               commands.  Nothing here prints or exits.
+ *               commands.  Nothing here prints or exits.  The server's
+ *               answers are parsed in imapparse.c (imapparse.h), apart
+ *               from libcurl so that they can be fuzzed alone.
  *   imapsync.c  one run: the mailbox's UIDVALIDITY and last UID from the
  *               database (schema/010-imap.sql imap_state), each new message
  *               through tr_ingest_input() and the caller's sink, the last

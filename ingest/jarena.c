@@ -23,6 +23,26 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+/* Under AddressSanitizer every allocation is unpoisoned alone and followed
+ * by a poisoned gap, and a chunk's bytes are poisoned again when the window
+ * ends, so an overflow within a chunk or a use after tr_jarena_end() (even
+ * of the chunk that is kept) is reported as with malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TR_JARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TR_JARENA_ASAN 1
+#endif
+#endif
+#ifdef TR_JARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define TR_JARENA_REDZONE ((size_t)16)      /* poisoned bytes after each allocation */
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define TR_JARENA_REDZONE ((size_t)0)
+#endif
+
 /* Bytes of a chunk (header included): the trees of gen.py's reports take
  * 14.6 KB on average (57.8 KB at most), one chunk; the 20,000-failure
  * report's 20.3 MB, 307 chunks. */
@@ -46,6 +66,7 @@ static void free_chunks(void *p)
     struct chunk *c = p;
     while (c != NULL) {
         struct chunk *next = c->next;
+        ASAN_UNPOISON_MEMORY_REGION(c->data, c->size);
         free(c);
         c = next;
     }
@@ -57,17 +78,19 @@ static struct chunk *new_chunk(size_t size)
     c->size = size;
     c->used = 0;
     c->next = NULL;
+    ASAN_POISON_MEMORY_REGION(c->data, size);
     return c;
 }
 
 static void *jalloc(size_t n)
 {
     struct chunk *c = chunks;
+    size_t asked = n;
     void *p;
 
     if (!in_window)
         return malloc(n);
-    n = (n + TR_JARENA_ALIGN - 1) & ~(TR_JARENA_ALIGN - 1);
+    n = (n + TR_JARENA_REDZONE + TR_JARENA_ALIGN - 1) & ~(TR_JARENA_ALIGN - 1);
     if (n > TR_JARENA_CHUNK / 4) {
         /* Large (a lexer buffer or hash table of a big report): a chunk
          * of its own behind the current one, which goes on serving. */
@@ -79,6 +102,7 @@ static void *jalloc(size_t n)
             big->next = c->next;
             c->next = big;
         }
+        ASAN_UNPOISON_MEMORY_REGION(big->data, asked);
         return big->data;
     }
     if (c == NULL || c->size - c->used < n) {
@@ -88,6 +112,7 @@ static void *jalloc(size_t n)
     }
     p = c->data + c->used;
     c->used += n;
+    ASAN_UNPOISON_MEMORY_REGION(p, asked);
     return p;
 }
 
@@ -118,14 +143,18 @@ void tr_jarena_end(void)
     /* The oldest chunk (the list's last) is kept when it is a standard one. */
     while (c != NULL) {
         struct chunk *next = c->next;
-        if (next == NULL && c->size == standard)
+        if (next == NULL && c->size == standard) {
             keep = c;
-        else
+        } else {
+            ASAN_UNPOISON_MEMORY_REGION(c->data, c->size);
             free(c);
+        }
         c = next;
     }
-    if (keep != NULL)
+    if (keep != NULL) {
         keep->used = 0;
+        ASAN_POISON_MEMORY_REGION(keep->data, keep->size);
+    }
     chunks = keep;
     pthread_setspecific(key, keep);
 }
