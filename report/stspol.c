@@ -21,9 +21,22 @@ static void problem(struct stspol *p, const char *code, int fail, const char *fm
 static void problem(struct stspol *p, const char *code, int fail, const char *fmt, ...)
 {
     va_list ap;
-    if (p->n_problems == STSPOL_PROBLEMS_MAX)
-        return;
-    struct stspol_problem *pr = &p->problems[p->n_problems++];
+    struct stspol_problem *pr;
+    if (p->n_problems < STSPOL_PROBLEMS_MAX) {
+        pr = &p->problems[p->n_problems++];
+    } else {
+        /* The list is full: a failure takes the place of the last warning
+         * kept, so the verdict (any failure kept) stays right after more
+         * than STSPOL_PROBLEMS_MAX warnings; the rest are dropped. */
+        size_t k = p->n_problems;
+        if (!fail)
+            return;
+        while (k > 0 && p->problems[k - 1].fail)
+            k--;
+        if (k == 0)
+            return;
+        pr = &p->problems[k - 1];
+    }
     pr->code = code;
     pr->fail = fail;
     va_start(ap, fmt);

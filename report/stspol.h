@@ -40,7 +40,8 @@ struct stspol {
 /* Parses len bytes of policy text into *p (always filled, free with
  * stspol_free).  Returns 0 when the policy is usable by a sender (version,
  * mode and max_age valid, mx present unless mode none), -1 otherwise; the
- * reasons are in p->problems either way. */
+ * reasons are in p->problems either way (at most STSPOL_PROBLEMS_MAX:
+ * failures are kept before warnings, so -1 always comes with one). */
 int stspol_parse(const char *text, size_t len, struct stspol *p);
 void stspol_free(struct stspol *p);
 

@@ -6,6 +6,7 @@
 #include "../check.h"     /* the test harness (report/check.h is another file) */
 #include "stspol.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int has(const struct stspol *p, const char *code, int fail)
@@ -31,6 +32,22 @@ int main(void)
     CHECK_INT(p.n_mx, 2);
     CHECK_INT(p.n_problems, 0);
     stspol_free(&p);
+
+    {
+        /* More warnings than the problem list holds (unknown keys) and
+         * then no version: still refused, the failure kept (the failures
+         * were dropped with the list full, and the policy called usable;
+         * fuzz_stspol found it). */
+        char text[4096];
+        size_t n = 0;
+        for (int i = 0; i < STSPOL_PROBLEMS_MAX + 5; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "x%d: y\n", i);
+        snprintf(text + n, sizeof text - n, "mode: enforce\nmx: a.example\nmax_age: 86400\n");
+        CHECK_INT(parse(text, &p), -1);
+        CHECK_INT(p.n_problems, STSPOL_PROBLEMS_MAX);
+        CHECK(has(&p, "policy-version", 1));
+        stspol_free(&p);
+    }
 
     CHECK_INT(parse("version: STSv1\r\nmode: testing\r\nmx: a.example\r\nmax_age: 86400\r\n", &p), 0);
     CHECK(p.crlf && !p.lf);
