@@ -79,7 +79,7 @@ enum {
     OPT_ONLY_IF_FINDINGS,                          /* email */
     OPT_RESOLVER, OPT_CA_FILE, OPT_TIMEOUT,        /* check */
     OPT_SPOOL,                                     /* metrics */
-    OPT_WARN_RATE, OPT_CRIT_RATE, OPT_SILENT_DAYS, OPT_STOPPED_DAYS, OPT_READY_DAYS,   /* findings */
+    OPT_WARN_RATE, OPT_CRIT_RATE, OPT_SILENT_DAYS, OPT_STOPPED_DAYS, OPT_READY_DAYS, OPT_CHECK_DAYS,   /* findings */
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +113,7 @@ static const struct option long_opts[] = {
     {"silent-days", required_argument, NULL, OPT_SILENT_DAYS},
     {"stopped-days", required_argument, NULL, OPT_STOPPED_DAYS},
     {"ready-days", required_argument, NULL, OPT_READY_DAYS},
+    {"check-days", required_argument, NULL, OPT_CHECK_DAYS},
     {NULL, 0, NULL, 0},
 };
 
@@ -193,7 +194,7 @@ static int parse_rate(const char *opt, const char *v, double *out, struct tr_err
     return 0;
 }
 
-/* findings: --silent-days/--stopped-days/--ready-days N (0 turns the rule off). */
+/* findings: --silent-days/--stopped-days/--ready-days/--check-days N (0 turns the rule off). */
 #define RPT_FIND_DAYS_MAX 3650
 static int parse_days(const char *opt, const char *v, int *out, struct tr_err *err)
 {
@@ -231,7 +232,7 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
     memset(o, 0, sizeof *o);
     o->limit = RPT_DEFAULT_LIMIT;
     o->warn_rate = o->crit_rate = -1;
-    o->silent_days = o->stopped_days = o->ready_days = -1;
+    o->silent_days = o->stopped_days = o->ready_days = o->check_days = -1;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hVo:", long_opts, NULL)) != -1) {
@@ -315,6 +316,10 @@ int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err
             break;
         case OPT_READY_DAYS:
             if (parse_days("ready-days", optarg, &o->ready_days, err)) return -1;
+            o->find_given = 1;
+            break;
+        case OPT_CHECK_DAYS:
+            if (parse_days("check-days", optarg, &o->check_days, err)) return -1;
             o->find_given = 1;
             break;
         case 'h': o->help = 1; break;

@@ -81,6 +81,7 @@ struct rpt_opts {
     /* findings: thresholds, -1 (rates: < 0) when not given */
     double warn_rate, crit_rate;
     int silent_days, stopped_days, ready_days;
+    int check_days;               /* --check-days: the live checks used, -1 when not given */
     int find_given;
 };
 

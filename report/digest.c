@@ -140,6 +140,8 @@ int rpt_digest_find_opts(const struct rpt_opts *o, struct rpt_find_opts *fo, str
         fo->stopped_days = o->stopped_days;
     if (o->ready_days >= 0)
         fo->ready_days = o->ready_days;
+    if (o->check_days >= 0)
+        fo->check_days = o->check_days;
     if (fo->warn_rate > fo->crit_rate) {
         tr_err_set(err, TR_E_USAGE, "--warn-rate %.2f is above --crit-rate %.2f", fo->warn_rate, fo->crit_rate);
         return -1;

@@ -1,7 +1,8 @@
 /*
  * findings.c - the findings of a window (findings.h): the build (which
- * runs the rules of findings_fail.c, findings_diag.c and
- * findings_rules.c over shared state, findings_int.h), the order of the
+ * runs the rules of findings_fail.c, findings_diag.c, findings_rules.c,
+ * findings_capture.c and findings_live.c over shared state,
+ * findings_int.h), the order of the
  * findings, and their table, JSON and terminal forms.
  *
  * Numbers come from the same queries as summary (rpt_q_sessions,
@@ -32,6 +33,7 @@ void rpt_find_opts_default(struct rpt_find_opts *fo)
     fo->silent_days = RPT_FIND_SILENT_DAYS;
     fo->stopped_days = RPT_FIND_STOPPED_DAYS;
     fo->ready_days = RPT_FIND_READY_DAYS;
+    fo->check_days = RPT_FIND_CHECK_DAYS;
 }
 
 /* ---------------------------------------------------------------- build state */
@@ -229,6 +231,10 @@ int rpt_findings_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt_
     /* --mx and --type narrow the failure details only: what is not about
      * them (policies, reporters) does not match such a filter. */
     if (!b.detail_filter && (fr_policy_rules(&b, err) < 0 || fr_reporter_rules(&b, err) < 0))
+        goto done;
+    /* The live checks last: they add notes to the findings made so far.
+     * Not with --mx or --type (a check is about a whole domain). */
+    if (!b.detail_filter && fl_live_rules(&b, err) < 0)
         goto done;
 
     if (f->n > 1)

@@ -44,6 +44,9 @@
 #define RPT_FIND_STOPPED_DAYS 2
 /* testing mode with a clean record for this many days: ready for enforce. */
 #define RPT_FIND_READY_DAYS 14
+/* The newest live check (`check`, table check_run) of a domain is used
+ * when it ran at most this many days before now. */
+#define RPT_FIND_CHECK_DAYS 7
 /* Most findings kept (a hostile database cannot make the list unbounded);
  * the rest are counted in rpt_findings.dropped. */
 #define RPT_FIND_MAX 1000
@@ -62,6 +65,7 @@ struct rpt_find_opts {
     int silent_days;
     int stopped_days;
     int ready_days;
+    int check_days;                /* 0: the live checks are not read */
 };
 void rpt_find_opts_default(struct rpt_find_opts *fo);
 

@@ -1,8 +1,8 @@
 /*
  * findings_int.h - what findings.c (the build, the failure rules, the
- * table and JSON) and findings_rules.c (policies, mode, reporters, the
- * capture pipeline) share while one rpt_findings_build() runs.  Not used
- * outside these two files.
+ * table and JSON) and the rule modules (findings_*.c: failures, policies,
+ * mode, reporters, the capture pipeline, the live check) share while one
+ * rpt_findings_build() runs.  Not used outside them.
  */
 #ifndef RPT_FINDINGS_INT_H
 #define RPT_FINDINGS_INT_H
@@ -191,6 +191,11 @@ int fr_policy_rules(struct fb *b, struct tr_err *err);
 int fr_reporter_rules(struct fb *b, struct tr_err *err);
 int fr_pipeline_rules(struct fb *b, struct tr_err *err);
 void fr_free_policies(struct fdomain *d);
+/* findings_live.c: live-check-failed and live-check-unreadable from the
+ * newest stored check (check_run) of each domain within fo->check_days;
+ * notes on the findings already made (call it last) whether the live
+ * check agrees with them. */
+int fl_live_rules(struct fb *b, struct tr_err *err);
 /* d's policy versions, one a line ("version: STSv1; mode: ..."); caller owns it. */
 char *fr_versions_text(const struct fdomain *d);
 

@@ -14,7 +14,7 @@
  *                                 [--timeout SECONDS] [DOMAIN...]
  *   tlsrpt-report [options] metrics [-o FILE] [--spool DIR]...
  *   tlsrpt-report [options] findings [--warn-rate P] [--crit-rate P] [--silent-days N]
- *                                    [--stopped-days N] [--ready-days N]
+ *                                    [--stopped-days N] [--ready-days N] [--check-days N]
  *   tlsrpt-report [options] html [-o FILE]
  *
  * COMMON OPTIONS
@@ -532,6 +532,8 @@ static int findings_setup(struct ctx *c, struct rpt_find_opts *fo)
         fo->stopped_days = c->o->stopped_days;
     if (c->o->ready_days >= 0)
         fo->ready_days = c->o->ready_days;
+    if (c->o->check_days >= 0)
+        fo->check_days = c->o->check_days;
     if (fo->warn_rate > fo->crit_rate) {
         fprintf(stderr, PROG ": --warn-rate %.2f is above --crit-rate %.2f\n", fo->warn_rate, fo->crit_rate);
         return -1;
@@ -660,7 +662,7 @@ static const char *misplaced_option(const struct command *cmd, const struct rpt_
     if (!(cmd->accepts & A_CHECK) && o->check_given) return "--resolver/--ca-file/--timeout";
     if (!(cmd->accepts & A_METRICS) && o->metrics_given) return "-o/--spool";
     if (!(cmd->accepts & A_FIND) && o->find_given)
-        return "--warn-rate/--crit-rate/--silent-days/--stopped-days/--ready-days";
+        return "--warn-rate/--crit-rate/--silent-days/--stopped-days/--ready-days/--check-days";
     return NULL;
 }
 
