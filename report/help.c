@@ -112,7 +112,8 @@ const char help_email[] =
     "--to default postmaster, --from default tlsrpt-report@HOST\n"
     "(HOST: /etc/mailname, else the fully-qualified host name).\n"
     "Options: --since --until --domain --org --mx --type --db, and the findings'\n"
-    "thresholds --warn-rate --crit-rate --silent-days --stopped-days --ready-days.\n";
+    "thresholds --warn-rate --crit-rate --silent-days --stopped-days --ready-days\n"
+    "--check-days.\n";
 
 
 const char help_check[] =
@@ -144,14 +145,17 @@ const char help_metrics[] =
 
 const char help_findings[] =
     "Usage: " PROG " findings [--warn-rate P] [--crit-rate P] [--silent-days N]\n"
-    "                         [--stopped-days N] [--ready-days N] [OPTIONS]\n"
+    "                         [--stopped-days N] [--ready-days N] [--check-days N]\n"
+    "                         [OPTIONS]\n"
     "\n"
     "What needs attention in a window (default: the last 7 days), compared with\n"
     "the window of the same length before it: failure rates of domains and MX\n"
     "hosts, a diagnosis per failure type with its evidence and fix, new failure\n"
     "types and failing MX hosts, policy drift, MX hosts outside the policy, the\n"
     "policy mode, silent reporters, a stopped capture pipeline, new quarantine\n"
-    "entries.  Sorted by severity (critical, warning, info); every code is in\n"
+    "entries; and what the newest stored 'check' of each domain failed or warned\n"
+    "(live-check-failed), noted on the diagnoses it confirms or contradicts.\n"
+    "Sorted by severity (critical, warning, info); every code is in\n"
     "tlsrpt-report(1), FINDINGS.\n"
     "  --warn-rate P      failure rate that is a warning, percent (default 1)\n"
     "  --crit-rate P      failure rate that is critical, percent (default 5)\n"
@@ -160,6 +164,8 @@ const char help_findings[] =
     "                     stopped, critical (default 2; 0: off)\n"
     "  --ready-days N     mode testing clean this many days: ready for enforce\n"
     "                     (default 14; 0: off)\n"
+    "  --check-days N     use a domain's newest stored check when it ran at most\n"
+    "                     this many days ago (default 7; 0: off)\n"
     "Options: --since --until --now --domain --org --mx --type --received-since\n"
     "--format table|csv|json --db.\n"
     "Exit: 0 no finding or only info, 1 the worst is a warning, 2 a critical one,\n"
@@ -176,6 +182,6 @@ const char help_html[] =
     "last 7 complete days, as for findings; at most 366 days.  Filters as\n"
     "for summary: --domain --org --mx --type --received-since; thresholds as\n"
     "for findings: --warn-rate --crit-rate --silent-days --stopped-days\n"
-    "--ready-days.\n"
+    "--ready-days --check-days.\n"
     "  -o FILE   write the page to FILE atomically (a temporary file renamed),\n"
     "            so a web server never serves half a page; default stdout\n";
