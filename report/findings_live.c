@@ -257,15 +257,17 @@ static void live_finding(struct fb *b, struct live_run *r, size_t n_reports)
                sev == RPT_SEV_NONE ? RPT_SEV_INFO : sev, r->domain);
     x->last_day = rpt_day_start(r->time);
     tr_buf_init(&e, FIND_TEXT_MAX);
-    tr_buf_printf(&e, "Live check of %s: %zu failed and %zu warned of %zu checks read", when, n_fail, n_warn, r->n);
-    if (r->skipped > 0)
-        tr_buf_printf(&e, " (%zu more results skipped: not of the expected form or past %d)", r->skipped,
-                      FIND_LIVE_ITEMS_MAX);
     if (r->unreadable != NULL)
-        tr_buf_printf(&e, "; its stored results could not be read (%s), its worst status was %s", r->unreadable,
+        tr_buf_printf(&e, "Live check of %s: its stored results could not be read (%s); its worst status was %s.",
+                      when, r->unreadable,
                       r->worst == RPT_SEV_CRITICAL ? "fail" : r->worst == RPT_SEV_WARNING ? "warn"
                                                             : r->worst == RPT_SEV_NONE ? "ok" : "unknown");
-    tr_buf_printf(&e, ".");
+    else
+        tr_buf_printf(&e, "Live check of %s: %zu failed and %zu warned of %zu checks read.", when, n_fail, n_warn,
+                      r->n);
+    if (r->skipped > 0)
+        tr_buf_printf(&e, " %zu more results skipped (not of the expected form, or past %d).", r->skipped,
+                      FIND_LIVE_ITEMS_MAX);
     if (seen.n > 0) {
         char *list = fnames_join(&seen, "; ");
         tr_buf_printf(&e, " %s.", list);

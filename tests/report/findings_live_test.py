@@ -147,6 +147,12 @@ RUNS = {
     "shapes": ("shapes.example", NOW_TS - 1 * HOUR, "bogus",
                [1, "x", None, {"check": "mx-tls", "status": "maybe"}, {"status": "fail"},
                 {"check": "mx-tls", "status": "fail", "subject": 7, "detail": ["no"], "fix": None}]),
+    # nested 100000 deep (jansson's depth limit), a NUL escape, bytes that
+    # are not UTF-8 (stored as a BLOB): unreadable, worst fail.
+    "deep": ("deep.example", NOW_TS - 1 * HOUR, "fail", "[" * 100000 + "]" * 100000),
+    "nul": ("nul.example", NOW_TS - 1 * HOUR, "fail",
+            '[{"check": "mx-tls", "status": "fail", "detail": "a\\u0000b"}]'),
+    "blob": ("blob.example", NOW_TS - 1 * HOUR, "warn", b'[{"check": "mx-tls", "status": "warn", "detail": "\xff\xfe"}]'),
     # results over the 1 MiB limit: not read.
     "huge": ("huge.example", NOW_TS - 1 * HOUR, "warn",
              [item("mx-tls", "warn", "mx1.huge.example", "x" * 4000)] * 300),
@@ -156,7 +162,7 @@ RUNS = {
 def insert(db):
     con = sqlite3.connect(db)
     for key, (dom, t, worst, res) in RUNS.items():
-        text = res if isinstance(res, str) else json.dumps(res)
+        text = res if isinstance(res, (str, bytes)) else json.dumps(res)
         con.execute("INSERT INTO check_run (domain, time, worst, sts_id, policy_text, results) "
                     "VALUES (?, ?, ?, NULL, NULL, ?)", (dom, t, worst, text))
     con.commit()
@@ -241,14 +247,18 @@ def main():
     f = expect_run(doc, "badjson", "live-check-failed", "critical")
     if f:
         check("its stored results could not be read (not JSON (line 1" in f["evidence"]
-              and "its worst status was fail" in f["evidence"], "bad JSON: noted, severity from worst")
+              and "; its worst status was fail." in f["evidence"], "bad JSON: noted, severity from worst")
     f = expect_run(doc, "notarray", "live-check-unreadable", "info")
     if f:
         check("could not be read (not a JSON array)" in f["evidence"], "a JSON object: noted as not an array")
     f = expect_run(doc, "shapes", "live-check-failed", "critical")
     if f:
-        check("(5 more results skipped" in f["evidence"], "shapes: 5 malformed results skipped")
+        check("5 more results skipped (not of the expected form, or past 256)." in f["evidence"], "shapes: 5 malformed results skipped")
         check("fail mx-tls." in f["evidence"], "shapes: the non-string subject and detail read as empty")
+    for key, sev in (("deep", "critical"), ("nul", "critical"), ("blob", "warning")):
+        f = expect_run(doc, key, "live-check-failed", sev)
+        if f:
+            check("its stored results could not be read (not JSON (line 1" in f["evidence"], "%s: noted" % key)
     f = expect_run(doc, "huge", "live-check-failed", "warning", read=False)
     if f:
         n = len(json.dumps(RUNS["huge"][3]))
@@ -277,7 +287,7 @@ def main():
         check(base_ev.get(k, "missing") == f["evidence"], "unchanged: %s %s" % (f["domain"], f["code"]))
     n_live = sum(1 for f in doc["findings"] if f["code"].startswith("live-check-"))
     check(len(doc["findings"]) == len(base["findings"]) + n_live, "only live findings added")
-    check(n_live == 9, "nine live findings (got %d)" % n_live)
+    check(n_live == 12, "twelve live findings (got %d)" % n_live)
     check(rc == 2 and rc0 == 2, "exit 2 with critical findings")
 
     # --check-days.
