@@ -208,11 +208,21 @@ static void agreement_note(struct rpt_finding *x, const struct live_run *r, cons
 
 /* ---------------------------------------------------------------- the finding of a run */
 
+/* A warning about the policy's mode (testing, none): the reports' own rules
+ * (mode-testing-ready, mode-testing-failures, mode-none) say that, as info;
+ * a domain left in testing on purpose must not keep findings at warning. */
+static int mode_warning(const struct live_item *it)
+{
+    return it->sev == RPT_SEV_WARNING && strcmp(it->check, "policy-mode") == 0;
+}
+
 /* The live-check finding of r, and the agreement notes on the first
  * n_reports findings (those from the reports). */
 static void live_finding(struct fb *b, struct live_run *r, size_t n_reports)
 {
-    enum rpt_severity sev = r->worst == RPT_SEV_INFO ? RPT_SEV_NONE : r->worst;
+    /* The stored worst column counts only when the results say nothing. */
+    enum rpt_severity sev = (r->unreadable != NULL || r->n == 0) && r->worst != RPT_SEV_INFO ? r->worst
+                                                                                            : RPT_SEV_NONE;
     struct fnames seen = {0}, fixes = {0};
     size_t n_fail = 0, n_warn = 0;
     int64_t last_problem = -1;
@@ -233,7 +243,7 @@ static void live_finding(struct fb *b, struct live_run *r, size_t n_reports)
     for (size_t i = 0; i < r->n; i++) {
         const struct live_item *it = &r->v[i];
         char *line;
-        if (it->sev < RPT_SEV_WARNING)
+        if (it->sev < RPT_SEV_WARNING || mode_warning(it))
             continue;
         n_fail += it->sev == RPT_SEV_CRITICAL;
         n_warn += it->sev == RPT_SEV_WARNING;
