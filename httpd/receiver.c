@@ -11,12 +11,14 @@
  *     and answered 413 at its end (libmicrohttpd answers only then), or
  *     the connection cut after MaxBodySize more bytes;
  *  3. end of body: checked against the declared type (gzip inflating
- *     within MaxInflatedSize, then a JSON object); then written to the
- *     spool with tr_spool_write (fsync, rename) and only then answered
- *     200.  A body that is not what it says is spooled too, with a Reject
- *     line (spool.h), so the drain keeps it in the quarantine, and
- *     answered 400 (413 for a gzip bomb).  A failed write is a 503 with
- *     Retry-After: the sender keeps the report and tries again.
+ *     within MaxInflatedSize), then read as a report by the ingest's own
+ *     parser (check_body), so what the drain would quarantine is refused
+ *     now, with the drain's reason code; then written to the spool with
+ *     tr_spool_write (fsync, rename) and only then answered 200.  A
+ *     refused body is spooled too, with a Reject line (spool.h), so the
+ *     drain keeps it in the quarantine, and answered 400 (413 for a gzip
+ *     bomb).  A failed write is a 503 with Retry-After: the sender keeps
+ *     the report and tries again.
  *
  * Time: IdleTimeout is libmicrohttpd's inactivity timeout.  A client that
  * sends one byte a second is never idle, so every connection is also
@@ -29,11 +31,11 @@
 #include "worker.h"
 #include "tlsrpt/codes.h"
 #include "tlsrpt/gunzip.h"
+#include "tlsrpt/parse.h"
 #include "tlsrpt/spool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -148,17 +150,24 @@ static int body_type(const char *ct)
 }
 
 /*
- * Checks a whole body against its declared type.  0 when it is what it
- * says; else the reason code (codes.h) and HTTP status to answer.
+ * Checks a whole body as the drain will read it: gzip when declared so
+ * (inflated within MaxInflatedSize), then the JSON text through the
+ * ingest's own tr_parse_report with the limits the drain uses, so a body
+ * is refused here exactly when the ingest would quarantine it (jansson's
+ * loader alone took a NUL byte after a number, duplicate keys, a JSON
+ * object that is no report, and refused a byte order mark the ingest
+ * skips).  0 when it reads as a report; else the reason code (codes.h)
+ * and HTTP status to answer.
  */
 static int check_body(const struct request *r, const char **code, int *status, char *detail, size_t cap)
 {
+    const struct tr_limits *lim = &conf->ingest.limits;
     const unsigned char *json = r->body.data;
     size_t json_len = r->body.len;
     unsigned char *inflated = NULL;
-    json_error_t jerr;
-    json_t *root;
+    struct tr_report *report = NULL;
     struct tr_err err;
+    int rc;
 
     if (r->type == BODY_GZIP) {
         if (!tr_is_gzip(r->body.data, r->body.len)) {
@@ -167,25 +176,31 @@ static int check_body(const struct request *r, const char **code, int *status, c
             snprintf(detail, cap, "declared application/tlsrpt+gzip, not gzip data");
             return -1;
         }
-        if (tr_gunzip(r->body.data, r->body.len, conf->ingest.limits.inflated_size, &inflated, &json_len,
-                      &err) < 0) {
+        if (tr_gunzip(r->body.data, r->body.len, lim->inflated_size, &inflated, &json_len, &err) < 0) {
             *code = tr_err_is(&err, TR_E_LIMIT_INFLATED_SIZE) ? TR_E_LIMIT_INFLATED_SIZE : TR_E_BAD_GZIP;
             *status = tr_err_is(&err, TR_E_LIMIT_INFLATED_SIZE) ? 413 : 400;
             snprintf(detail, cap, "%.200s", err.detail);
             return -1;
         }
         json = inflated;
-    }
-    root = json_loadb((const char *)json, json_len, 0, &jerr);
-    free(inflated);
-    if (root == NULL || !json_is_object(root)) {
-        *code = TR_E_BAD_JSON;
-        *status = 400;
-        snprintf(detail, cap, "%s", root == NULL ? jerr.text : "not a JSON object");
-        json_decref(root);
+    } else if (json_len > lim->inflated_size) {
+        /* As the ingest: plain JSON is held to the inflated-size limit. */
+        *code = TR_E_LIMIT_INFLATED_SIZE;
+        *status = 413;
+        snprintf(detail, cap, "report of %zu bytes exceeds the inflated-size limit of %zu", json_len,
+                 lim->inflated_size);
         return -1;
     }
-    json_decref(root);
+    tr_err_clear(&err);
+    rc = tr_parse_report(json, json_len, NULL, lim, &report, &err);
+    tr_report_free(report);
+    free(inflated);
+    if (rc < 0) {
+        *code = err.code;          /* a static TR_E_* string */
+        *status = 400;
+        snprintf(detail, cap, "%.200s", err.detail);
+        return -1;
+    }
     return 0;
 }
 

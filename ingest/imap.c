@@ -262,7 +262,11 @@ int imap_open(const struct imap_conf *conf, struct imap_conn **out, struct tr_er
     ic->base = xasprintf("%s://%s:%s/", scheme, host, port);
     ic->mbox_url = xasprintf("%s%s", ic->base, esc);
     curl_free(esc);
-    ic->key = xasprintf("%s@%s/%s", user, host, ic->mailbox);
+    /* The port as a number (libcurl gives the scheme's default, 993 or
+     * 143, when the URL has none), so "imaps://u@h/INBOX" and
+     * "imaps://u@h:993/INBOX" are one mailbox and two servers on one host
+     * are two (schema/013-imap-port.sql). */
+    ic->key = xasprintf("%s@%s:%lu/%s", user, host, strtoul(port, NULL, 10), ic->mailbox);
     ic->display = xasprintf("%s://%s@%s:%s/%s", scheme, user, host, port, ic->mailbox);
 
     curl_easy_setopt(ic->c, CURLOPT_USERNAME, user);

@@ -68,8 +68,9 @@ void imap_close(struct imap_conn *ic);            /* NULL is a no-op */
 /* Sets the password (libcurl keeps a copy). */
 void imap_set_password(struct imap_conn *ic, const char *password);
 
-/* The mailbox's state key "USER@HOST/MAILBOX" (host in lower case) and a
- * display name "imaps://USER@HOST:PORT/MAILBOX"; borrowed. */
+/* The mailbox's state key "USER@HOST:PORT/MAILBOX" (host in lower case,
+ * PORT a number, the scheme's default 993 or 143 when the URL has none)
+ * and a display name "imaps://USER@HOST:PORT/MAILBOX"; borrowed. */
 const char *imap_key(const struct imap_conn *ic);
 const char *imap_display(const struct imap_conn *ic);
 

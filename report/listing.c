@@ -10,6 +10,7 @@
 #include "query.h"
 #include "sql.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,6 +149,8 @@ int rpt_q_report_list(sqlite3 *db, const struct rpt_scope *s, long limit, struct
     return rc;
 }
 
+/* *more is how many rows --limit left out (0: none; capped at INT_MAX), the
+ * count the other listings give as left_out. */
 int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, long limit,
                           struct rpt_table *out, int *more, struct tr_err *err)
 {
@@ -158,7 +161,7 @@ int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, lo
         {"message", RPT_S_TEXT},
     };
     struct rpt_sql q;
-    int64_t left_out;
+    int64_t total = 0, left_out;
     int rc;
 
     add_cols(out, cols, sizeof cols / sizeof cols[0]);
@@ -172,16 +175,14 @@ int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, lo
         rpt_sql_bind_int(&q, s->since);
         rpt_sql_bind_int(&q, s->until);
     }
+    /* No LIMIT: the rows past it are stepped over and counted, as in
+     * rpt_q_failure_list. */
     rpt_sql_add(&q, " ORDER BY last_seen DESC, id DESC");
-    add_limit(&q, limit);
-    rc = rpt_sql_run(db, &q, out, err);
+    rc = rpt_sql_run_counted(db, &q, out, limit > 0 ? (size_t)limit : 0, &total, err);
     rpt_sql_free(&q);
     rpt_table_datetimes(out, 1);
-    *more = 0;
-    if (rc == 0) {
-        trim_to_limit(out, limit, &left_out);
-        *more = left_out != 0;
-    }
+    left_out = rc == 0 ? total - (int64_t)out->nrows : 0;
+    *more = left_out <= 0 ? 0 : left_out > INT_MAX ? INT_MAX : (int)left_out;
     return rc;
 }
 

@@ -16,7 +16,11 @@ Cases:
   store       300 messages (240 reports, 60 other mail, some already \\Seen):
               every report stored once, the others quarantined as
               not-a-report; a second run fetches nothing; keep leaves the
-              flags as they were; imap:// with STARTTLS works too
+              flags as they were; imap:// with STARTTLS works too, on its
+              port a state of its own (the key is USER@HOST:PORT/MAILBOX)
+  upgrade     a database from before schema 013 (keys without the port):
+              each key takes its messages' port (else 993), the next run
+              goes on from where the old one stopped
   kill        SIGKILL after 100 reports of 240 and a rerun: each report
               stored once, none skipped, the rerun fetches exactly what was
               not committed (no duplicate)
@@ -60,6 +64,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pycheck import check, exit_status  # noqa: E402
@@ -324,7 +329,8 @@ def case_store(tmp, dv, run):
     check(src and re.match(r"imaps://rua@127\.0\.20\.1:10993/INBOX;UIDVALIDITY=\d+;UID=\d+$",
                            src[0][0]), "provenance names the message by its IMAP URL: %s" % src)
     state = run.rows("SELECT mailbox, last_uid FROM imap_state")
-    check(state == [("%s@%s/INBOX" % (USER, HOST), max(before))], "state: the last UID %d: %s" % (max(before), state))
+    check(state == [("%s@%s:%d/INBOX" % (USER, HOST, IMAPS_PORT), max(before))],
+          "state: the last UID %d under USER@HOST:PORT/INBOX: %s" % (max(before), state))
     after = flags(dv)
     check(after == before, "keep: every message's flags as they were (%d seen before, %d after)"
           % (sum("\\Seen" in f for f in before.values()), sum("\\Seen" in f for f in after.values())))
@@ -332,11 +338,23 @@ def case_store(tmp, dv, run):
     check(rc == 0 and c["messages"] == 0 and c["stored"] == 0, "second run fetches nothing: %d %s %s" % (rc, c, err))
     for i in range(241, 246):
         dv.deliver(report_message(i))
+    last = max(flags(dv))
+    # Another port is another server as far as the state knows: imap://
+    # with STARTTLS on IMAP_PORT starts from the first message.
     rc, c, err = run(url=run.url("imap", IMAP_PORT))
-    check(rc == 0 and c["messages"] == 5 and c["stored"] == 5,
-          "imap:// with STARTTLS: the 5 new messages only: %d %s %s" % (rc, c, err))
+    check(rc == 1 and c["messages"] == 305 and c["stored"] == 5 and c["duplicates"] == 240
+          and c["quarantined"] == 60,
+          "imap:// with STARTTLS on port %d (a state of its own): all 305, the 5 new stored: %d %s %s"
+          % (IMAP_PORT, rc, c, err))
     sess = dv.sessions()
-    check(len(sess) >= 5 and sess[-1][0] == 5, "dovecot: that session fetched 5 bodies: %s" % sess[-3:])
+    check(len(sess) >= 5 and sess[-1][0] == 305, "dovecot: that session fetched 305 bodies: %s" % sess[-3:])
+    state = run.rows("SELECT mailbox, last_uid FROM imap_state ORDER BY last_uid, mailbox")
+    check(state == [("%s@%s:%d/INBOX" % (USER, HOST, IMAPS_PORT), max(before)),
+                    ("%s@%s:%d/INBOX" % (USER, HOST, IMAP_PORT), last)],
+          "state: one row a port, %d and %d: %s" % (max(before), last, state))
+    rc, c, err = run()
+    check(rc == 0 and c["messages"] == 5 and c["stored"] == 0 and c["duplicates"] == 5,
+          "imaps:// on port %d goes on from its own state: the 5 new only: %d %s %s" % (IMAPS_PORT, rc, c, err))
 
 
 def case_kill(tmp, dv, run):
@@ -444,6 +462,53 @@ def case_uidvalidity(tmp, dv, run):
     check(q == [(10, 20)], "the other mail counted again, not stored twice: %s" % q)
     state = run.rows("SELECT uidvalidity FROM imap_state")
     check(state == [(v2,)], "the state holds the new UIDVALIDITY: %s" % state)
+
+
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schema")
+
+
+def case_upgrade(tmp, dv, run):
+    """A database from before 013 (state keyed USER@HOST/MAILBOX): its key
+    takes the port of the messages fetched under it, and the next run goes
+    on from where it stopped."""
+    for i in range(1, 6):
+        dv.deliver(other_message(i))
+    v = uidvalidity(dv)
+    old = sorted(f for f in glob.glob(os.path.join(SCHEMA, "[0-9][0-9][0-9]-*.sql"))
+                 if int(os.path.basename(f)[:3]) < 13)
+    con = sqlite3.connect(run.db)
+    for f in old:
+        con.executescript(open(f).read())
+    con.execute("PRAGMA user_version = %d" % len(old))
+    # What a run before 013 left: UIDs 1-5 quarantined (not-a-report),
+    # fetched with imap:// on IMAP_PORT; the key without the port.
+    for uid in range(1, 6):
+        con.execute("INSERT INTO quarantine (first_seen, last_seen, source, reason, message, digest, raw_z,"
+                    " raw_size) VALUES (?, ?, ?, 'not-a-report', 'old run', ?, ?, 1)",
+                    (1790000000 + uid, 1790000000 + uid, "imap://%s@%s:%d/INBOX;UIDVALIDITY=%d;UID=%d"
+                     % (USER, HOST, IMAP_PORT, v, uid), "old-%d" % uid, zlib.compress(b"x")))
+    # A later entry from another port under an older UIDVALIDITY: not this state's.
+    con.execute("INSERT INTO quarantine (first_seen, last_seen, source, reason, message, digest, raw_z, raw_size)"
+                " VALUES (1795000000, 1795000000, ?, 'not-a-report', 'older', 'old-x', ?, 1)",
+                ("imaps://%s@%s:20993/INBOX;UIDVALIDITY=%d;UID=9" % (USER, HOST, v - 1), zlib.compress(b"x")))
+    con.executemany("INSERT INTO imap_state (mailbox, uidvalidity, last_uid, updated) VALUES (?, ?, ?, 0)",
+                    [("%s@%s/INBOX" % (USER, HOST), v, 5), ("%s@%s/Other/Box" % (USER, HOST), 7, 3),
+                     ("a@b@%s/INBOX" % HOST, 7, 3)])
+    con.commit()
+    con.close()
+    ids = ["imap-%06d" % i for i in range(1, 11)]
+    for i in range(1, 11):
+        dv.deliver(report_message(i))
+    rc, c, err = run(url=run.url("imap", IMAP_PORT))
+    check(rc == 0 and c and c["messages"] == 10 and c["stored"] == 10 and c["quarantined"] == 0,
+          "after the upgrade the run goes on after UID 5: the 10 reports only: %d %s %s" % (rc, c, err))
+    check(run.report_ids() == ids, "the 10 reports stored: %s" % run.report_ids())
+    state = sorted(run.rows("SELECT mailbox, uidvalidity, last_uid FROM imap_state"))
+    want = sorted([("%s@%s:%d/INBOX" % (USER, HOST, IMAP_PORT), v, 15),
+                   ("%s@%s:993/Other/Box" % (USER, HOST), 7, 3), ("a@b@%s:993/INBOX" % HOST, 7, 3)])
+    check(state == want, "keys with their port (the messages' one, else 993): %s" % state)
+    q = run.rows("SELECT count(*) FROM quarantine WHERE message = 'old run'")
+    check(q == [(5,)], "the old entries untouched: %s" % q)
 
 
 def case_oversize(tmp, dv, run):
@@ -565,7 +630,7 @@ def main():
         run = Run(tmp, dv)
         {"store": case_store, "kill": case_kill, "errors": case_errors, "uidvalidity": case_uidvalidity,
          "oversize": case_oversize, "after": case_after, "samples": case_samples,
-         "gone": case_gone}[CASE](tmp, dv, run)
+         "gone": case_gone, "upgrade": case_upgrade}[CASE](tmp, dv, run)
     finally:
         dv.stop()
         if exit_status() == 0:
