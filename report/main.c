@@ -209,8 +209,8 @@ static int cmd_trend(struct ctx *c)
 }
 
 /* Writes a listing; JSON as {"since","until","rows","more","left_out"}.
- * left_out: rows past --limit (-1: some, not counted; 0: none), said on
- * stderr with how to see them. */
+ * left_out: rows past --limit (0: none), said on stderr with how to see
+ * them. */
 static int write_listing(struct ctx *c, const struct rpt_table *t, int64_t left_out, int window)
 {
     int w;
@@ -220,8 +220,7 @@ static int write_listing(struct ctx *c, const struct rpt_table *t, int64_t left_
             rpt_window_json(doc, c->scope.since, c->scope.until);
         json_object_set_new(doc, "rows", rpt_table_to_json(t));
         json_object_set_new(doc, "more", json_boolean(left_out != 0));
-        if (left_out >= 0)
-            json_object_set_new(doc, "left_out", json_integer(left_out));
+        json_object_set_new(doc, "left_out", json_integer(left_out));
         w = rpt_out_json(&c->out, doc);
         json_decref(doc);
     } else {
@@ -230,13 +229,9 @@ static int write_listing(struct ctx *c, const struct rpt_table *t, int64_t left_
     if (left_out != 0) {
         char shown[RPT_NUM_MAX], rest[RPT_NUM_MAX];
         rpt_fmt_count((int64_t)t->nrows, shown);
-        if (left_out > 0)
-            fprintf(stderr, PROG ": showing the newest %s rows; %s older %s left out"
-                    " (--limit N shows N, --limit 0 all)\n", shown, rpt_fmt_count(left_out, rest),
-                    left_out == 1 ? "row was" : "rows were");
-        else
-            fprintf(stderr, PROG ": showing the newest %s rows; older ones were left out"
-                    " (--limit N shows N, --limit 0 all)\n", shown);
+        fprintf(stderr, PROG ": showing the newest %s rows; %s older %s left out"
+                " (--limit N shows N, --limit 0 all)\n", shown, rpt_fmt_count(left_out, rest),
+                left_out == 1 ? "row was" : "rows were");
     }
     return w ? write_failed() : EXIT_OK;
 }
@@ -412,7 +407,7 @@ static int cmd_quarantine(struct ctx *c)
                                   t, &more, &err) < 0)
             rc = report_err(&err);
         else
-            rc = write_listing(c, t, more ? -1 : 0, c->o->since_given || c->o->until_given);
+            rc = write_listing(c, t, more, c->o->since_given || c->o->until_given);
         rpt_table_free(t);
         return rc;
     }

@@ -126,7 +126,8 @@ int rpt_q_report_show(sqlite3 *db, int64_t id, json_t **normalized, char **raw, 
 
 /* Quarantined inputs, newest first; with a window (window != 0) only those
  * last seen in [since, until).  Columns: id, last_seen, times_seen, reason,
- * source, domain, submitter, size, resolved, message. */
+ * source, domain, submitter, size, resolved, message.  *more: how many
+ * rows --limit left out (0: none; at most INT_MAX). */
 int rpt_q_quarantine_list(sqlite3 *db, const struct rpt_scope *s, int window, long limit,
                           struct rpt_table *out, int *more, struct tr_err *err);
 

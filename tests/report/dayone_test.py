@@ -7,8 +7,9 @@ Usage: dayone_test.py --report BIN --ingest BIN --source DIR --work DIR
 Over the samples database and a generated one whose numbers this script
 knows (every expected value is computed here from the generated reports,
 not read back from tlsrpt-report):
-  - reports and failures list newest first; a cut listing counts the rows
-    left out on stderr (and in JSON) and says how to see them
+  - reports and failures list newest first; a cut listing (quarantine too)
+    counts the rows left out on stderr (and in JSON) and says how to see
+    them
   - summary --limit N keeps the N rows with the most failed sessions and
     says "... and M more rows"; a terminal gets 50 rows by default, a pipe
     every row; --by org rows carry reports, sessions and the success rate;
@@ -145,6 +146,54 @@ def listings(a):
           "failures --type sts-* --limit 2 counts %d: %r" % (len(sts) - 2, err))
     doc = run_json(a, ["--db", db, "failures", "--format", "json", "--limit", "4"])
     check(doc.get("left_out") == len(frows) - 4, "failures JSON left_out: %r" % doc.get("left_out"))
+    quarantine_listing(a)
+
+
+def quarantine_listing(a):
+    """quarantine --limit counts the inputs left out as reports does."""
+    db = os.path.join(a.work, "quarantine.db")
+    for f in (db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.unlink(f)
+    src = os.path.join(a.work, "quarantine-in")
+    os.makedirs(src, exist_ok=True)
+    files = []
+    for i in range(7):                      # seven different broken reports
+        files.append(os.path.join(src, "broken-%d.json" % i))
+        with open(files[-1], "w") as f:
+            f.write('{"organization-name": "Broken %d", "report-id": ' % i)
+    p = subprocess.run([a.ingest, "--db", db] + files, capture_output=True, env=rt.env(), timeout=120)
+    con = sqlite3.connect(db)
+    total = con.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
+    # last seen one a day from 2026-11-01 (id order), for a window
+    con.execute("UPDATE quarantine SET last_seen = 1793491200 + 86400 * (id - 1)")
+    con.commit()
+    in_window = con.execute("SELECT COUNT(*) FROM quarantine WHERE last_seen >= 1793577600"
+                            " AND last_seen < 1793923200").fetchone()[0]
+    con.close()
+    check(total == len(files), "quarantine: %d broken inputs, %d rows (ingest exit %d)"
+          % (len(files), total, p.returncode))
+    rc, out, err = rt.run(a, ["--db", db, "quarantine", "--format", "csv", "--limit", "0"])
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    check(rc == 0 and len(rows) == total and err == b"", "quarantine --limit 0: all %d, no note: %r" % (total, err))
+    for limit in (1, 3, total - 1):
+        rc, out, err = rt.run(a, ["--db", db, "quarantine", "--format", "csv", "--limit", str(limit)])
+        got = list(csv.DictReader(io.StringIO(out.decode())))
+        check([r["id"] for r in got] == [r["id"] for r in rows[:limit]], "quarantine --limit %d: the newest" % limit)
+        left = total - limit
+        want = "%d older %s left out" % (left, "row was" if left == 1 else "rows were")
+        check(want.encode() in err and b"--limit 0" in err and b"--limit N" in err,
+              "quarantine --limit %d: stderr counts %d left out: %r" % (limit, left, err))
+    # with a window (2026-11-02 to 2026-11-06 UTC) only the rows in it count
+    rc, out, err = rt.run(a, ["--db", db, "quarantine", "--since", "2026-11-02T00:00:00Z",
+                              "--until", "2026-11-06T00:00:00Z", "--limit", "2"])
+    check(in_window == 4 and ("%d older rows were left out" % (in_window - 2)).encode() in err,
+          "quarantine --since --until --limit 2 counts %d: %r" % (in_window - 2, err))
+    doc = run_json(a, ["--db", db, "quarantine", "--format", "json", "--limit", "3"])
+    check(doc.get("more") is True and doc.get("left_out") == total - 3,
+          "quarantine JSON left_out: %r" % doc.get("left_out"))
+    rc, out, err = rt.run(a, ["--db", db, "quarantine", "--limit", str(total)])
+    check(rc == 0 and err == b"", "quarantine --limit = all: no note: %r" % err)
 
 
 # ---------------------------------------------------------------- summary
