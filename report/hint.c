@@ -123,6 +123,18 @@ static char *hint_for(sqlite3 *db, size_t i, const char *v)
     rpt_sql_free(&q);
     if (hit != 0)
         return NULL;
+    if (dims[i].off == offsetof(struct rpt_filters, domain)) {
+        /* A domain only checked live (check_run, no report yet) is known:
+         * findings report on it. */
+        rpt_sql_init(&q);
+        rpt_sql_add(&q, "SELECT EXISTS (SELECT 1 FROM check_run WHERE 1");
+        rpt_sql_filter(&q, "domain", &one);
+        rpt_sql_add(&q, ")");
+        hit = scalar(db, &q);
+        rpt_sql_free(&q);
+        if (hit == 1)
+            return NULL;
+    }
 
     na = code_points(v, a);
     close = na / 3 > 2 ? na / 3 : 2;            /* a typo or two, more in long names */

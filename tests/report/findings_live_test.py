@@ -325,6 +325,11 @@ def main():
     rc, d = findings(a, db, "--domain", "only-checked.example")
     check(d is not None and [(f["code"], f["severity"]) for f in d["findings"]] == [("live-check-failed", "critical")]
           and rc == 2, "--domain of a domain only checked: critical, exit 2")
+    rc, _, err = run(a, ["--db", db, "--now", NOW, "findings", "--domain", "only-checked.example"])
+    check(b"matches no" not in err, "a domain only checked is known to the filter hints (stderr %r)" % err[:200])
+    rc, _, err = run(a, ["--db", db, "--now", NOW, "findings", "--domain", "nowhere-at-all.example"])
+    check(b"--domain 'nowhere-at-all.example' matches no policy domain" in err,
+          "a domain neither reported nor checked still gets its hint")
     rc, d = findings(a, db, "--domain", "notarray.example")
     check(d is not None and [f["code"] for f in d["findings"]] == ["live-check-unreadable"] and rc == 0,
           "unreadable results with worst ok: info, exit 0")
