@@ -305,7 +305,14 @@ static int write_object(struct rpt_ctx *c, const char *key, json_t *obj, const c
     return w ? rpt_cmd_write_failed() : EXIT_OK;
 }
 
-int rpt_cmd_show(struct rpt_ctx *c)
+/* The query of show or quarantine show (query.h). */
+typedef int (*show_query)(sqlite3 *db, int64_t id, json_t **obj, char **raw, size_t *raw_len,
+                          struct tr_err *raw_err, struct tr_err *err);
+
+/* show ID, quarantine show ID: the object with ID id_arg from query,
+ * written by write_object under key, its raw bytes under raw_key. */
+static int show_object(struct rpt_ctx *c, const char *id_arg, show_query query, const char *key,
+                       const char *raw_key, const char *raw_title)
 {
     json_t *obj;
     char *raw;
@@ -314,23 +321,28 @@ int rpt_cmd_show(struct rpt_ctx *c)
     int64_t id;
     int rc;
 
-    if (c->o->n_args != 1) {
-        fprintf(stderr, PROG ": show needs one report ID\n");
+    if (parse_id(id_arg, &id) < 0)
         return EXIT_USAGE;
-    }
-    if (parse_id(c->o->args[0], &id) < 0)
-        return EXIT_USAGE;
-    if (rpt_q_report_show(c->db, id, &obj, &raw, &raw_len, &raw_err, &err) < 0)
+    if (query(c->db, id, &obj, &raw, &raw_len, &raw_err, &err) < 0)
         return rpt_cmd_error(&err);
-    rc = write_object(c, "report", obj, "raw_json", "As sent", raw, raw_len, &raw_err);
+    rc = write_object(c, key, obj, raw_key, raw_title, raw, raw_len, &raw_err);
     json_decref(obj);
     free(raw);
     return rc;
 }
 
+int rpt_cmd_show(struct rpt_ctx *c)
+{
+    if (c->o->n_args != 1) {
+        fprintf(stderr, PROG ": show needs one report ID\n");
+        return EXIT_USAGE;
+    }
+    return show_object(c, c->o->args[0], rpt_q_report_show, "report", "raw_json", "As sent");
+}
+
 int rpt_cmd_quarantine(struct rpt_ctx *c)
 {
-    struct tr_err err = {0}, raw_err = {0};
+    struct tr_err err = {0};
     int rc;
 
     if (c->o->n_args == 0) {
@@ -344,20 +356,8 @@ int rpt_cmd_quarantine(struct rpt_ctx *c)
         rpt_table_free(t);
         return rc;
     }
-    if (strcmp(c->o->args[0], "show") == 0 && c->o->n_args == 2) {
-        json_t *obj;
-        char *raw;
-        size_t raw_len = 0;
-        int64_t id;
-        if (parse_id(c->o->args[1], &id) < 0)
-            return EXIT_USAGE;
-        if (rpt_q_quarantine_show(c->db, id, &obj, &raw, &raw_len, &raw_err, &err) < 0)
-            return rpt_cmd_error(&err);
-        rc = write_object(c, "quarantine", obj, "raw", "Input as received", raw, raw_len, &raw_err);
-        json_decref(obj);
-        free(raw);
-        return rc;
-    }
+    if (strcmp(c->o->args[0], "show") == 0 && c->o->n_args == 2)
+        return show_object(c, c->o->args[1], rpt_q_quarantine_show, "quarantine", "raw", "Input as received");
     fprintf(stderr, PROG ": usage: quarantine [show ID]\n");
     return EXIT_USAGE;
 }
