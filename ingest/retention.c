@@ -13,7 +13,7 @@
 
 #define PROG "tlsrpt-ingest"
 
-/* Exit statuses, as main.c's. */
+/* Exit statuses, as run.h's EX_DONE and EX_DB. */
 #define RET_DONE 0
 #define RET_DB 3
 

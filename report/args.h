@@ -89,7 +89,8 @@ struct rpt_opts {
  * Parses argv (argv[0] is the program).  Options may come before or after
  * the subcommand.  Resolves the window: --since default today-30d at
  * 00:00 UTC, --until default now; a subcommand's own default (the email's
- * last complete day) is applied by main.c when since_given is 0.
+ * last complete day) is applied by the subcommand (monitoring.c) when
+ * since_given is 0.
  * Returns 0, or -1 with err (code TR_E_USAGE).  Strings borrow from argv.
  */
 int rpt_parse_args(int argc, char **argv, struct rpt_opts *o, struct tr_err *err);

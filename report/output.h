@@ -14,8 +14,9 @@
  * quotes as needed and makes cells starting with = + - @ TAB CR inert; JSON
  * is ASCII-only with every control character escaped.
  *
- * These writers are the only code outside main.c that writes to a stream,
- * and only to the FILE * that main.c hands them.
+ * These writers are the only code outside main.c and the subcommands
+ * (commands.c, monitoring.c) that writes to a stream, and only to the
+ * FILE * that main.c hands them.
  */
 #ifndef RPT_OUTPUT_H
 #define RPT_OUTPUT_H

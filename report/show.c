@@ -3,7 +3,7 @@
  * sent) and one quarantined input (their listings: listing.c).
  *
  * The normalized report is built as a jansson object whose keys follow
- * tlsrpt-ingest's --dump names; main.c writes it as JSON, as indented
+ * tlsrpt-ingest's --dump names; commands.c writes it as JSON, as indented
  * text or as field,value CSV.  Stored blobs are inflated with tr_zinflate()
  * capped at RPT_SHOW_MAX_RAW.
  */

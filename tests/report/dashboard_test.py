@@ -21,7 +21,6 @@
               stopped pipeline is the first finding, open (exit 77 = skipped
               without /usr/bin/chromium).
 """
-import argparse
 import html.parser
 import json
 import os
@@ -31,7 +30,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report_test import png_pixels, render_png  # noqa: E402
+from report_test import png_pixels, render_png, test_main  # noqa: E402
 
 NOW = "2026-11-23T12:00:00Z"
 SINCE = "2026-11-16"                       # the default window: the 7 complete days before today
@@ -444,21 +443,5 @@ def screenshot(a):
     print("screenshot: %s (%dx%d, %d colours)" % (png, w, h, len(colours)))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("test", choices=["dashboard", "screenshot"])
-    ap.add_argument("--report", required=True)
-    ap.add_argument("--ingest", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.work, exist_ok=True)
-    {"dashboard": dashboard, "screenshot": screenshot}[a.test](a)
-    if FAILS:
-        print("%d failed" % len(FAILS))
-        sys.exit(1)
-    print("passed")
-
-
 if __name__ == "__main__":
-    main()
+    test_main({"dashboard": dashboard, "screenshot": screenshot}, FAILS)

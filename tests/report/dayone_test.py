@@ -23,7 +23,6 @@ not read back from tlsrpt-report):
     is not SQLite is named
 Python standard library only; reuses report_test.py's helpers.
 """
-import argparse
 import csv
 import io
 import json
@@ -484,21 +483,5 @@ def hints(a):
     check(len(line) == 1 and ("known: " + ", ".join(types)) in line[0], "--type zz-*: the known types: %r" % line)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--report", required=True)
-    ap.add_argument("--ingest", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.work, exist_ok=True)
-    for t in (listings, summary, trend, narrow, hints, errors):
-        t(a)
-    if rt.FAILURES:
-        print("%d failed" % len(rt.FAILURES))
-        sys.exit(1)
-    print("passed")
-
-
 if __name__ == "__main__":
-    main()
+    rt.test_main([listings, summary, trend, narrow, hints, errors])

@@ -25,7 +25,6 @@ back with Python's email package and checked:
     directory for a look; skipped without /usr/bin/chromium).
 Python standard library only; the reference date is fixed with TLSRPT_NOW.
 """
-import argparse
 import calendar
 import email
 import email.policy
@@ -370,15 +369,7 @@ def screenshot(a, html_text, name, bars=True):
     print("screenshot: %s (%dx%d)" % (png, w, h))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--report", required=True)
-    ap.add_argument("--ingest", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.work, exist_ok=True)
-
+def email_findings(a):
     planted = build_db(a, "planted", planted_docs("2026-11-22"), RECEIVED)
     doc = findings(a, planted)
     codes = {(f["code"], f["domain"]) for f in doc["findings"]}
@@ -422,11 +413,7 @@ def main():
     check(rc == 2 and b"--only-if-findings" in err, "summary --only-if-findings refused: %d %s" % (rc, err))
     screenshot(a, html, "email-findings")
     check_plant(a)
-    if rt.FAILURES:
-        print("%d failed" % len(rt.FAILURES))
-        sys.exit(1)
-    print("passed")
 
 
 if __name__ == "__main__":
-    main()
+    rt.test_main([email_findings])

@@ -19,7 +19,6 @@ JSON a note, never a crash; the notes on the report-based diagnoses
 hostile strings.
 Python standard library only.
 """
-import argparse
 import datetime
 import json
 import os
@@ -27,6 +26,10 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True          # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_test as rt  # noqa: E402  (test_main(): the arguments, the verdict)
 
 NOW_DAY = "2026-12-01"
 NOW = NOW_DAY + "T12:00:00Z"
@@ -221,11 +224,7 @@ def expect_run(doc, key, code, severity, read=True):
     return f
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    for k in ("report", "ingest", "source", "work"):
-        ap.add_argument("--" + k, required=True)
-    a = ap.parse_args()
+def all_checks(a):
     db = build(a)
 
     rc0, base = findings(a, db)
@@ -236,7 +235,7 @@ def main():
     rc, doc = findings(a, db)
     check(doc is not None, "findings --format json parses")
     if doc is None:
-        return 1
+        return
 
     f = expect_run(doc, "fetch404", "live-check-failed", "critical")
     if f:
@@ -354,11 +353,6 @@ def main():
     check(rc == 0 and b"live-check-failed" in out and b"<script>alert" not in out and b"&lt;script&gt;" in out,
           "html: the live finding, its detail HTML-escaped")
 
-    if FAILURES:
-        print("%d failure(s)" % len(FAILURES), file=sys.stderr)
-        return 1
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rt.test_main([all_checks], FAILURES)

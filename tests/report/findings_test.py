@@ -25,7 +25,6 @@ arrival times.  Then:
     (golden/findings-*.out; TLSRPT_UPDATE_GOLDEN=1 rewrites them).
 Python standard library only.
 """
-import argparse
 import collections
 import datetime
 import gzip
@@ -34,6 +33,10 @@ import os
 import shutil
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True          # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_test as rt  # noqa: E402  (test_main(): the arguments, the verdict)
 
 NOW_DAY = "2026-12-01"
 NOW = NOW_DAY + "T12:00:00Z"          # findings --now: the window is 2026-11-24 .. 2026-11-30
@@ -543,14 +546,7 @@ def check_find_max(a):
           "the terminal form says how many were left out: %r" % out[-120:])
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--report", required=True)
-    ap.add_argument("--ingest", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.work, exist_ok=True)
+def all_checks(a):
     db, man, reports = build(a, "seed1", 1)
     check_planted(a, "seed 1", db, man, reports)
     check_golden(a, db)
@@ -561,12 +557,7 @@ def main():
     check_stopped(a)
     check_hostile(a)
     check_find_max(a)
-    if FAILURES:
-        print("%d check(s) failed" % len(FAILURES), file=sys.stderr)
-        return 1
-    print("all checks passed")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rt.test_main([all_checks], FAILURES)

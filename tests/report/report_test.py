@@ -1290,23 +1290,31 @@ def rollup(a):
     con.close()
 
 
-def main():
+def test_main(tests, failures=FAILURES, options=()):
+    """The main() of every report test script.  Parses --report BIN,
+    --ingest BIN, --source DIR and --work DIR (made if missing), and each
+    (option, help) of options; runs tests with the parsed arguments: a dict
+    {TEST: function} the one named by the first argument, else each
+    function of the sequence in turn.  Then exits 1 after "N failed" when
+    failures (the list the script's check() appends to) is not empty, else
+    prints "passed"."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("test", choices=["golden", "escaping", "email", "screenshot", "cli", "rollup"])
-    ap.add_argument("--report", required=True)
-    ap.add_argument("--ingest", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--mailfmt", help="tests/report/mailfmt_drv (the email test)")
+    if isinstance(tests, dict):
+        ap.add_argument("test", choices=list(tests))
+    for name in ("--report", "--ingest", "--source", "--work"):
+        ap.add_argument(name, required=True)
+    for name, what in options:
+        ap.add_argument(name, help=what)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    {"golden": golden, "escaping": escaping, "email": email_test, "screenshot": screenshot, "cli": cli,
-     "rollup": rollup}[a.test](a)
-    if FAILURES:
-        print("%d failed" % len(FAILURES))
+    for t in [tests[a.test]] if isinstance(tests, dict) else tests:
+        t(a)
+    if failures:
+        print("%d failed" % len(failures))
         sys.exit(1)
     print("passed")
 
 
 if __name__ == "__main__":
-    main()
+    test_main({"golden": golden, "escaping": escaping, "email": email_test, "screenshot": screenshot, "cli": cli,
+               "rollup": rollup}, options=[("--mailfmt", "tests/report/mailfmt_drv (the email test)")])
