@@ -510,6 +510,8 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     static const enum rpt_key k_org[] = {RPT_K_DOMAIN, RPT_K_ORG, RPT_K_DAY};
     struct rpt_scope q = *s;
     struct page p;
+    const char **shown = NULL;         /* the domains given a section */
+    size_t nshown = 0;
     int64_t last;
     int rc = -1;
 
@@ -537,12 +539,17 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     tr_buf_init(&p.h.b, RPT_DASH_MAX);
     if (rpt_q_sessions(db, &q, k_sess, 2, p.sess, err) < 0 || rpt_q_failed(db, &q, k_fail, 3, p.fail, err) < 0 ||
         rpt_q_failed(db, &q, k_mx, 4, p.mx, err) < 0 || rpt_q_sessions(db, &q, k_org, 3, p.org, err) < 0 ||
-        rpt_dash_pols_load(db, s, &p.pols, err) < 0 || rpt_q_sessions(db, s, NULL, 0, p.tot, err) < 0)
+        rpt_q_sessions(db, s, NULL, 0, p.tot, err) < 0)
         goto done;
     p.fail_r = sorted_refs(p.fail, 0, 2, -1, 1);
     p.mx_r = sorted_refs(p.mx, 0, 1, 2, 3);
     p.org_r = sorted_refs(p.org, 0, 1, -1, 2);
     collect_domains(&p);
+    shown = xcalloc(p.ndoms + 1, sizeof *shown);
+    for (size_t i = 0; i < p.ndoms && i < RPT_DASH_MAX_DOMAINS; i++)
+        shown[nshown++] = p.doms[i].name;
+    if (rpt_dash_pols_load(db, s, shown, nshown, &p.pols, err) < 0)
+        goto done;
     page_head(&p);
     rpt_dash_findings(&p.h, p.f);
     overview(&p);
@@ -564,6 +571,7 @@ done:
         free(p.doms[i].d_bad);
     }
     free(p.doms);
+    free(shown);
     free(p.fail_r);
     free(p.mx_r);
     free(p.org_r);

@@ -7,9 +7,10 @@
  * cheaper: that query turns every policy row's JSON array into lines
  * (json_each) and groups in SQL with DISTINCT aggregates, which cost more
  * than the rest of the page's queries together.  Here the window's policy
- * rows are read once, plainly; each distinct policy_strings value goes
- * through the same json_each expression once (a domain's senders repeat
- * its few policies); the grouping is two sorts in C.  Values are compared
+ * rows are read once, plainly, and only those of the domains the page
+ * shows (RPT_DASH_MAX_DOMAINS) are kept; each distinct policy_strings
+ * value goes through the same json_each expression once (a domain's
+ * senders repeat its few policies); the grouping is two sorts in C.  Values are compared
  * as SQLite's BINARY collation does (bytes, then length; NULL first).
  */
 #include "dashpol.h"
@@ -117,7 +118,15 @@ static int cmp_group(const void *a, const void *b)
     return c;
 }
 
-static int read_rows(sqlite3 *db, const struct rpt_scope *s, struct rpt_dash_pols *pl, struct tr_err *err)
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The policy rows of the window whose domain (as shown) is one of names
+ * (n of them, sorted). */
+static int read_rows(sqlite3 *db, const struct rpt_scope *s, const char *const *names, size_t n,
+                     struct rpt_dash_pols *pl, struct tr_err *err)
 {
     struct rpt_sql q;
     sqlite3_stmt *st;
@@ -133,7 +142,10 @@ static int read_rows(sqlite3 *db, const struct rpt_scope *s, struct rpt_dash_pol
     if (rc < 0)
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *dom = (const char *)sqlite3_column_text(st, 0);
         struct polrow *r;
+        if (dom == NULL || bsearch(&dom, names, n, sizeof *names, cmp_name) == NULL)
+            continue;
         if (pl->nrows == cap) {
             cap = cap ? 2 * cap : 1024;
             pl->rows = xrealloc(pl->rows, cap * sizeof *pl->rows);
@@ -244,15 +256,22 @@ static void group_rows(struct rpt_dash_pols *pl)
     qsort(pl->g, pl->ng, sizeof *pl->g, cmp_group);
 }
 
-int rpt_dash_pols_load(sqlite3 *db, const struct rpt_scope *s, struct rpt_dash_pols **out, struct tr_err *err)
+int rpt_dash_pols_load(sqlite3 *db, const struct rpt_scope *s, const char *const *domains, size_t n,
+                       struct rpt_dash_pols **out, struct tr_err *err)
 {
     struct rpt_dash_pols *pl = xcalloc(1, sizeof *pl);
+    const char **names = xcalloc(n + 1, sizeof *names);
+    int rc = -1;
 
     *out = pl;
-    if (read_rows(db, s, pl, err) < 0 || convert_strings(db, pl, err) < 0)
-        return -1;
-    group_rows(pl);
-    return 0;
+    memcpy(names, domains, n * sizeof *names);
+    qsort(names, n, sizeof *names, cmp_name);
+    if (read_rows(db, s, names, n, pl, err) == 0 && convert_strings(db, pl, err) == 0) {
+        group_rows(pl);
+        rc = 0;
+    }
+    free(names);
+    return rc;
 }
 
 void rpt_dash_pols_table(struct rpt_html *h, const struct rpt_dash_pols *pl, const char *domain)
