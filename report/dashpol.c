@@ -10,8 +10,10 @@
  * rows are read once, plainly, and only those of the domains the page
  * shows (RPT_DASH_MAX_DOMAINS) are kept; each distinct policy_strings
  * value goes through the same json_each expression once (a domain's
- * senders repeat its few policies); the grouping is two sorts in C.  Values are compared
- * as SQLite's BINARY collation does (bytes, then length; NULL first).
+ * senders repeat its few policies); the grouping is two sorts in C.
+ * Values are compared as SQLite's BINARY collation does (bytes, then
+ * length; NULL first).  The rows kept are as many as the window holds for
+ * those domains, as the tables of the other queries are.
  */
 #include "dashpol.h"
 #include "dashboard.h"
@@ -33,7 +35,7 @@ struct bytes {
 struct polrow {
     struct bytes dom, type, org, strings;   /* owned */
     int strings_blob;                       /* policy_strings stored as a BLOB */
-    const struct bytes *lines;              /* its strings as lines, in pol->lines */
+    const struct bytes *lines;              /* its strings as lines, in pl->lines */
     int64_t report, start;
 };
 
