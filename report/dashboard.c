@@ -4,14 +4,15 @@
  * Four queries of query.h give every number: sessions per (domain, day)
  * and per (domain, org, day) from the summaries, failed sessions per
  * (domain, day, type) and per (domain, mx, type, day) from the failure
- * details, as `summary` and `trend` count them; the policies come from
- * rpt_q_policy_strings.  The rows are sorted once by domain (struct ref)
- * so that each domain's section reads a contiguous run.  The charts
- * themselves and the page's writer are in dashchart.c, the findings
- * section in dashfind.c.
+ * details, as `summary` and `trend` count them.  The rows are sorted once
+ * by domain (struct ref) so that each domain's section reads a contiguous
+ * run.  The charts, the page's writer and its style sheet are in
+ * dashchart.c, the findings section in dashfind.c, the policies senders
+ * saw (their own query) in dashpol.c.
  */
 #include "dashboard.h"
 #include "dashchart.h"
+#include "dashpol.h"
 #include "args.h"
 #include "output.h"
 #include "tlsrpt/codes.h"
@@ -20,39 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The page's only style: one <style> block, no remote font or image. */
-static const char style_css[] =
-    "body{margin:0;background:#f3f4f6;color:#111827;font:14px/1.45 -apple-system,'Segoe UI',"
-    "Helvetica,Arial,sans-serif}\n"
-    "main{max-width:1000px;margin:0 auto;padding:16px}\n"
-    "h1{font-size:22px;margin:8px 0 2px}h2{font-size:18px;margin:0 0 4px}"
-    "h3{font-size:14px;margin:18px 0 6px;color:#374151}\n"
-    "section{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:16px 20px;margin:16px 0}\n"
-    ".muted{color:#6b7280}.bad{color:#b91c1c}.ok{color:#15803d}\n"
-    "table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #f3f4f6;"
-    "text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
-    "th{font-size:12px;color:#6b7280;border-bottom:1px solid #e5e7eb}"
-    "td.n,th.n{text-align:right;white-space:nowrap}th{white-space:nowrap}td:first-child{min-width:9em}\n"
-    ".tw{overflow-x:auto}\n"
-    "@media (max-width:600px){main{padding:6px}section{padding:10px 12px}th,td{padding:3px 4px}}\n"
-    "pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px Menlo,Consolas,monospace}\n"
-    /* the charts (dashchart.c) */
-    "svg{display:block;max-width:100%;height:auto}svg text{font:11px sans-serif;fill:#6b7280}\n"
-    "svg .grid{stroke:#e5e7eb}svg .axis{stroke:#9ca3af}svg text.nr{fill:#b45309;font-style:italic}\n"
-    "svg .s{fill:#93c5fd}svg .rate{fill:none;stroke:#15803d;stroke-width:2}svg .r{fill:#15803d}"
-    "svg .part{opacity:.45}\n"
-    ".legend span{display:inline-block;margin-right:14px;font-size:12px}"
-    ".legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}\n"
-    "h3 .legend{font-weight:400;margin-left:12px}.ks{background:#93c5fd}.kr{background:#15803d}\n"
-    /* the findings */
-    ".finding{border-left:6px solid #6b7280;padding:4px 12px;margin:6px 0;background:#f9fafb}\n"
-    ".finding summary,.more>summary{cursor:pointer}.finding[open] summary{margin-bottom:4px}"
-    ".more>summary{margin:8px 0;color:#374151}\n"
-    ".finding.critical{border-color:#b91c1c}.finding.warning{border-color:#d97706}"
-    ".finding.info{border-color:#2563eb}\n"
-    ".finding p{margin:4px 0}.sev{font-weight:700;text-transform:uppercase;font-size:12px}\n"
-    ".critical .sev{color:#b91c1c}.warning .sev{color:#b45309}.info .sev{color:#1d4ed8}\n";
 
 /* One sortable row reference: a table row by (domain, key, key2, day). */
 struct ref {
@@ -75,7 +43,8 @@ struct page {
     const struct rpt_findings *f;
     int64_t now;
     struct rpt_chart_days cd;          /* the window's days */
-    struct rpt_table *sess, *fail, *mx, *org, *pol, *tot;
+    struct rpt_table *sess, *fail, *mx, *org, *tot;
+    struct rpt_dash_pols *pols;        /* the policy tables' rows */
     struct ref *fail_r, *mx_r, *org_r; /* sorted row references */
     struct dom *doms;
     size_t ndoms;
@@ -275,20 +244,6 @@ static void failures_chart(struct page *p, size_t id, const struct dom *d)
     free(types);
 }
 
-/* "... and N more" under a cut table. */
-static void more_rows(struct page *p, size_t more, const char *what)
-{
-    if (more > 0)
-        put(p, "<p class=\"muted\">... and %zu more %s (narrow the window or use --domain).</p>\n", more, what);
-}
-
-static void day_cell(struct page *p, int64_t t)
-{
-    char day[RPT_LABEL_MAX];
-    rpt_fmt_date(t, day);
-    put(p, "<td class=\"n\">%s</td>", day);
-}
-
 /* The MX hosts with failures: failed sessions, by type (most first),
  * first and last failure day; the host with most failures first.  Rows
  * of mx: domain, mx, type, day, failed_sessions, refs sorted by (domain,
@@ -361,13 +316,13 @@ static void mx_table(struct page *p, const struct dom *d)
             put(p, " %s", count(ty[t].total, n1));
         }
         put(p, "</td>");
-        day_cell(p, rows[i].first);
-        day_cell(p, rows[i].last);
+        rpt_page_day(&p->h, rows[i].first);
+        rpt_page_day(&p->h, rows[i].last);
         put(p, "</tr>\n");
         free(ty);
     }
     put(p, "</tbody></table></div>\n");
-    more_rows(p, n > RPT_DASH_MAX_ROWS ? n - RPT_DASH_MAX_ROWS : 0, "MX hosts");
+    rpt_page_more(&p->h, n > RPT_DASH_MAX_ROWS ? n - RPT_DASH_MAX_ROWS : 0, "MX hosts");
     free(rows);
 }
 
@@ -423,7 +378,7 @@ static void org_table(struct page *p, const struct dom *d)
         put(p, "<tr><td>");
         esc(p, rows[i].org);
         put(p, "</td>");
-        day_cell(p, rows[i].last);
+        rpt_page_day(&p->h, rows[i].last);
         put(p, "<td class=\"n\">%s</td>", count(rows[i].reports, n1));
         put(p, "<td class=\"n\">%s</td>", count(rows[i].ok + rows[i].bad, n1));
         put(p, "<td class=\"n%s\">%s</td>", rows[i].bad ? " bad" : "", count(rows[i].bad, n1));
@@ -431,49 +386,11 @@ static void org_table(struct page *p, const struct dom *d)
         put(p, "</tr>\n");
     }
     put(p, "</tbody></table></div>\n");
-    more_rows(p, n > RPT_DASH_MAX_ROWS ? n - RPT_DASH_MAX_ROWS : 0, "organizations");
+    rpt_page_more(&p->h, n > RPT_DASH_MAX_ROWS ? n - RPT_DASH_MAX_ROWS : 0, "organizations");
     free(rows);
 }
 
-/* The policies senders saw for the domain, first seen first.  Rows of
- * pol: domain, policy, policy_strings, reports, orgs, first_start,
- * last_start; refs sorted by (domain, first_start). */
-static void policy_table(struct page *p, const struct ref *refs, const struct dom *d)
-{
-    size_t lo, hi;
-    char n1[RPT_NUM_MAX];
-
-    dom_run(refs, p->pol->nrows, d->name, &lo, &hi);
-    put(p, "<h3>Policies senders saw</h3>\n");
-    if (lo == hi) {
-        put(p, "<p class=\"muted\">None in the window.</p>\n");
-        return;
-    }
-    put(p, "<div class=\"tw\"><table class=\"pol\"><thead><tr><th>type</th><th>policy</th><th class=\"n\">reports</th>"
-           "<th>from</th><th class=\"n\">first day</th><th class=\"n\">last day</th></tr></thead><tbody>\n");
-    for (size_t k = lo; k < hi && k - lo < RPT_DASH_MAX_ROWS; k++) {
-        size_t r = refs[k].row;
-        const struct rpt_cell *lines = rpt_table_cell(p->pol, r, 2);
-        put(p, "<tr><td>");
-        esc(p, text(p->pol, r, 1));
-        put(p, "</td><td><pre>");
-        if (lines->kind == RPT_TEXT) {
-            rpt_page_esc(&p->h, lines->s, 1);
-        } else {
-            put(p, "(no policy string)");
-        }
-        put(p, "</pre></td><td class=\"n\">%s</td><td>", count(num(p->pol, r, 3), n1));
-        esc(p, text(p->pol, r, 4));
-        put(p, "</td>");
-        day_cell(p, num(p->pol, r, 5));
-        day_cell(p, num(p->pol, r, 6));
-        put(p, "</tr>\n");
-    }
-    put(p, "</tbody></table></div>\n");
-    more_rows(p, hi - lo > RPT_DASH_MAX_ROWS ? hi - lo - RPT_DASH_MAX_ROWS : 0, "policies");
-}
-
-static void domain_section(struct page *p, size_t id, const struct dom *d, const struct ref *pol_refs)
+static void domain_section(struct page *p, size_t id, const struct dom *d)
 {
     char n1[RPT_NUM_MAX], n2[RPT_NUM_MAX], n3[RPT_NUM_MAX];
     double rate = rpt_success_rate(d->ok, d->bad);
@@ -492,7 +409,7 @@ static void domain_section(struct page *p, size_t id, const struct dom *d, const
     failures_chart(p, id, d);
     mx_table(p, d);
     org_table(p, d);
-    policy_table(p, pol_refs, d);
+    rpt_dash_pols_table(&p->h, p->pols, d->name);
     put(p, "</section>\n");
 }
 
@@ -564,7 +481,7 @@ static void page_head(struct page *p)
     put(p, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
            "<title>TLS-RPT dashboard, %s</title>\n<style>\n%s</style>\n</head>\n<body><main>\n", period,
-        style_css);
+        rpt_dash_css);
     put(p, "<header><h1>TLS-RPT dashboard</h1>\n<p class=\"muted\">Reports starting %s (UTC); as of %s.",
         period, gen);
     filters(p);
@@ -593,7 +510,8 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     static const enum rpt_key k_org[] = {RPT_K_DOMAIN, RPT_K_ORG, RPT_K_DAY};
     struct rpt_scope q = *s;
     struct page p;
-    struct ref *pol_r = NULL;
+    const char **shown = NULL;         /* the domains given a section */
+    size_t nshown = 0;
     int64_t last;
     int rc = -1;
 
@@ -617,23 +535,26 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     p.fail = rpt_table_new();
     p.mx = rpt_table_new();
     p.org = rpt_table_new();
-    p.pol = rpt_table_new();
     p.tot = rpt_table_new();
     tr_buf_init(&p.h.b, RPT_DASH_MAX);
     if (rpt_q_sessions(db, &q, k_sess, 2, p.sess, err) < 0 || rpt_q_failed(db, &q, k_fail, 3, p.fail, err) < 0 ||
         rpt_q_failed(db, &q, k_mx, 4, p.mx, err) < 0 || rpt_q_sessions(db, &q, k_org, 3, p.org, err) < 0 ||
-        rpt_q_policy_strings(db, s, p.pol, err) < 0 || rpt_q_sessions(db, s, NULL, 0, p.tot, err) < 0)
+        rpt_q_sessions(db, s, NULL, 0, p.tot, err) < 0)
         goto done;
     p.fail_r = sorted_refs(p.fail, 0, 2, -1, 1);
     p.mx_r = sorted_refs(p.mx, 0, 1, 2, 3);
     p.org_r = sorted_refs(p.org, 0, 1, -1, 2);
-    pol_r = sorted_refs(p.pol, 0, -1, -1, 5);
     collect_domains(&p);
+    shown = xcalloc(p.ndoms + 1, sizeof *shown);
+    for (size_t i = 0; i < p.ndoms && i < RPT_DASH_MAX_DOMAINS; i++)
+        shown[nshown++] = p.doms[i].name;
+    if (rpt_dash_pols_load(db, s, shown, nshown, &p.pols, err) < 0)
+        goto done;
     page_head(&p);
     rpt_dash_findings(&p.h, p.f);
     overview(&p);
     for (size_t i = 0; i < p.ndoms && i < RPT_DASH_MAX_DOMAINS; i++)
-        domain_section(&p, i, &p.doms[i], pol_r);
+        domain_section(&p, i, &p.doms[i]);
     page_foot(&p);
     if (p.h.overflow) {
         tr_err_set(err, TR_E_LIMIT_MESSAGE_SIZE, "html: the page would exceed %zu bytes (narrow the window "
@@ -650,15 +571,15 @@ done:
         free(p.doms[i].d_bad);
     }
     free(p.doms);
+    free(shown);
     free(p.fail_r);
     free(p.mx_r);
     free(p.org_r);
-    free(pol_r);
     rpt_table_free(p.sess);
     rpt_table_free(p.fail);
     rpt_table_free(p.mx);
     rpt_table_free(p.org);
-    rpt_table_free(p.pol);
+    rpt_dash_pols_free(p.pols);
     rpt_table_free(p.tot);
     return rc;
 }

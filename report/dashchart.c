@@ -1,6 +1,6 @@
 /*
- * dashchart.c - the dashboard's HTML writer and its SVG charts
- * (dashchart.h).
+ * dashchart.c - the dashboard's HTML writer, its style sheet and its SVG
+ * charts (dashchart.h).
  *
  * SVG written by hand: fixed geometry (CH_*), coordinates printed with two
  * decimals, a left axis labelled at 0, half and the top of a 1-2-5 scale,
@@ -36,6 +36,39 @@ static const char *const type_colour[RPT_DASH_CHART_TYPES] = {
 };
 #define OTHER_TYPES "(other types)"
 
+/* The page's only style: one <style> block, no remote font or image. */
+const char rpt_dash_css[] =
+    "body{margin:0;background:#f3f4f6;color:#111827;font:14px/1.45 -apple-system,'Segoe UI',"
+    "Helvetica,Arial,sans-serif}\n"
+    "main{max-width:1000px;margin:0 auto;padding:16px}\n"
+    "h1{font-size:22px;margin:8px 0 2px}h2{font-size:18px;margin:0 0 4px}"
+    "h3{font-size:14px;margin:18px 0 6px;color:#374151}\n"
+    "section{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:16px 20px;margin:16px 0}\n"
+    ".muted{color:#6b7280}.bad{color:#b91c1c}.ok{color:#15803d}\n"
+    "table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #f3f4f6;"
+    "text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
+    "th{font-size:12px;color:#6b7280;border-bottom:1px solid #e5e7eb}"
+    "td.n,th.n{text-align:right;white-space:nowrap}th{white-space:nowrap}td:first-child{min-width:9em}\n"
+    ".tw{overflow-x:auto}\n"
+    "@media (max-width:600px){main{padding:6px}section{padding:10px 12px}th,td{padding:3px 4px}}\n"
+    "pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px Menlo,Consolas,monospace}\n"
+    /* the charts (dashchart.c) */
+    "svg{display:block;max-width:100%;height:auto}svg text{font:11px sans-serif;fill:#6b7280}\n"
+    "svg .grid{stroke:#e5e7eb}svg .axis{stroke:#9ca3af}svg text.nr{fill:#b45309;font-style:italic}\n"
+    "svg .s{fill:#93c5fd}svg .rate{fill:none;stroke:#15803d;stroke-width:2}svg .r{fill:#15803d}"
+    "svg .part{opacity:.45}\n"
+    ".legend span{display:inline-block;margin-right:14px;font-size:12px}"
+    ".legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}\n"
+    "h3 .legend{font-weight:400;margin-left:12px}.ks{background:#93c5fd}.kr{background:#15803d}\n"
+    /* the findings */
+    ".finding{border-left:6px solid #6b7280;padding:4px 12px;margin:6px 0;background:#f9fafb}\n"
+    ".finding summary,.more>summary{cursor:pointer}.finding[open] summary{margin-bottom:4px}"
+    ".more>summary{margin:8px 0;color:#374151}\n"
+    ".finding.critical{border-color:#b91c1c}.finding.warning{border-color:#d97706}"
+    ".finding.info{border-color:#2563eb}\n"
+    ".finding p{margin:4px 0}.sev{font-weight:700;text-transform:uppercase;font-size:12px}\n"
+    ".critical .sev{color:#b91c1c}.warning .sev{color:#b45309}.info .sev{color:#1d4ed8}\n";
+
 void rpt_page_put(struct rpt_html *h, const char *fmt, ...)
 {
     va_list ap;
@@ -50,6 +83,20 @@ void rpt_page_esc(struct rpt_html *h, const char *s, int keep_lines)
 {
     if (rpt_html_append(&h->b, s, keep_lines) < 0)
         h->overflow = 1;
+}
+
+void rpt_page_day(struct rpt_html *h, int64_t t)
+{
+    char day[RPT_LABEL_MAX];
+    rpt_fmt_date(t, day);
+    rpt_page_put(h, "<td class=\"n\">%s</td>", day);
+}
+
+void rpt_page_more(struct rpt_html *h, size_t more, const char *what)
+{
+    if (more > 0)
+        rpt_page_put(h, "<p class=\"muted\">... and %zu more %s (narrow the window or use --domain).</p>\n",
+                     more, what);
 }
 
 int rpt_chart_partial(const struct rpt_chart_days *cd, int64_t day)

@@ -1,7 +1,7 @@
 /*
  * dashchart.h - the dashboard's HTML writer and its two SVG charts
  * (dashchart.c) and its findings section (dashfind.c), apart from the
- * page's data (dashboard.c).
+ * page's data (dashboard.c; the policy tables: dashpol.h).
  *
  * The charts span the days of the window, a slot per day.  Every plot
  * area states its geometry (data-x, data-y, data-width, data-height and
@@ -24,10 +24,18 @@ struct rpt_html {
     int overflow;
 };
 
+/* The page's style sheet (the whole <style> block's content). */
+extern const char rpt_dash_css[];
+
 /* Program text (never report data). */
 void rpt_page_put(struct rpt_html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report data, escaped by rpt_html_append() (escape.c). */
 void rpt_page_esc(struct rpt_html *h, const char *s, int keep_lines);
+/* A table cell with the date (YYYY-MM-DD, UTC) of t. */
+void rpt_page_day(struct rpt_html *h, int64_t t);
+/* "... and N more WHAT" under a table cut at RPT_DASH_MAX_ROWS; nothing
+ * for 0. */
+void rpt_page_more(struct rpt_html *h, size_t more, const char *what);
 
 /* The days a chart spans: ndays from day0 (UTC seconds); a day is marked
  * incomplete when it ends after until or after now. */
