@@ -108,6 +108,20 @@ def run_on_terminal(a, argv, columns=None):
 
 # ---------------------------------------------------------------- listings
 
+def check_limits(a, db, command, rows, limits):
+    """command --limit N for each N of limits: the newest N of rows (all of
+    them, newest first) and on stderr how many older rows were left out."""
+    total = len(rows)
+    for limit in limits:
+        rc, out, err = rt.run(a, ["--db", db, command, "--format", "csv", "--limit", str(limit)])
+        got = list(csv.DictReader(io.StringIO(out.decode())))
+        check([r["id"] for r in got] == [r["id"] for r in rows[:limit]], "%s --limit %d: the newest" % (command, limit))
+        left = total - limit
+        want = "%d older %s left out" % (left, "row was" if left == 1 else "rows were")
+        check(want.encode() in err and b"--limit 0" in err and b"--limit N" in err,
+              "%s --limit %d: stderr counts %d left out: %r" % (command, limit, left, err))
+
+
 def listings(a):
     db = rt.sample_db(a)
     rc, out, err = rt.run(a, ["--db", db, "reports", "--format", "csv", "--limit", "0"])
@@ -117,14 +131,7 @@ def listings(a):
           "reports: newest first (start, then ID, descending): %r" % keys[:5])
     check(err == b"", "reports --limit 0: nothing on stderr: %r" % err)
     total = len(rows)
-    for limit in (1, 5, total - 1):
-        rc, out, err = rt.run(a, ["--db", db, "reports", "--format", "csv", "--limit", str(limit)])
-        got = list(csv.DictReader(io.StringIO(out.decode())))
-        check([r["id"] for r in got] == [r["id"] for r in rows[:limit]], "reports --limit %d: the newest" % limit)
-        left = total - limit
-        want = "%d older %s left out" % (left, "row was" if left == 1 else "rows were")
-        check(want.encode() in err and b"--limit 0" in err and b"--limit N" in err,
-              "reports --limit %d: stderr counts %d left out: %r" % (limit, left, err))
+    check_limits(a, db, "reports", rows, (1, 5, total - 1))
     doc = run_json(a, ["--db", db, "reports", "--format", "json", "--limit", "3"])
     check(doc.get("more") is True and doc.get("left_out") == total - 3, "reports JSON left_out: %r" % doc.get("left_out"))
     rc, out, err = rt.run(a, ["--db", db, "reports", "--limit", str(total)])
@@ -175,14 +182,7 @@ def quarantine_listing(a):
     rc, out, err = rt.run(a, ["--db", db, "quarantine", "--format", "csv", "--limit", "0"])
     rows = list(csv.DictReader(io.StringIO(out.decode())))
     check(rc == 0 and len(rows) == total and err == b"", "quarantine --limit 0: all %d, no note: %r" % (total, err))
-    for limit in (1, 3, total - 1):
-        rc, out, err = rt.run(a, ["--db", db, "quarantine", "--format", "csv", "--limit", str(limit)])
-        got = list(csv.DictReader(io.StringIO(out.decode())))
-        check([r["id"] for r in got] == [r["id"] for r in rows[:limit]], "quarantine --limit %d: the newest" % limit)
-        left = total - limit
-        want = "%d older %s left out" % (left, "row was" if left == 1 else "rows were")
-        check(want.encode() in err and b"--limit 0" in err and b"--limit N" in err,
-              "quarantine --limit %d: stderr counts %d left out: %r" % (limit, left, err))
+    check_limits(a, db, "quarantine", rows, (1, 3, total - 1))
     # with a window (2026-11-02 to 2026-11-06 UTC) only the rows in it count
     rc, out, err = rt.run(a, ["--db", db, "quarantine", "--since", "2026-11-02T00:00:00Z",
                               "--until", "2026-11-06T00:00:00Z", "--limit", "2"])

@@ -22,26 +22,16 @@ Python standard library only.
 import datetime
 import json
 import os
-import shutil
 import sqlite3
-import subprocess
 import sys
 
 sys.dont_write_bytecode = True          # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_test as rt  # noqa: E402  (test_main(): the arguments, the verdict)
 
-NOW_DAY = "2026-12-01"
-NOW = NOW_DAY + "T12:00:00Z"
-FAILURES = []
-
-
-def check(ok, what):
-    if ok:
-        print("ok: " + what)
-    else:
-        FAILURES.append(what)
-        print("FAIL: " + what, file=sys.stderr)
+# The planted database, check(), run() and findings() of report.findings.
+import findings_test as ft  # noqa: E402
+from findings_test import FAILURES, NOW, check, run  # noqa: E402
 
 
 def ts(s):
@@ -57,42 +47,15 @@ HOUR = 3600
 DAY = 86400
 
 
-def env():
-    e = dict(os.environ)
-    e["NO_COLOR"] = "1"
-    e.pop("COLUMNS", None)
-    e.pop("TLSRPT_DB", None)
-    e.pop("TLSRPT_NOW", None)
-    e["TLSRPT_SPOOL"] = "/nonexistent-spool"
-    return e
-
-
-def run(a, args):
-    p = subprocess.run([a.report] + args, capture_output=True, env=env(), timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
 def findings(a, db, *extra):
-    rc, out, err = run(a, ["--db", db, "--now", NOW, "findings", "--format", "json"] + list(extra))
-    try:
-        doc = json.loads(out)
-    except ValueError:
-        doc = None
+    rc, doc, err = ft.findings(a, db, *extra)
+    if doc is None:
         print(err.decode(errors="replace"), file=sys.stderr)
     return rc, doc
 
 
 def build(a):
-    d = os.path.join(a.work, "db")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    spool, db = os.path.join(d, "spool"), os.path.join(d, "t.db")
-    subprocess.run([sys.executable, os.path.join(a.source, "tests", "report", "plant.py"), "--spool", spool,
-                    "--now", NOW_DAY, "--seed", "3"], check=True, capture_output=True)
-    p = subprocess.run([a.ingest, "--db", db, "--spool", spool], capture_output=True, env=env())
-    if p.returncode not in (0, 1):
-        sys.exit("tlsrpt-ingest failed: " + p.stderr.decode(errors="replace"))
-    return db
+    return ft.build(a, "db", 3)[0]
 
 
 def item(check_, status, subject, detail, fix=""):
