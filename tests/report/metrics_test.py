@@ -4,7 +4,7 @@ daemon's stats file as exposition text, checked by `promtool check
 metrics`, its session and failure figures compared with `summary` (all
 reports and the last day), the daemon counters and a malformed stats file
 seen, hostile label values escaped, and -o writing the file."""
-import argparse, json, os, re, shutil, subprocess, sys, tempfile
+import argparse, json, os, re, shutil, sqlite3, subprocess, sys, tempfile
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--report", required=True)
@@ -50,6 +50,24 @@ hostile = {"organization-name": 'Evil "Org"\\\nX', "date-range": {"start-datetim
 with open(os.path.join(work, "h.json"), "w") as f:
     json.dump(hostile, f)
 ingest([os.path.join(work, "h.json")])
+# A report whose policies have no policy domain ("" is stored as none) and
+# one without policies (quarantined).
+nodomain = {"organization-name": "NoDomain Org", "date-range": {"start-datetime": "2026-11-21T00:00:00Z",
+            "end-datetime": "2026-11-21T23:59:59Z"}, "contact-info": "x", "report-id": "nd1",
+            "policies": [{"policy": {"policy-type": "sts", "policy-domain": ""},
+                          "summary": {"total-successful-session-count": 1, "total-failure-session-count": 0}},
+                         {"policy": {"policy-type": "tlsa"},
+                          "summary": {"total-successful-session-count": 1, "total-failure-session-count": 0}}]}
+nopolicy = dict(nodomain, **{"organization-name": "NoPolicy Org", "report-id": "np1", "policies": []})
+for name, rep in (("nd.json", nodomain), ("np.json", nopolicy)):
+    with open(os.path.join(work, name), "w") as f:
+        json.dump(rep, f)
+    ingest([os.path.join(work, name)])
+# Received times spread out, not in the order of the reports, so that each
+# last-received sample has its own value.
+con = sqlite3.connect(db)
+con.execute("UPDATE report SET received_time = 1764000000 + ((id * 7919) % 101) * 60")
+con.commit()
 with open(os.path.join(spool, "tlsrpt-milter.stats"), "w") as f:
     f.write("messages_captured_total 5\nlast_drain_time 1764720000\nspool_backlog 2\n")
 with open(os.path.join(spool, "tlsrpt-httpd.stats"), "w") as f:
@@ -112,6 +130,32 @@ check(samples.get(("tlsrpt_daemon_last_drain_timestamp_seconds", (("program", "t
 check(samples.get(("tlsrpt_daemon_stats_unreadable", (("program", "tlsrpt-httpd"),))) == 1, "malformed stats file")
 check(("tlsrpt_daemon_messages_captured_total", (("program", "tlsrpt-httpd"),)) not in samples,
       "nothing from a malformed file")
+# The last-received families against SQL over the raw rows (metrics.c
+# folds them per name in C from one pass).  Control characters in a name
+# are shown as \xHH (rpt_prom_label).
+
+
+def shown(name):
+    return "".join("\\x%02x" % ord(c) if (ord(c) < 32 and c != "\n") or ord(c) == 127 else c for c in name)
+
+
+want = {}
+for dom, t in con.execute("SELECT coalesce(p.policy_domain, ''), max(r.received_time) FROM policy p"
+                          " JOIN report r ON r.id = p.report GROUP BY 1"):
+    want[("tlsrpt_last_report_timestamp_seconds", (("policy_domain", shown(dom)),))] = t
+for org, t in con.execute("SELECT org_name, max(received_time) FROM report GROUP BY 1"):
+    want[("tlsrpt_reporter_last_report_timestamp_seconds", (("organization", shown(org)),))] = t
+want[("tlsrpt_last_ingest_timestamp_seconds", ())] = con.execute(
+    "SELECT max(coalesce((SELECT max(received_time) FROM report), 0),"
+    " coalesce((SELECT max(last_seen) FROM quarantine), 0))").fetchone()[0]
+got = {k: v for k, v in samples.items() if k[0] in {w[0] for w in want}}
+check(got == want, "last-received families: %r, SQL gives %r" % (sorted(set(got.items()) ^ set(want.items())), len(want)))
+check(len(set(v for k, v in want.items() if k[0] == "tlsrpt_reporter_last_report_timestamp_seconds")) > 3,
+      "organizations' last-received times differ")
+check(("tlsrpt_last_report_timestamp_seconds", (("policy_domain", ""),)) in want, "a report without a policy domain")
+check(("tlsrpt_reporter_last_report_timestamp_seconds", (("organization", "NoPolicy Org"),)) not in want,
+      "the report without policies quarantined")
+con.close()
 nrep = subprocess.run([a.report, "--db", db, "reports", "--format", "json", "--limit", "0", "--since", "2000-01-01"],
                       env=env, capture_output=True, text=True)
 check(samples.get(("tlsrpt_reports", ())) == len(json.loads(nrep.stdout)["rows"]), "reports stored")
