@@ -129,7 +129,9 @@ void rpt_q_failure_rows(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo
  * key (schema/004-rollup-total.sql).  Queries no rollup covers (--by ip with a domain or MX
  * key or filter, sessions --by policy) read the raw rows, as does every
  * query when TLSRPT_NO_ROLLUP is set to anything but "0" (a debugging aid:
- * the test suite compares both). */
+ * the test suite compares both).  A failure query without time keys sums
+ * its rollup rows per key in C (presum_failures, rollsum.h) where SQLite's
+ * GROUP BY would sort them all. */
 
 enum { D_ORG = 1, D_DOM = 2, D_MX = 4, D_TYPE = 8, D_IP = 16, D_PT = 32, D_TIME = 64 };
 enum { G_DAY = 1, G_WEEK = 2, G_MONTH = 4 };
