@@ -521,7 +521,7 @@ int rpt_metrics_build(sqlite3 *db, const char *db_path, const char *const *spool
     struct rpt_scope all, day;
     struct latest_set domains = {0}, orgs = {0};
     int64_t last;
-    int any;
+    int any, snapshot;
     char *buf = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&buf, &size);
@@ -529,6 +529,9 @@ int rpt_metrics_build(sqlite3 *db, const char *db_path, const char *const *spool
 
     if (f == NULL)
         tr_oom();
+    /* One read transaction: every family from the same snapshot (several
+     * families read the database twice or more), whatever commits meanwhile. */
+    snapshot = sqlite3_get_autocommit(db) && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     memset(&nofilter, 0, sizeof nofilter);
     memset(&all, 0, sizeof all);
     /* All stored reports: from the first start day to the day after the
@@ -572,6 +575,8 @@ int rpt_metrics_build(sqlite3 *db, const char *db_path, const char *const *spool
     daemons(f, spool, n_spool);
     rc = 0;
 done:
+    if (snapshot)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     latest_free(&domains);
     latest_free(&orgs);
     if (fclose(f) != 0)
