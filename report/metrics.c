@@ -352,8 +352,10 @@ static int latest_received(sqlite3 *db, struct latest_set *domains, struct lates
     }
     if (rc < 0)
         return -1;
-    qsort(domains->v, domains->n, sizeof *domains->v, by_bytes);
-    qsort(orgs->v, orgs->n, sizeof *orgs->v, by_bytes);
+    if (domains->n > 0)   /* v is NULL when empty */
+        qsort(domains->v, domains->n, sizeof *domains->v, by_bytes);
+    if (orgs->n > 0)
+        qsort(orgs->v, orgs->n, sizeof *orgs->v, by_bytes);
     return 0;
 }
 
@@ -447,7 +449,8 @@ static void daemons(FILE *f, const char *const *spool, size_t n_spool)
 
     for (size_t i = 0; i < n_spool; i++)
         read_dir(spool[i], &all, &n, &bad, &nbad);
-    qsort(all, n, sizeof *all, by_name);
+    if (n > 0)   /* all is NULL when no file was read: not for qsort */
+        qsort(all, n, sizeof *all, by_name);
     for (size_t i = 0; i < n; i++) {
         const char *nm = all[i].st.name;
         int counter = ends_with(nm, "_total"), when = ends_with(nm, "_time");

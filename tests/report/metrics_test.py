@@ -202,6 +202,15 @@ r = subprocess.run([a.report, "--db", db, "metrics"], env=env, capture_output=Tr
 check(r.returncode == 0, "metrics exit %d: %s" % (r.returncode, r.stderr))
 check_latest(parse(r.stdout), "report ids far apart")
 con.close()
+# An empty database, no --spool: every family empty or 0.
+empty = os.path.join(work, "empty")
+os.mkdir(empty)
+subprocess.run([a.ingest, "--db", os.path.join(work, "e.db"), empty], capture_output=True)
+r = subprocess.run([a.report, "--db", os.path.join(work, "e.db"), "metrics"], env=env, capture_output=True, text=True)
+check(r.returncode == 0 and r.stderr == "", "empty database: exit %d: %s" % (r.returncode, r.stderr))
+e = parse(r.stdout)
+check(e.get(("tlsrpt_reports", ())) == 0 and e.get(("tlsrpt_last_ingest_timestamp_seconds", ())) == 0
+      and not [k for k in e if "last_report" in k[0] or k[0].endswith("sessions_total")], "empty database: %r" % e)
 shutil.rmtree(work)
 print("%s" % ("ok" if fails == 0 else "%d failed" % fails))
 sys.exit(1 if fails else 0)
