@@ -190,7 +190,9 @@ static int latest_add(struct latest_set *s, const void *name, size_t len, int64_
         return -1;
     if ((s->n & (s->n - 1)) == 0)   /* 0, 1, 2, 4, ...: grow v by doubling */
         s->v = xrealloc(s->v, (s->n ? 2 * s->n : 1) * sizeof *s->v);
-    s->v[s->n].name = xstrndup(len ? name : "", len);
+    s->v[s->n].name = xmalloc(len + 1);   /* the bytes as they are: a name may hold a NUL */
+    memcpy(s->v[s->n].name, name, len);
+    s->v[s->n].name[len] = '\0';
     s->v[s->n].len = len;
     s->v[s->n].when = when;
     s->slot[i] = ++s->n;
@@ -256,8 +258,9 @@ static int latest_join(sqlite3 *db, struct latest_set *domains, struct latest_se
             *last = when;
         *any = 1;
     }
+    rc = step_error(db, rc, err);   /* before finalize: its message */
     sqlite3_finalize(st);
-    return step_error(db, rc, err);
+    return rc;
 }
 
 /* The reports, then the policies, each read in table order (no row lookup
@@ -290,21 +293,22 @@ static int latest_scans(sqlite3 *db, int64_t lo, int64_t hi, struct latest_set *
             *last = when;
         *any = 1;
     }
+    rc = step_error(db, rc, err);
     sqlite3_finalize(st);
     st = NULL;
-    if (step_error(db, rc, err) < 0)
+    if (rc < 0)
         goto done;
     if (sqlite3_prepare_v2(db, "SELECT report, policy_domain FROM policy", -1, &st, NULL) != SQLITE_OK) {
         step_error(db, SQLITE_ERROR, err);
         goto done;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0) - lo;
+        int64_t id = sqlite3_column_int64(st, 0);
         if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
             out = 1;
             goto done;
         }
-        if (id < 0 || (size_t)id >= n || !(have[id / 8] & (1u << (id % 8))))
+        if (id < lo || (id -= lo) >= (int64_t)n || !(have[id / 8] & (1u << (id % 8))))
             continue;   /* no such report: the join drops it */
         if (fold_row(domains, st, 1, when_of[id]) < 0) {
             names_overflow(err);
@@ -339,7 +343,7 @@ static int latest_received(sqlite3 *db, struct latest_set *domains, struct lates
         hi = sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
-    if (hi >= lo && hi - lo < METRICS_ID_SPAN_MAX)
+    if (lo >= 0 && hi >= lo && hi - lo < METRICS_ID_SPAN_MAX)   /* lo >= 0: no overflow in id - lo */
         rc = latest_scans(db, lo, hi, domains, orgs, last, any, err);
     if (rc == 1) {
         latest_free(domains);
