@@ -131,8 +131,8 @@ static int from_sql(FILE *f, sqlite3 *db, const char *sql, const char *name, con
  * not at all (the queries' join). */
 
 #define METRICS_NAMES_MAX ((size_t)1 << 24)   /* distinct names kept per family */
-/* Report ids (largest - smallest + 1) whose received times are held at
- * once, 8 bytes each (128 MiB at most; 8 MiB at 1,000,000 reports). */
+/* Report ids (largest - smallest + 1) whose received times are held at once,
+ * 8 bytes each (128 MiB at most; 8 MiB at 1,000,000 reports). */
 #define METRICS_ID_SPAN_MAX ((int64_t)1 << 24)
 
 struct latest {
@@ -165,8 +165,7 @@ static void latest_slot_in(struct latest_set *s, size_t idx)
     s->slot[i] = idx + 1;
 }
 
-/* Keeps the later of when and name's time so far: 0, or -1 past
- * METRICS_NAMES_MAX names. */
+/* Keeps the later of when and name's time: 0, or -1 past METRICS_NAMES_MAX names. */
 static int latest_add(struct latest_set *s, const void *name, size_t len, int64_t when)
 {
     size_t i;
@@ -237,8 +236,7 @@ static int step_error(sqlite3 *db, int rc, struct tr_err *err)
     return -1;
 }
 
-/* Every report with its policies in one statement (report ids too far
- * apart for latest_scans). */
+/* Every report with its policies in one statement (ids too far apart). */
 static int latest_join(sqlite3 *db, struct latest_set *domains, struct latest_set *orgs, int64_t *last, int *any,
                        struct tr_err *err)
 {
