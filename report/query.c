@@ -16,6 +16,7 @@
  * database.  Session totals use the same idea on the policy summaries.
  */
 #include "query.h"
+#include "rollsum.h"
 #include "sql.h"
 #include "tlsrpt/codes.h"
 
@@ -128,7 +129,9 @@ void rpt_q_failure_rows(struct rpt_sql *q, const struct rpt_scope *s, int64_t lo
  * key (schema/004-rollup-total.sql).  Queries no rollup covers (--by ip with a domain or MX
  * key or filter, sessions --by policy) read the raw rows, as does every
  * query when TLSRPT_NO_ROLLUP is set to anything but "0" (a debugging aid:
- * the test suite compares both). */
+ * the test suite compares both).  A failure query without time keys sums
+ * its rollup rows per key in C (presum_failures, rollsum.h) where SQLite's
+ * GROUP BY would sort them all. */
 
 enum { D_ORG = 1, D_DOM = 2, D_MX = 4, D_TYPE = 8, D_IP = 16, D_PT = 32, D_TIME = 64 };
 enum { G_DAY = 1, G_WEEK = 2, G_MONTH = 4 };
@@ -366,41 +369,14 @@ static void add_dim_filter(struct rpt_sql *q, const char *col, const char *dim, 
     rpt_sql_add(q, ")");
 }
 
-/* The rollup part of a query: rows of the uniform columns st, org, pd, mx,
- * ty, ip, pt (dim_info[] order, which the raw branches follow) and the
- * measures meas_out, from the window's segments of rollup ru (each segment
- * row selecting the key columns in `keys` (dimension bits, D_TIME for the
- * bucket) and seg_meas), summed (meas_sum) per key column first, then
- * joined to the names.  A filter's dimension is applied in each segment's
+/* The rows of plan p's segments of rollup ru: "SELECT <key columns>,
+ * seg_meas FROM <segment> WHERE ... UNION ALL ...", each row selecting
+ * the key columns in `keys` (dimension bits, D_TIME for the bucket) in
+ * ru->cols order.  A filter's dimension is applied in each segment's
  * WHERE and not selected: grouping by it would only split the sums. */
-static void add_rollup_part(struct rpt_sql *q, const struct rpt_scope *s, const struct rollup *ru,
-                            const struct plan *p, unsigned keys, const char *seg_meas,
-                            const char *meas_sum, const char *meas_out)
+static void add_rollup_segments(struct rpt_sql *q, const struct rpt_scope *s, const struct rollup *ru,
+                                const struct plan *p, unsigned keys, const char *seg_meas)
 {
-    int first;
-
-    rpt_sql_add(q, "SELECT ");
-    rpt_sql_add(q, (keys & D_TIME) ? "x.t * 86400 AS st" : "NULL AS st");
-    for (size_t i = 0; i < N_DIMS; i++) {
-        if ((ru->dims & dim_info[i].bit) && (keys & dim_info[i].bit)) {
-            rpt_sql_add(q, ", ");
-            rpt_sql_add(q, dim_info[i].dim);
-            rpt_sql_add(q, ".name AS ");
-        } else {
-            rpt_sql_add(q, ", NULL AS ");
-        }
-        rpt_sql_add(q, dim_info[i].alias);
-    }
-    rpt_sql_add(q, ", ");
-    rpt_sql_add(q, meas_out);
-    rpt_sql_add(q, " FROM (SELECT ");
-    for (size_t c = 0; ru->cols[c]; c++)
-        if (keys & col_dim(ru->cols[c])) {
-            rpt_sql_add(q, ru->cols[c]);
-            rpt_sql_add(q, ", ");
-        }
-    rpt_sql_add(q, meas_sum);
-    rpt_sql_add(q, " FROM (");
     for (size_t i = 0; i < p->n_seg; i++) {
         rpt_sql_add(q, i ? " UNION ALL SELECT " : "SELECT ");
         for (size_t c = 0; ru->cols[c]; c++)
@@ -432,15 +408,118 @@ static void add_rollup_part(struct rpt_sql *q, const struct rpt_scope *s, const 
         if (ru->dims & D_TYPE)
             add_dim_filter(q, "ty", "dim_type", &s->f->type);
     }
-    rpt_sql_add(q, ")");
-    first = 1;
+}
+
+/* The segment rows of a failure query summed per key in C (rollsum.h)
+ * instead of by SQLite's GROUP BY, which sorts every row: *json the sums
+ * as [[key ids in ru->cols order..., n, c], ...], or NULL when they are
+ * left to SQL (a time key, id ranges too large).  0, or -1 with err. */
+static int presum_failures(sqlite3 *db, const struct rpt_scope *s, const struct rollup *ru, const struct plan *p,
+                           unsigned keys, const char *seg_meas, char **json, struct tr_err *err)
+{
+    int64_t span[RPT_ROLLSUM_KEYS_MAX];
+    size_t n_keys = 0;
+    sqlite3_stmt *st;
+    struct rpt_sql q;
+    int rc = 0;
+
+    *json = NULL;
+    if (keys & D_TIME)
+        return 0;
+    for (size_t c = 0; ru->cols[c] && rc == 0; c++) {
+        unsigned bit = col_dim(ru->cols[c]);
+        if (!(keys & bit))
+            continue;
+        if (n_keys == RPT_ROLLSUM_KEYS_MAX)
+            return 0;
+        /* ids run from 1 (0: no policy domain) to the dim table's largest */
+        rpt_sql_init(&q);
+        rpt_sql_add(&q, "SELECT coalesce(max(id), 0) + 1 FROM ");
+        for (size_t i = 0; i < N_DIMS; i++)
+            if (dim_info[i].bit == bit)
+                rpt_sql_add(&q, dim_info[i].dim);
+        rc = rpt_sql_prepare(db, &q, &st, err);
+        if (rc == 0) {
+            span[n_keys++] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+            sqlite3_finalize(st);
+        }
+        rpt_sql_free(&q);
+    }
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0, cells = 1; i < n_keys; i++) {
+        if (span[i] <= 0 || span[i] > RPT_ROLLSUM_CELLS_MAX / (int64_t)cells)
+            return 0;   /* do not read the rows only to give up */
+        cells *= (size_t)span[i];
+    }
+    rpt_sql_init(&q);
+    add_rollup_segments(&q, s, ru, p, keys, seg_meas);
+    rc = rpt_sql_prepare(db, &q, &st, err);
+    if (rc == 0) {
+        rc = rpt_rollsum_json(st, n_keys, span, json, err);
+        sqlite3_finalize(st);
+    }
+    rpt_sql_free(&q);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The rollup part of a query: rows of the uniform columns st, org, pd, mx,
+ * ty, ip, pt (dim_info[] order, which the raw branches follow) and the
+ * measures meas_out, from the window's segments of rollup ru
+ * (add_rollup_segments: key columns and seg_meas) summed (meas_sum) per
+ * key column first, then joined to the names.  With presummed (JSON from
+ * presum_failures, measures n and c) those sums are read from it instead. */
+static void add_rollup_part(struct rpt_sql *q, const struct rpt_scope *s, const struct rollup *ru,
+                            const struct plan *p, unsigned keys, const char *seg_meas,
+                            const char *meas_sum, const char *meas_out, const char *presummed)
+{
+    static const char *const element[] = {"value->>0 AS ", "value->>1 AS ", "value->>2 AS ", "value->>3 AS ",
+                                          "value->>4 AS ", "value->>5 AS ", "value->>6 AS ", "value->>7 AS "};
+    size_t n_cols = 0;
+    int first;
+
+    rpt_sql_add(q, "SELECT ");
+    rpt_sql_add(q, (keys & D_TIME) ? "x.t * 86400 AS st" : "NULL AS st");
+    for (size_t i = 0; i < N_DIMS; i++) {
+        if ((ru->dims & dim_info[i].bit) && (keys & dim_info[i].bit)) {
+            rpt_sql_add(q, ", ");
+            rpt_sql_add(q, dim_info[i].dim);
+            rpt_sql_add(q, ".name AS ");
+        } else {
+            rpt_sql_add(q, ", NULL AS ");
+        }
+        rpt_sql_add(q, dim_info[i].alias);
+    }
+    rpt_sql_add(q, ", ");
+    rpt_sql_add(q, meas_out);
+    rpt_sql_add(q, " FROM (SELECT ");
     for (size_t c = 0; ru->cols[c]; c++)
         if (keys & col_dim(ru->cols[c])) {
-            rpt_sql_add(q, first ? " GROUP BY " : ", ");
+            if (presummed != NULL)
+                rpt_sql_add(q, element[n_cols++]);
             rpt_sql_add(q, ru->cols[c]);
-            first = 0;
+            rpt_sql_add(q, ", ");
         }
-    rpt_sql_add(q, ") x");
+    if (presummed != NULL) {
+        rpt_sql_add(q, element[n_cols]);
+        rpt_sql_add(q, "n, ");
+        rpt_sql_add(q, element[n_cols + 1]);
+        rpt_sql_add(q, "c FROM json_each(?)) x");
+        rpt_sql_bind_text(q, presummed);
+    } else {
+        rpt_sql_add(q, meas_sum);
+        rpt_sql_add(q, " FROM (");
+        add_rollup_segments(q, s, ru, p, keys, seg_meas);
+        rpt_sql_add(q, ")");
+        first = 1;
+        for (size_t c = 0; ru->cols[c]; c++)
+            if (keys & col_dim(ru->cols[c])) {
+                rpt_sql_add(q, first ? " GROUP BY " : ", ");
+                rpt_sql_add(q, ru->cols[c]);
+                first = 0;
+            }
+        rpt_sql_add(q, ") x");
+    }
     for (size_t i = 0; i < N_DIMS; i++)
         if ((ru->dims & dim_info[i].bit) && (keys & dim_info[i].bit)) {
             rpt_sql_add(q, " LEFT JOIN ");
@@ -495,6 +574,7 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
     struct rpt_sql q;
     unsigned need = filter_dims(s, 1), key_dims = 0;
     int by_policy = 0, rc, first = 1, branches = 0, flat;
+    char *presummed = NULL;
 
     for (size_t i = 0; i < n_keys; i++) {
         rpt_table_add_col(out, rpt_key_names[keys[i]], RPT_S_TEXT);
@@ -522,8 +602,14 @@ int rpt_q_failed(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *key
     add_key_selects(&q, s, keys, n_keys);
     rpt_sql_add(&q, flat ? "n AS failed FROM (" : "SUM(n) AS failed FROM (");
     if (ru != NULL && plan.n_seg > 0) {
-        add_rollup_part(&q, s, ru, &plan, key_dims, by_policy ? "n, c" : "d AS n, c", "SUM(n) AS n, SUM(c) AS c",
-                        "x.n AS n, x.c AS c");
+        const char *seg_meas = by_policy ? "n, c" : "d AS n, c";
+        if (presum_failures(db, s, ru, &plan, key_dims, seg_meas, &presummed, err) < 0) {
+            rpt_sql_free(&q);
+            return -1;
+        }
+        add_rollup_part(&q, s, ru, &plan, key_dims, seg_meas, "SUM(n) AS n, SUM(c) AS c", "x.n AS n, x.c AS c",
+                        presummed);
+        free(presummed);
         branches++;
     }
     for (size_t e = 0; e < plan.n_edge || (branches == 0 && e == 0); e++) {
@@ -630,7 +716,7 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
         /* reports: per domain n (pairs), else r (each report once) */
         add_rollup_part(&q, s, &sess_rollup, &plan, key_dims,
                         by_domain || s->f->domain.n ? "n AS rep, ok, bad" : "r AS rep, ok, bad",
-                        "SUM(rep) AS rep, SUM(ok) AS ok, SUM(bad) AS bad", "x.rep AS rep, x.ok AS ok, x.bad AS bad");
+                        "SUM(rep) AS rep, SUM(ok) AS ok, SUM(bad) AS bad", "x.rep AS rep, x.ok AS ok, x.bad AS bad", NULL);
         branches++;
     }
     for (size_t e = 0; e < plan.n_edge || (branches == 0 && e == 0); e++) {

@@ -937,7 +937,8 @@ def all_time_queries():
     qs = []
     for w in (["--since", "1970-01-01"], ["--since", "2026-08-19", "--until", "2026-11-24"],
               ["--since", "2026-08-20"]):
-        for k in ("org,domain,type", "org,mx", "domain,org", "org,domain,mx,type,policy", "policy,org,domain"):
+        for k in ("org,domain,type", "org,mx", "domain,org", "org,domain,mx,type,policy", "policy,org,domain",
+                  "domain,type", "type"):
             qs.append(["summary", "--by", k] + w)
         for f in (["--type", "certificate-*"], ["--domain", "example.com"], ["--mx", "mx1.*"], ["--org", "M*"]):
             qs.append(["summary", "--by", "org,domain"] + w + f)
