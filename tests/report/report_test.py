@@ -972,6 +972,18 @@ def add_none_domain(db):
     con.close()
 
 
+def widen_ids(db):
+    """Unused names with ids past RPT_ROLLSUM_CELLS_MAX (report/rollsum.h,
+    2^18) in every dim table: queries without a time key then leave the
+    sums to SQL's GROUP BY instead of the table in C, so both paths are
+    compared with the raw rows."""
+    con = sqlite3.connect(db)
+    for t in ("dim_org", "dim_domain", "dim_mx", "dim_type", "dim_ip", "dim_ptype"):
+        con.execute("INSERT INTO %s (id, name) VALUES (?, ?)" % t, ((1 << 18) + 1, "unused.widen.invalid"))
+    con.commit()
+    con.close()
+
+
 def check_trend_type_order(a, db, label, q):
     """trend's type columns come in the order of summary --by type (most
     failed sessions first, ties by name): trend computes that order itself
@@ -1218,6 +1230,8 @@ def rollup(a):
     compare_rollup(a, db1, "folded per batch")
     add_none_domain(db1)
     compare_rollup(a, db1, "a domain named (none)", all_time_queries())
+    widen_ids(db1)
+    compare_rollup(a, db1, "id ranges past the C sums (SQL groups)", all_time_queries())
     # 2. Written in another order (all policies before any detail), by a
     #    tool that does not fold: tlsrpt-report must not read the stale
     #    rollups (a pending report is counted); then folded at once.
