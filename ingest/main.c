@@ -90,7 +90,8 @@ static void usage(FILE *f)
         "                            message-size, inflated-size, json-depth, policies,\n"
         "                            failure-details, string-length, mime-parts,\n"
         "                            zip-entries, zip-inflated-size\n"
-        "  --batch N                 reports per transaction in bulk imports (default %d)\n"
+        "  --batch N                 reports per transaction in bulk imports (default %d,\n"
+        "                            committed after %d ms in any case)\n"
         "  --jobs N                  parse PATHs in N threads, store in one (default 1)\n"
         "  --trusted-authserv-id ID  trust Authentication-Results from ID (repeatable)\n"
         "  --require-dkim            quarantine reports without a passing DKIM signature\n"
@@ -102,7 +103,7 @@ static void usage(FILE *f)
         "Exit status: 0 all stored or duplicates, 1 something quarantined or unreadable,\n"
         "2 usage error, 3 database not writable (a prune: nothing changed), 4 IMAP server\n"
         "error.  See tlsrpt-ingest(1).\n",
-        TLSRPT_DEFAULT_DB, DEFAULT_BATCH);
+        TLSRPT_DEFAULT_DB, DEFAULT_BATCH, BATCH_MAX_MS);
 }
 
 /* ---- --imap ---- */

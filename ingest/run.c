@@ -163,7 +163,16 @@ static int batch_roll(struct run *run, int reopen)
     run->in_batch = 0;
     if (reopen && tr_db_begin(run->db, &run->db_err) < 0)
         return -1;
+    run->batch_started_ms = now_ms();
     return 0;
+}
+
+/* 1 when the open batch is to be committed: --batch outcomes in it, or
+ * open for BATCH_MAX_MS (the write lock it holds keeps the milter's and
+ * the httpd's workers waiting). */
+static int batch_full(const struct run *run)
+{
+    return run->in_batch >= run->batch || (run->in_batch > 0 && now_ms() - run->batch_started_ms >= BATCH_MAX_MS);
 }
 
 static int on_input(void *ctx, const struct tr_input *in)
@@ -175,7 +184,7 @@ static int on_input(void *ctx, const struct tr_input *in)
         run->failed_db = 1;
         return 1;
     }
-    if (run->in_batch >= run->batch && batch_roll(run, 1) < 0) {
+    if (batch_full(run) && batch_roll(run, 1) < 0) {
         run->failed_db = 1;
         return 1;
     }
@@ -190,7 +199,7 @@ static int jobs_input_done(void *ctx, struct tr_err *err)
     struct run *run = ctx;
 
     run->inputs++;
-    if (run->in_batch >= run->batch && batch_roll(run, 1) < 0) {
+    if (batch_full(run) && batch_roll(run, 1) < 0) {
         *err = run->db_err;
         return -1;
     }
@@ -259,6 +268,7 @@ void run_paths(struct run *run, char *const *paths, int n)
 {
     struct tr_err err;
 
+    run->batch_started_ms = now_ms();
     if (run->db && tr_db_begin(run->db, &run->db_err) < 0) {
         run->failed_db = 1;
     } else if (run->db && run->jobs > 1) {
@@ -395,7 +405,7 @@ static int retry_quarantine(struct run *run)
         free(source); free(mid); free(dom); free(sub); free(att);
         if (rc < 0)
             break;
-        if (run->in_batch >= run->batch && batch_roll(run, 1) < 0) {
+        if (batch_full(run) && batch_roll(run, 1) < 0) {
             rc = -1;
             break;
         }
@@ -408,6 +418,7 @@ static int retry_quarantine(struct run *run)
 
 void run_retry_quarantine(struct run *run)
 {
+    run->batch_started_ms = now_ms();
     if (tr_db_begin(run->db, &run->db_err) < 0 || retry_quarantine(run) < 0 || batch_roll(run, 0) < 0)
         run->failed_db = 1;
 }

@@ -22,7 +22,10 @@
 #include <stdio.h>
 
 #define PROG "tlsrpt-ingest"
-#define DEFAULT_BATCH 1000            /* --batch: reports per transaction */
+#define DEFAULT_BATCH 5000            /* --batch: reports per transaction */
+/* A batch is committed after this long, however few reports it holds:
+ * well under the others' TR_DB_BUSY_TIMEOUT_MS wait for the write lock. */
+#define BATCH_MAX_MS 1000
 
 /* tlsrpt-ingest's exit statuses (tlsrpt-ingest(1)). */
 enum exit_code { EX_DONE = 0, EX_QUARANTINED = 1, EX_USAGE_ERR = 2, EX_DB = 3, EX_SERVER = 4 };
@@ -38,6 +41,7 @@ struct run {
     long batch;                   /* outcomes per transaction */
     long jobs;                    /* --jobs: parser threads (1: no threads) */
     long in_batch;                /* outcomes in the open transaction */
+    int64_t batch_started_ms;     /* when it was opened (now_ms) */
     int dump, json, verbose, quiet;
     int failed_db;
     struct tr_err db_err;

@@ -418,6 +418,19 @@ int tr_source_walk(const char *path, const struct tr_limits *lim, tr_input_cb cb
     } else if (S_ISREG(st.st_mode)) {
         rc = walk_file(&w, fd, &st, path, err);
     } else {
+        if (S_ISFIFO(st.st_mode)) {
+            /* Opened without a writer, a FIFO reads as empty at once: open
+             * it again, waiting for the writer as cat(1) does (the user
+             * named it; walk_dir never opens one). */
+            int again = open(path, O_RDONLY | O_CLOEXEC);
+            if (again < 0) {
+                tr_err_set(err, TR_E_IO, "%s: %s", path, strerror(errno));
+                close(fd);
+                return -1;
+            }
+            close(fd);
+            fd = again;
+        }
         flags = fcntl(fd, F_GETFL);
         if (flags >= 0)
             fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);

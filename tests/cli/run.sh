@@ -78,6 +78,26 @@ out=$("$ingest" --dump "$samples/spam.eml"); rc=$?
 expect "dump error exit" 1 "$rc"
 echo "$out" | grep -q '"error":"not-a-report"' && ok || bad "dump error line: $out"
 
+# A bulk import's transaction is committed once it has been open for a
+# second (BATCH_MAX_MS), however far from --batch: a report, then a FIFO
+# written after 1.5 s, then a FIFO not written until the first two are
+# seen committed (the import is still running, blocked on it).  A FIFO
+# named explicitly is waited for, as cat(1) does.
+mkfifo "$tmp/f1" "$tmp/f2"
+"$ingest" --db "$tmp/t.db" -q "$g" "$tmp/f1" "$tmp/f2" &
+pid=$!
+sleep 1.5
+timeout 10 cp "$samples/microsoft-sts-tlsa-no-timezone.json" "$tmp/f1"
+seen=0
+for _ in $(seq 100); do
+    [ "$(q "$tmp/t.db" "SELECT count(*) FROM report" 2>/dev/null)" = 2 ] && { seen=1; break; }
+    sleep 0.1
+done
+kill -0 "$pid" 2>/dev/null && running=1 || running=0
+expect "batch committed after a second, the import still running" "1:1" "$seen:$running"
+timeout 10 cp "$samples/mimecast-hex-report-id.json" "$tmp/f2" || kill "$pid"
+wait "$pid"; expect "the import then ends" "0:3" "$?:$(q "$tmp/t.db" "SELECT count(*) FROM report")"
+
 # Usage errors exit 2 and say why; --help and --version exit 0.
 "$ingest" >/dev/null 2>&1; expect "no PATH" 2 "$?"
 "$ingest" --limit nope=1 x >/dev/null 2>&1; expect "unknown limit" 2 "$?"
