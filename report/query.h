@@ -24,7 +24,8 @@
  * rpt_q_failed() and rpt_q_sessions() read the rollups (tables of
  * schema/002-rollups.sql, kept up to date at each commit by the writer's
  * fold of schema/003-rollup-fold.sql: ingest/rollup.c) where they cover
- * the keys and filters, and the raw rows otherwise (see query.c).
+ * the keys and filters, and the raw rows otherwise (the planner:
+ * rollplan.h).
  *
  * Functions return 0, or -1 with err (code TR_E_DB, or RPT_E_NOT_FOUND).
  * Tables passed in are filled by the function (caller owns them).
@@ -94,13 +95,6 @@ int rpt_q_sessions(sqlite3 *db, const struct rpt_scope *s, const enum rpt_key *k
 
 /* 1 when key can group rpt_q_sessions(). */
 int rpt_key_is_report_level(enum rpt_key k);
-
-/* 1 when rpt_q_failed() and rpt_q_sessions() may read the rollups of
- * schema/002-rollups.sql; 0 makes them read the raw rows (the results are
- * the same, only slower): when $TLSRPT_NO_ROLLUP is set and not "0" (a
- * debugging aid), or when reports stored by another tool are still queued
- * for the rollups (schema/003-rollup-fold.sql). */
-int rpt_rollups_usable(sqlite3 *db);
 
 /* The failure details themselves (deduplicated as above).  Columns: day,
  * report, org, domain, mx, type, ip, receiving_ip, failed_sessions,

@@ -1,12 +1,13 @@
 /*
- * rollsum.h - rollup rows summed per key in C, for query.c.
+ * rollsum.h - rollup rows summed per key in C, for the rollup planner
+ * (rollplan.c).
  *
  * Grouping many rollup rows by a few of their key columns made SQLite sort
  * every row first (its GROUP BY has no hash aggregate): at 1,000,000
  * reports, `metrics`' failed sessions per domain and type over all time
  * sorted roll_fail_tot's 800,000 rows for 5,500 groups.  When the keys are
  * interned ids of a few small dim_* tables, a dense table indexed by them
- * sums the rows in one pass instead; query.c hands the sums back to SQLite
+ * sums the rows in one pass instead; rollplan.c hands the sums back to SQLite
  * as JSON (json_each), which then joins the names and orders the rows as
  * before, so the result is the same.
  */
