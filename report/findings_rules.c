@@ -133,11 +133,17 @@ static int cmp_polrow(const void *a, const void *b)
     return c;
 }
 
-static int same_group(const struct rpt_polrow *x, const struct rpt_polrow *y)
+/* Same (domain, type, policy strings): one policy of a domain. */
+static int same_policy(const struct rpt_polrow *x, const struct rpt_polrow *y)
 {
     return rpt_bytes_cmp(&x->dom, &y->dom) == 0 && rpt_bytes_cmp(&x->type, &y->type) == 0 &&
            (x->strings.s == NULL || y->strings.s == NULL || x->strings_blob == y->strings_blob) &&
-           rpt_bytes_cmp(&x->strings, &y->strings) == 0 && rpt_bytes_cmp(&x->org, &y->org) == 0;
+           rpt_bytes_cmp(&x->strings, &y->strings) == 0;
+}
+
+static int same_group(const struct rpt_polrow *x, const struct rpt_polrow *y)
+{
+    return same_policy(x, y) && rpt_bytes_cmp(&x->org, &y->org) == 0;
 }
 
 static int64_t day_of(int64_t t)
@@ -172,12 +178,34 @@ static int sum_group(const struct rpt_polrow *rows, size_t lo, size_t hi, struct
     return 0;
 }
 
+/* The version of d an "sts" policy's strings (row's) stand for; NULL when
+ * they are no array of strings or past FIND_POLICY_VERSIONS. */
+static struct fpolicy *sts_version(struct fdomain *d, const struct rpt_polrow *row)
+{
+    char *lines = NULL, *text = policy_text(row->strings.s ? row->strings.s : "", &lines);
+    struct stspol p;
+    struct fpolicy *v;
+
+    if (text == NULL)
+        return NULL;
+    stspol_parse(lines, strlen(lines), &p);
+    v = version_of(d, &p, text);
+    stspol_free(&p);
+    free(text);
+    free(lines);
+    return v;
+}
+
 /* The window's policy rows (rpt_pol_rows_read, dashpol.c), grouped in C
- * by (domain, type, policy strings, organization) in GROUP BY's order. */
+ * by (domain, type, policy strings, organization) in GROUP BY's order.
+ * The strings of a policy are parsed once for all its organizations
+ * (their groups follow each other). */
 int fr_load_policies(struct fb *b, struct tr_err *err)
 {
     struct rpt_polrow *rows = NULL;
     size_t nrows = 0, hi;
+    const struct rpt_polrow *parsed = NULL; /* the last "sts" policy parsed */
+    struct fpolicy *v = NULL;               /* its version */
     int rc = rpt_pol_rows_read(b->db, &b->win, NULL, 0, &rows, &nrows, err);
 
     if (rc == 0)
@@ -186,9 +214,6 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
         const struct rpt_polrow *row = &rows[lo];
         struct fdomain *d;
         const char *type = row->type.s ? row->type.s : "", *org = row->org.s ? row->org.s : "";
-        char *lines = NULL, *text;
-        struct stspol p;
-        struct fpolicy *v;
         struct polgroup g;
 
         for (hi = lo + 1; hi < nrows && same_group(&rows[hi], row); hi++)
@@ -210,11 +235,10 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
         if (strcmp(type, "sts") != 0)
             continue;
         fnames_add(&d->sts_orgs, org);
-        text = policy_text(row->strings.s ? row->strings.s : "", &lines);
-        if (text == NULL)
-            continue;
-        stspol_parse(lines, strlen(lines), &p);
-        v = version_of(d, &p, text);
+        if (parsed == NULL || !same_policy(row, parsed)) {
+            parsed = row;
+            v = sts_version(d, row);
+        }
         if (v != NULL) {
             v->reports += g.reports;
             fnames_add(&v->orgs, org);
@@ -223,9 +247,6 @@ int fr_load_policies(struct fb *b, struct tr_err *err)
             if (v->last < 0 || g.last > v->last)
                 v->last = g.last;
         }
-        stspol_free(&p);
-        free(text);
-        free(lines);
     }
     rpt_pol_rows_free(rows, nrows);
     return rc;
