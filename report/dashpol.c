@@ -154,6 +154,8 @@ int rpt_pol_rows_read(sqlite3 *db, const struct rpt_scope *s, const char *const 
     if (rc != SQLITE_DONE)
         tr_err_set(err, TR_E_DB, "%s", sqlite3_errmsg(db));
     sqlite3_finalize(st);
+    if (*rows == NULL)                  /* never NULL for qsort, even with no rows */
+        *rows = xcalloc(1, sizeof **rows);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 

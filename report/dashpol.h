@@ -34,9 +34,9 @@ int rpt_bytes_cmp(const struct rpt_bytes *a, const struct rpt_bytes *b);
 /* Reads the policy rows of the window and filters of s in one plain pass
  * (no grouping), those of the policy domains names (n of them, sorted
  * by strcmp, borrowed) or of every domain when names is NULL, appended to
- * *rows (*nrows of them; the array and its values owned by the caller,
- * rpt_pol_rows_free, also after an error).  Returns 0, or -1 with err
- * (TR_E_DB). */
+ * *rows (*nrows of them; the array, not NULL when 0 is returned, and
+ * its values owned by the caller, rpt_pol_rows_free, also after an
+ * error).  Returns 0, or -1 with err (TR_E_DB). */
 int rpt_pol_rows_read(sqlite3 *db, const struct rpt_scope *s, const char *const *names, size_t n,
                       struct rpt_polrow **rows, size_t *nrows, struct tr_err *err);
 
