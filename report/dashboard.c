@@ -43,9 +43,9 @@ struct page {
     const struct rpt_findings *f;
     int64_t now;
     struct rpt_chart_days cd;          /* the window's days */
-    struct rpt_table *sess, *fail, *mx, *org, *tot;
+    struct rpt_table *sess, *mx, *org, *tot;
     struct rpt_dash_pols *pols;        /* the policy tables' rows */
-    struct ref *fail_r, *mx_r, *org_r; /* sorted row references */
+    struct ref *fail_r, *mx_r, *org_r; /* sorted row references (fail_r: to mx's rows) */
     struct dom *doms;
     size_t ndoms;
 };
@@ -151,13 +151,13 @@ static int cmp_name(const void *a, const void *b)
  * with their per-day sessions and their findings' worst severity. */
 static void collect_domains(struct page *p)
 {
-    size_t n = 0, cap = p->sess->nrows + p->fail->nrows + 1;
+    size_t n = 0, cap = p->sess->nrows + p->mx->nrows + 1;
     const char **names = xcalloc(cap, sizeof *names);
 
     for (size_t r = 0; r < p->sess->nrows; r++)
         names[n++] = text(p->sess, r, 0);
-    for (size_t r = 0; r < p->fail->nrows; r++)
-        names[n++] = text(p->fail, r, 0);
+    for (size_t r = 0; r < p->mx->nrows; r++)
+        names[n++] = text(p->mx, r, 0);
     qsort(names, n, sizeof *names, cmp_name);
     p->doms = xcalloc(n + 1, sizeof *p->doms);
     for (size_t i = 0; i < n; i++) {
@@ -218,14 +218,15 @@ static void rate_cell(struct page *p, int64_t ok, int64_t bad)
         put(p, "<td class=\"n %s\">%.2f%%</td>", bad > 0 ? "bad" : "ok", rate);
 }
 
-/* A domain's failure types per day, for its chart.  Rows of fail: domain,
- * day, type, failed_sessions; refs sorted by (domain, type, day). */
+/* A domain's failure types per day, for its chart: mx's rows (domain, mx,
+ * type, day, failed_sessions) summed over the MX hosts, through fail_r
+ * sorted by (domain, type, day). */
 static void failures_chart(struct page *p, size_t id, const struct dom *d)
 {
     size_t lo, hi, nt = 0;
     struct rpt_chart_type *types;
 
-    dom_run(p->fail_r, p->fail->nrows, d->name, &lo, &hi);
+    dom_run(p->fail_r, p->mx->nrows, d->name, &lo, &hi);
     types = xcalloc(hi - lo + 1, sizeof *types);
     for (size_t k = lo; k < hi; k++) {
         const struct ref *r = &p->fail_r[k];
@@ -234,9 +235,9 @@ static void failures_chart(struct page *p, size_t id, const struct dom *d)
             types[nt].name = r->key;
             types[nt++].per_day = xcalloc(p->cd.ndays, sizeof(int64_t));
         }
-        types[nt - 1].total += num(p->fail, r->row, 3);
+        types[nt - 1].total += num(p->mx, r->row, 4);
         if (i >= 0)
-            types[nt - 1].per_day[i] += num(p->fail, r->row, 3);
+            types[nt - 1].per_day[i] += num(p->mx, r->row, 4);
     }
     rpt_chart_failures(&p->h, &p->cd, id, d->name, types, nt);
     for (size_t t = 0; t < nt; t++)
@@ -505,7 +506,6 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
                         int64_t now, char **out, size_t *len, struct tr_err *err)
 {
     static const enum rpt_key k_sess[] = {RPT_K_DOMAIN, RPT_K_DAY};
-    static const enum rpt_key k_fail[] = {RPT_K_DOMAIN, RPT_K_DAY, RPT_K_TYPE};
     static const enum rpt_key k_mx[] = {RPT_K_DOMAIN, RPT_K_MX, RPT_K_TYPE, RPT_K_DAY};
     static const enum rpt_key k_org[] = {RPT_K_DOMAIN, RPT_K_ORG, RPT_K_DAY};
     struct rpt_scope q = *s;
@@ -532,16 +532,16 @@ int rpt_dashboard_build(sqlite3 *db, const struct rpt_scope *s, const struct rpt
     q.epoch_keys = 1;
     q.any_order = 1;
     p.sess = rpt_table_new();
-    p.fail = rpt_table_new();
     p.mx = rpt_table_new();
     p.org = rpt_table_new();
     p.tot = rpt_table_new();
     tr_buf_init(&p.h.b, RPT_DASH_MAX);
-    if (rpt_q_sessions(db, &q, k_sess, 2, p.sess, err) < 0 || rpt_q_failed(db, &q, k_fail, 3, p.fail, err) < 0 ||
-        rpt_q_failed(db, &q, k_mx, 4, p.mx, err) < 0 || rpt_q_sessions(db, &q, k_org, 3, p.org, err) < 0 ||
+    /* The failures by (domain, day, type) are summed from those by MX host
+     * too (failures_chart): one rollup query less. */
+    if (rpt_q_sessions(db, &q, k_sess, 2, p.sess, err) < 0 || rpt_q_failed(db, &q, k_mx, 4, p.mx, err) < 0 || rpt_q_sessions(db, &q, k_org, 3, p.org, err) < 0 ||
         rpt_q_sessions(db, s, NULL, 0, p.tot, err) < 0)
         goto done;
-    p.fail_r = sorted_refs(p.fail, 0, 2, -1, 1);
+    p.fail_r = sorted_refs(p.mx, 0, 2, -1, 3);
     p.mx_r = sorted_refs(p.mx, 0, 1, 2, 3);
     p.org_r = sorted_refs(p.org, 0, 1, -1, 2);
     collect_domains(&p);
@@ -576,7 +576,6 @@ done:
     free(p.mx_r);
     free(p.org_r);
     rpt_table_free(p.sess);
-    rpt_table_free(p.fail);
     rpt_table_free(p.mx);
     rpt_table_free(p.org);
     rpt_dash_pols_free(p.pols);

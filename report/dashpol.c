@@ -14,6 +14,9 @@
  * Values are compared as SQLite's BINARY collation does (bytes, then
  * length; NULL first).  The rows kept are as many as the window holds for
  * those domains, as the tables of the other queries are.
+ *
+ * The same plain read (rpt_pol_rows_read) gives findings_rules.c the
+ * policy rows of every domain, which it groups itself.
  */
 #include "dashpol.h"
 #include "dashboard.h"
@@ -24,34 +27,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A value as SQLite gave it: s NUL-terminated (shown up to its first NUL,
- * as a table cell would be), n its length in bytes; s NULL for SQL NULL. */
-struct bytes {
-    char *s;
-    size_t n;
-};
-
-/* One policy row of the window. */
-struct polrow {
-    struct bytes dom, type, org, strings;   /* owned */
-    int strings_blob;                       /* policy_strings stored as a BLOB */
-    const struct bytes *lines;              /* its strings as lines, in pl->lines */
-    int64_t report, start;
-};
-
 /* One distinct (domain, type, lines): a row of a domain's table. */
 struct polgroup {
     const char *dom, *type;                 /* borrowed from rows */
-    const struct bytes *lines;
+    const struct rpt_bytes *lines;
     char *orgs;                             /* owned: distinct organizations, comma-separated */
     int64_t reports, first, last;
     size_t seq;                             /* position in (domain, type, lines) order */
 };
 
 struct rpt_dash_pols {
-    struct polrow *rows;
+    struct rpt_polrow *rows;
     size_t nrows;
-    struct bytes *lines;                    /* one per distinct policy_strings value */
+    struct rpt_bytes *lines;                    /* one per distinct policy_strings value */
     size_t nlines;
     struct polgroup *g;                     /* by domain, then first start */
     size_t ng;
@@ -62,7 +50,7 @@ static const char lines_sql[] =
     "SELECT (SELECT group_concat(value, char(10)) FROM json_each(CASE WHEN json_valid(?1)"
     " THEN ?1 ELSE '[]' END))";
 
-static void take(struct bytes *b, sqlite3_stmt *st, int col)
+static void take(struct rpt_bytes *b, sqlite3_stmt *st, int col)
 {
     const unsigned char *s = sqlite3_column_text(st, col);
     b->n = (size_t)sqlite3_column_bytes(st, col);
@@ -74,7 +62,7 @@ static void take(struct bytes *b, sqlite3_stmt *st, int col)
     }
 }
 
-static int cmp_bytes(const struct bytes *a, const struct bytes *b)
+int rpt_bytes_cmp(const struct rpt_bytes *a, const struct rpt_bytes *b)
 {
     int c;
     if (a->s == NULL || b->s == NULL)
@@ -86,23 +74,23 @@ static int cmp_bytes(const struct bytes *a, const struct bytes *b)
 /* By policy_strings value (its storage class apart). */
 static int cmp_strings(const void *a, const void *b)
 {
-    const struct polrow *x = *(const struct polrow *const *)a, *y = *(const struct polrow *const *)b;
+    const struct rpt_polrow *x = *(const struct rpt_polrow *const *)a, *y = *(const struct rpt_polrow *const *)b;
     if (x->strings_blob != y->strings_blob)
         return x->strings_blob - y->strings_blob;
-    return cmp_bytes(&x->strings, &y->strings);
+    return rpt_bytes_cmp(&x->strings, &y->strings);
 }
 
 /* The group key, then organization and report. */
 static int cmp_row(const void *a, const void *b)
 {
-    const struct polrow *x = a, *y = b;
-    int c = cmp_bytes(&x->dom, &y->dom);
+    const struct rpt_polrow *x = a, *y = b;
+    int c = rpt_bytes_cmp(&x->dom, &y->dom);
     if (c == 0)
-        c = cmp_bytes(&x->type, &y->type);
+        c = rpt_bytes_cmp(&x->type, &y->type);
     if (c == 0)
-        c = cmp_bytes(x->lines, y->lines);
+        c = rpt_bytes_cmp(x->lines, y->lines);
     if (c == 0)
-        c = cmp_bytes(&x->org, &y->org);
+        c = rpt_bytes_cmp(&x->org, &y->org);
     if (c == 0)
         c = (x->report > y->report) - (x->report < y->report);
     return c;
@@ -125,10 +113,8 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The policy rows of the window whose domain (as shown) is one of names
- * (n of them, sorted). */
-static int read_rows(sqlite3 *db, const struct rpt_scope *s, const char *const *names, size_t n,
-                     struct rpt_dash_pols *pl, struct tr_err *err)
+int rpt_pol_rows_read(sqlite3 *db, const struct rpt_scope *s, const char *const *names, size_t n,
+                      struct rpt_polrow **rows, size_t *nrows, struct tr_err *err)
 {
     struct rpt_sql q;
     sqlite3_stmt *st;
@@ -137,7 +123,8 @@ static int read_rows(sqlite3 *db, const struct rpt_scope *s, const char *const *
 
     rpt_sql_init(&q);
     rpt_sql_add(&q, "SELECT coalesce(p.policy_domain, '(none)'), p.policy_type, p.policy_strings, r.org_name,"
-                    " r.id, r.start_time FROM report r JOIN policy p ON p.report = r.id");
+                    " r.id, r.start_time, p.successful_sessions + p.failed_sessions"
+                    " FROM report r JOIN policy p ON p.report = r.id");
     rpt_q_report_where(&q, s, s->since, s->until);
     rc = rpt_sql_prepare(db, &q, &st, err);
     rpt_sql_free(&q);
@@ -145,14 +132,14 @@ static int read_rows(sqlite3 *db, const struct rpt_scope *s, const char *const *
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *dom = (const char *)sqlite3_column_text(st, 0);
-        struct polrow *r;
-        if (dom == NULL || bsearch(&dom, names, n, sizeof *names, cmp_name) == NULL)
+        struct rpt_polrow *r;
+        if (names != NULL && (dom == NULL || bsearch(&dom, names, n, sizeof *names, cmp_name) == NULL))
             continue;
-        if (pl->nrows == cap) {
+        if (*nrows == cap) {
             cap = cap ? 2 * cap : 1024;
-            pl->rows = xrealloc(pl->rows, cap * sizeof *pl->rows);
+            *rows = xrealloc(*rows, cap * sizeof **rows);
         }
-        r = &pl->rows[pl->nrows++];
+        r = &(*rows)[(*nrows)++];
         memset(r, 0, sizeof *r);
         take(&r->dom, st, 0);
         take(&r->type, st, 1);
@@ -161,17 +148,21 @@ static int read_rows(sqlite3 *db, const struct rpt_scope *s, const char *const *
         take(&r->org, st, 3);
         r->report = sqlite3_column_int64(st, 4);
         r->start = sqlite3_column_int64(st, 5);
+        r->sessions_null = sqlite3_column_type(st, 6) == SQLITE_NULL;
+        r->sessions = sqlite3_column_int64(st, 6);
     }
     if (rc != SQLITE_DONE)
         tr_err_set(err, TR_E_DB, "%s", sqlite3_errmsg(db));
     sqlite3_finalize(st);
+    if (*rows == NULL)                  /* never NULL for qsort, even with no rows */
+        *rows = xcalloc(1, sizeof **rows);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Each distinct policy_strings value into lines, once. */
 static int convert_strings(sqlite3 *db, struct rpt_dash_pols *pl, struct tr_err *err)
 {
-    struct polrow **by = xcalloc(pl->nrows + 1, sizeof *by);
+    struct rpt_polrow **by = xcalloc(pl->nrows + 1, sizeof *by);
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
@@ -182,7 +173,7 @@ static int convert_strings(sqlite3 *db, struct rpt_dash_pols *pl, struct tr_err 
     if (sqlite3_prepare_v2(db, lines_sql, -1, &st, NULL) != SQLITE_OK)
         rc = -1;
     for (size_t i = 0; rc == 0 && i < pl->nrows; i++) {
-        const struct polrow *r = by[i];
+        const struct rpt_polrow *r = by[i];
         if (i > 0 && cmp_strings(&by[i - 1], &by[i]) == 0) {
             by[i]->lines = by[i - 1]->lines;
             continue;
@@ -210,17 +201,17 @@ static int convert_strings(sqlite3 *db, struct rpt_dash_pols *pl, struct tr_err 
 
 /* The organizations of rows [lo, hi) (sorted by organization), distinct,
  * comma-separated, bytes kept as group_concat keeps them. */
-static char *org_list(const struct polrow *rows, size_t lo, size_t hi)
+static char *org_list(const struct rpt_polrow *rows, size_t lo, size_t hi)
 {
     size_t len = 0, at = 0;
     char *out;
 
     for (size_t i = lo; i < hi; i++)
-        if (i == lo || cmp_bytes(&rows[i - 1].org, &rows[i].org) != 0)
+        if (i == lo || rpt_bytes_cmp(&rows[i - 1].org, &rows[i].org) != 0)
             len += rows[i].org.n + 1;
     out = xmalloc(len + 1);
     for (size_t i = lo; i < hi; i++)
-        if (i == lo || cmp_bytes(&rows[i - 1].org, &rows[i].org) != 0) {
+        if (i == lo || rpt_bytes_cmp(&rows[i - 1].org, &rows[i].org) != 0) {
             if (at > 0)
                 out[at++] = ',';
             memcpy(out + at, rows[i].org.s, rows[i].org.n);
@@ -232,7 +223,7 @@ static char *org_list(const struct polrow *rows, size_t lo, size_t hi)
 
 static void group_rows(struct rpt_dash_pols *pl)
 {
-    const struct polrow *rows = pl->rows;
+    const struct rpt_polrow *rows = pl->rows;
 
     qsort(pl->rows, pl->nrows, sizeof *pl->rows, cmp_row);
     pl->g = xcalloc(pl->nrows + 1, sizeof *pl->g);
@@ -243,9 +234,9 @@ static void group_rows(struct rpt_dash_pols *pl)
         g->lines = rows[lo].lines;
         g->first = g->last = rows[lo].start;
         g->seq = pl->ng++;
-        for (hi = lo; hi < pl->nrows && cmp_bytes(&rows[hi].dom, &rows[lo].dom) == 0 &&
-                      cmp_bytes(&rows[hi].type, &rows[lo].type) == 0 &&
-                      cmp_bytes(rows[hi].lines, rows[lo].lines) == 0; hi++) {
+        for (hi = lo; hi < pl->nrows && rpt_bytes_cmp(&rows[hi].dom, &rows[lo].dom) == 0 &&
+                      rpt_bytes_cmp(&rows[hi].type, &rows[lo].type) == 0 &&
+                      rpt_bytes_cmp(rows[hi].lines, rows[lo].lines) == 0; hi++) {
             if (hi == lo || rows[hi].report != rows[hi - 1].report)
                 g->reports++;
             if (rows[hi].start < g->first)
@@ -268,7 +259,7 @@ int rpt_dash_pols_load(sqlite3 *db, const struct rpt_scope *s, const char *const
     *out = pl;
     memcpy(names, domains, n * sizeof *names);
     qsort(names, n, sizeof *names, cmp_name);
-    if (read_rows(db, s, names, n, pl, err) == 0 && convert_strings(db, pl, err) == 0) {
+    if (rpt_pol_rows_read(db, s, names, n, &pl->rows, &pl->nrows, err) == 0 && convert_strings(db, pl, err) == 0) {
         group_rows(pl);
         rc = 0;
     }
@@ -322,18 +313,23 @@ void rpt_dash_pols_free(struct rpt_dash_pols *pl)
 {
     if (pl == NULL)
         return;
-    for (size_t i = 0; i < pl->nrows; i++) {
-        free(pl->rows[i].dom.s);
-        free(pl->rows[i].type.s);
-        free(pl->rows[i].org.s);
-        free(pl->rows[i].strings.s);
-    }
+    rpt_pol_rows_free(pl->rows, pl->nrows);
     for (size_t i = 0; i < pl->nlines; i++)
         free(pl->lines[i].s);
     for (size_t i = 0; i < pl->ng; i++)
         free(pl->g[i].orgs);
-    free(pl->rows);
     free(pl->lines);
     free(pl->g);
     free(pl);
+}
+
+void rpt_pol_rows_free(struct rpt_polrow *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].dom.s);
+        free(rows[i].type.s);
+        free(rows[i].org.s);
+        free(rows[i].strings.s);
+    }
+    free(rows);
 }

@@ -7,10 +7,12 @@
  * findings_capture.c's.
  *
  * The policy strings are read from the raw policy rows of the window
- * (the rollups do not keep them), grouped in SQL by (domain, policy type,
- * policy strings, organization), so a window's work is one pass over its
- * policy rows.
+ * (the rollups do not keep them) in one plain pass (dashpol.c's
+ * rpt_pol_rows_read, as the dashboard reads them) and grouped here by
+ * (domain, policy type, policy strings, organization) in the order SQL's
+ * GROUP BY gave them: cheaper than grouping in SQL with COUNT(DISTINCT).
  */
+#include "dashpol.h"
 #include "findings_int.h"
 #include "sql.h"
 #include "stspol.h"
@@ -111,64 +113,142 @@ static struct fpolicy *version_of(struct fdomain *d, struct stspol *p, const cha
     }
 }
 
+/* The grouping of the policy rows: (domain, type, policy strings,
+ * organization) as SQLite's GROUP BY orders them (BINARY collation; a
+ * policy_strings BLOB after every TEXT), then report. */
+static int cmp_polrow(const void *a, const void *b)
+{
+    const struct rpt_polrow *x = a, *y = b;
+    int c = rpt_bytes_cmp(&x->dom, &y->dom);
+    if (c == 0)
+        c = rpt_bytes_cmp(&x->type, &y->type);
+    if (c == 0 && x->strings.s != NULL && y->strings.s != NULL)
+        c = x->strings_blob - y->strings_blob;
+    if (c == 0)
+        c = rpt_bytes_cmp(&x->strings, &y->strings);
+    if (c == 0)
+        c = rpt_bytes_cmp(&x->org, &y->org);
+    if (c == 0)
+        c = (x->report > y->report) - (x->report < y->report);
+    return c;
+}
+
+/* Same (domain, type, policy strings): one policy of a domain. */
+static int same_policy(const struct rpt_polrow *x, const struct rpt_polrow *y)
+{
+    return rpt_bytes_cmp(&x->dom, &y->dom) == 0 && rpt_bytes_cmp(&x->type, &y->type) == 0 &&
+           (x->strings.s == NULL || y->strings.s == NULL || x->strings_blob == y->strings_blob) &&
+           rpt_bytes_cmp(&x->strings, &y->strings) == 0;
+}
+
+static int same_group(const struct rpt_polrow *x, const struct rpt_polrow *y)
+{
+    return same_policy(x, y) && rpt_bytes_cmp(&x->org, &y->org) == 0;
+}
+
+static int64_t day_of(int64_t t)
+{
+    return t - ((t % 86400) + 86400) % 86400;
+}
+
+/* One group of policy rows: distinct reports, first and last day,
+ * sessions (SQL's SUM: NULL ignored, an overflow an error). */
+struct polgroup {
+    int64_t reports, first, last, sessions;
+};
+
+static int sum_group(const struct rpt_polrow *rows, size_t lo, size_t hi, struct polgroup *g, struct tr_err *err)
+{
+    g->reports = 0;
+    g->sessions = 0;
+    g->first = g->last = day_of(rows[lo].start);
+    for (size_t i = lo; i < hi; i++) {
+        int64_t day = day_of(rows[i].start);
+        if (i == lo || rows[i].report != rows[i - 1].report)
+            g->reports++;
+        if (day < g->first)
+            g->first = day;
+        if (day > g->last)
+            g->last = day;
+        if (!rows[i].sessions_null && __builtin_add_overflow(g->sessions, rows[i].sessions, &g->sessions)) {
+            tr_err_set(err, TR_E_DB, "integer overflow");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The version of d an "sts" policy's strings (row's) stand for; NULL when
+ * they are no array of strings or past FIND_POLICY_VERSIONS. */
+static struct fpolicy *sts_version(struct fdomain *d, const struct rpt_polrow *row)
+{
+    char *lines = NULL, *text = policy_text(row->strings.s ? row->strings.s : "", &lines);
+    struct stspol p;
+    struct fpolicy *v;
+
+    if (text == NULL)
+        return NULL;
+    stspol_parse(lines, strlen(lines), &p);
+    v = version_of(d, &p, text);
+    stspol_free(&p);
+    free(text);
+    free(lines);
+    return v;
+}
+
+/* The window's policy rows (rpt_pol_rows_read, dashpol.c), grouped in C
+ * by (domain, type, policy strings, organization) in GROUP BY's order.
+ * The strings of a policy are parsed once for all its organizations
+ * (their groups follow each other). */
 int fr_load_policies(struct fb *b, struct tr_err *err)
 {
-    struct rpt_table *t = rpt_table_new();
-    struct rpt_sql q;
-    int rc;
+    struct rpt_polrow *rows = NULL;
+    size_t nrows = 0, hi;
+    const struct rpt_polrow *parsed = NULL; /* the last "sts" policy parsed */
+    struct fpolicy *v = NULL;               /* its version */
+    int rc = rpt_pol_rows_read(b->db, &b->win, NULL, 0, &rows, &nrows, err);
 
-    for (int i = 0; i < 8; i++)
-        rpt_table_add_col(t, "c", RPT_S_TEXT);
-    rpt_sql_init(&q);
-    rpt_sql_add(&q,
-        "SELECT coalesce(p.policy_domain, '(none)'), p.policy_type, p.policy_strings, r.org_name,"
-        " COUNT(DISTINCT r.id), MIN(r.start_time - ((r.start_time % 86400) + 86400) % 86400),"
-        " MAX(r.start_time - ((r.start_time % 86400) + 86400) % 86400),"
-        " SUM(p.successful_sessions + p.failed_sessions)"
-        " FROM report r JOIN policy p ON p.report = r.id");
-    rpt_q_report_where(&q, &b->win, b->win.since, b->win.until);
-    rpt_sql_add(&q, " GROUP BY 1, 2, 3, 4");
-    rc = rpt_sql_run(b->db, &q, t, err);
-    rpt_sql_free(&q);
-    for (size_t r = 0; rc == 0 && r < t->nrows; r++) {
-        struct fdomain *d = fb_domain(b, fb_cell_text(t, r, 0));
-        const char *type = fb_cell_text(t, r, 1), *org = fb_cell_text(t, r, 3);
-        char *lines = NULL, *text;
-        struct stspol p;
-        struct fpolicy *v;
+    if (rc == 0)
+        qsort(rows, nrows, sizeof *rows, cmp_polrow);
+    for (size_t lo = 0; rc == 0 && lo < nrows; lo = hi) {
+        const struct rpt_polrow *row = &rows[lo];
+        struct fdomain *d;
+        const char *type = row->type.s ? row->type.s : "", *org = row->org.s ? row->org.s : "";
+        struct polgroup g;
 
+        for (hi = lo + 1; hi < nrows && same_group(&rows[hi], row); hi++)
+            ;
+        if (sum_group(rows, lo, hi, &g, err) < 0) {
+            rc = -1;
+            break;
+        }
+        d = fb_domain(b, row->dom.s ? row->dom.s : "");
         if (strcmp(type, "no-policy-found") == 0) {
-            int64_t first = fb_cell_int(t, r, 5), last = fb_cell_int(t, r, 6);
             fnames_add(&d->no_policy_orgs, org);
-            d->no_policy_sessions += fb_cell_int(t, r, 7);
-            if (d->np_first < 0 || first < d->np_first)
-                d->np_first = first;
-            if (last > d->np_last)
-                d->np_last = last;
+            d->no_policy_sessions += g.sessions;
+            if (d->np_first < 0 || g.first < d->np_first)
+                d->np_first = g.first;
+            if (g.last > d->np_last)
+                d->np_last = g.last;
             continue;
         }
         if (strcmp(type, "sts") != 0)
             continue;
         fnames_add(&d->sts_orgs, org);
-        text = policy_text(fb_cell_text(t, r, 2), &lines);
-        if (text == NULL)
-            continue;
-        stspol_parse(lines, strlen(lines), &p);
-        v = version_of(d, &p, text);
-        if (v != NULL) {
-            int64_t first = fb_cell_int(t, r, 5), last = fb_cell_int(t, r, 6);
-            v->reports += fb_cell_int(t, r, 4);
-            fnames_add(&v->orgs, org);
-            if (v->first < 0 || first < v->first)
-                v->first = first;
-            if (v->last < 0 || last > v->last)
-                v->last = last;
+        if (parsed == NULL || !same_policy(row, parsed)) {
+            parsed = row;
+            v = sts_version(d, row);
         }
-        stspol_free(&p);
-        free(text);
-        free(lines);
+        if (v != NULL) {
+            v->reports += g.reports;
+            fnames_add(&v->orgs, org);
+            if (v->first < 0 || g.first < v->first)
+                v->first = g.first;
+            if (v->last < 0 || g.last > v->last)
+                v->last = g.last;
+        }
     }
-    rpt_table_free(t);
+    rpt_pol_rows_free(rows, nrows);
     return rc;
 }
 
