@@ -422,9 +422,12 @@ int tr_source_walk(const char *path, const struct tr_limits *lim, tr_input_cb cb
             /* Opened without a writer, a FIFO reads as empty at once: open
              * it again, waiting for the writer as cat(1) does (the user
              * named it; walk_dir never opens one). */
+            struct stat st2;
             int again = open(path, O_RDONLY | O_CLOEXEC);
-            if (again < 0) {
-                tr_err_set(err, TR_E_IO, "%s: %s", path, strerror(errno));
+            if (again < 0 || fstat(again, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+                tr_err_set(err, TR_E_IO, "%s: %s", path, again < 0 ? strerror(errno) : "replaced while opened");
+                if (again >= 0)
+                    close(again);
                 close(fd);
                 return -1;
             }
